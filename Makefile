@@ -1,0 +1,45 @@
+# catsynth — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/catsynth
+# System packages the tests need: lavapipe (a CPU Vulkan driver) for the native WebGPU
+# tests and Chromium for the browser tests.
+SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
+
+.PHONY: run test build deps wasm bench vet clean
+
+## run: the main job on the embedded default (for now: the engine demo, a small fit on the best backend)
+run: build
+	$(BIN) demo
+
+## build: the catsynth binary in bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/catsynth
+
+## deps: install the system packages the tests need, when missing (apt-get, as root)
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing (run: sudo make deps)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## test: every test; GPU tests run on lavapipe and must find an adapter
+test: deps vet
+	CATSYNTH_REQUIRE_GPU=1 $(GO) test -timeout 20m ./...
+
+## vet: go vet natively and for the browser build; gofmt must have nothing to say
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./nn/... ./wasm/...
+
+## bench: the Go benchmarks of the engine (numbers go to docs/BENCHMARKS.md by hand)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./nn/...
+
+clean:
+	rm -rf bin
