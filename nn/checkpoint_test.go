@@ -1,0 +1,120 @@
+package nn
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type testConfig struct {
+	Channels int    `json:"channels"`
+	Name     string `json:"name"`
+}
+
+func buildModel(dev *Device, seed uint64, out int) *Params {
+	ps := NewParams(dev, seed)
+	NewSNConv2d(ps.Sub("body.0.conv"), 3, out, 3, 1, 1, true)
+	NewBatchNorm2d(ps.Sub("body.0.norm"), out)
+	NewLinear(ps.Sub("head"), out, 2, false)
+	return ps
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	dev := testDevice()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		file string
+		f16  bool
+		tol  float64
+	}{{"m.safetensors", false, 0}, {"m.safetensors.zst", false, 0}, {"h.safetensors", true, 1e-3}} {
+		src := buildModel(dev, 1, 4)
+		path := filepath.Join(dir, c.file)
+		cfg := testConfig{Channels: 4, Name: "tiny"}
+		err := SaveParams(path, src.All(), SaveOptions{Config: cfg, ClassNames: []string{"sky", "grass"}, F16: c.f16,
+			Metadata: map[string]string{"step": "12"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := ReadCheckpoint(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got testConfig
+		if err := json.Unmarshal(ck.Config, &got); err != nil || got != cfg {
+			t.Errorf("%s: config %+v (%v), want %+v", c.file, got, err, cfg)
+		}
+		if len(ck.ClassNames) != 2 || ck.ClassNames[1] != "grass" || ck.Metadata["step"] != "12" {
+			t.Errorf("%s: class names %v, metadata %v", c.file, ck.ClassNames, ck.Metadata)
+		}
+		dst := buildModel(dev, 2, 4) // different init
+		if err := ck.LoadInto(dst.All(), LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		sp, dp := src.All(), dst.All()
+		for i := range sp {
+			assertClose(t, c.file+" "+sp[i].Name, mustData(t, dp[i].T), to64(mustData(t, sp[i].T)), c.tol, c.tol)
+		}
+	}
+}
+
+func TestCheckpointErrors(t *testing.T) {
+	dev := testDevice()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	if err := SaveParams(path, buildModel(dev, 1, 4).All(), SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	if err := os.WriteFile(trunc, raw[:len(raw)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// wrong shapes: 5 channels instead of 4
+	wrong := buildModel(dev, 1, 5)
+	err = func() error { _, err := LoadParams(path, wrong.All(), LoadOptions{}); return err }()
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Mismatched) == 0 || !strings.Contains(err.Error(), "body.0.conv.weight_orig: file [4 3 3 3], model [5 3 3 3]") ||
+		!strings.Contains(err.Error(), path) {
+		t.Errorf("wrong shapes: %v", err)
+	}
+
+	// unknown names: the model lacks the head
+	small := NewParams(dev, 1)
+	NewSNConv2d(small.Sub("body.0.conv"), 3, 4, 3, 1, 1, true)
+	NewBatchNorm2d(small.Sub("body.0.norm"), 4)
+	before := mustData(t, small.All()[0].T)
+	_, err = LoadParams(path, small.All(), LoadOptions{})
+	if !errors.As(err, &le) || len(le.Unknown) != 1 || le.Unknown[0] != "head.weight" {
+		t.Errorf("unknown names: %v", err)
+	}
+	assertClose(t, "unchanged after failed load", mustData(t, small.All()[0].T), to64(before), 0, 0)
+	if _, err := LoadParams(path, small.All(), LoadOptions{AllowUnknown: true}); err != nil {
+		t.Errorf("AllowUnknown: %v", err)
+	}
+
+	// missing names: the model has an extra layer
+	big := buildModel(dev, 1, 4)
+	NewLinear(big.Sub("extra"), 2, 2, true)
+	_, err = LoadParams(path, big.All(), LoadOptions{})
+	if !errors.As(err, &le) || len(le.Missing) != 2 || !strings.Contains(err.Error(), "extra.bias") {
+		t.Errorf("missing names: %v", err)
+	}
+	if _, err := LoadParams(path, big.All(), LoadOptions{AllowMissing: true}); err != nil {
+		t.Errorf("AllowMissing: %v", err)
+	}
+
+	// truncated file and absent file
+	if _, err := LoadParams(trunc, buildModel(dev, 1, 4).All(), LoadOptions{}); err == nil || !strings.Contains(err.Error(), trunc) {
+		t.Errorf("truncated file: %v", err)
+	}
+	if _, err := ReadCheckpoint(filepath.Join(dir, "absent.safetensors")); err == nil {
+		t.Error("absent file loaded")
+	}
+}

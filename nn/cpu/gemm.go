@@ -1,0 +1,314 @@
+package cpu
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// The GEMM follows the BLIS structure: op(B) is packed into a KC x NC panel
+// of NR-wide column strips (kept in L2/L3), op(A) into MR-tall row strips of
+// KC values per row (streamed through L2), and a register-blocked micro-kernel
+// multiplies one MR x KC strip by one KC x NR strip into an MR x NR tile of C.
+// Edge tiles are computed into a zeroed scratch tile and added back, so the
+// micro-kernel only ever sees full tiles. Work is split over the tiles.
+
+// microKernel computes c[i*ldc+j] += sum_p a[p*mr+i] * b[p*nr+j] for
+// i < mr, j < nr, p < k, reading packed strips a (k*mr) and b (k*nr).
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(k int, a, b, c []float32, ldc int)
+}
+
+// Cache blocking: a KC x NR strip of B (16 KiB at NR=16) stays in L1, an
+// MC x KC block of A (~150 KiB) in L2, and the KC x NC panel of B in L2/L3.
+const (
+	gemmKC = 256
+	gemmMC = 144
+	gemmNC = 2048
+	// gemmSmall is the m*n*k below which a plain loop beats packing.
+	gemmSmall = 16 * 16 * 16
+	// gemmParallel is the m*n*k above which the tiles are shared out.
+	gemmParallel = 64 * 64 * 64
+)
+
+// kernel is the micro-kernel in use: the assembly one where the CPU supports
+// it (see gemm_amd64.go), else the portable Go one.
+var kernel = goKernel
+
+// goKernel is the portable micro-kernel: 4x4 scalar accumulators, which the
+// Go compiler keeps in registers.
+var goKernel = microKernel{name: "go4x4", mr: 4, nr: 4, fn: kernelGo4x4}
+
+func kernelGo4x4(k int, a, b, c []float32, ldc int) {
+	a, b = a[:4*k], b[:4*k]
+	_ = c[3*ldc+3]
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := 0; p < 4*k; p += 4 {
+		ap, bp := a[p:p+4:p+4], b[p:p+4:p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := ap[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := ap[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := ap[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r := c[0:4:4]
+	r[0] += c00
+	r[1] += c01
+	r[2] += c02
+	r[3] += c03
+	r = c[ldc : ldc+4 : ldc+4]
+	r[0] += c10
+	r[1] += c11
+	r[2] += c12
+	r[3] += c13
+	r = c[2*ldc : 2*ldc+4 : 2*ldc+4]
+	r[0] += c20
+	r[1] += c21
+	r[2] += c22
+	r[3] += c23
+	r = c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	r[0] += c30
+	r[1] += c31
+	r[2] += c32
+	r[3] += c33
+}
+
+// scratch pools packing buffers between calls.
+var scratch sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+// sgemm computes C = op(A) * op(B), or C += op(A) * op(B) when acc, for
+// row-major C (m x n, row stride ldc). A is m x k (row stride lda), or k x m
+// when transA; B is k x n (row stride ldb), or n x k when transB.
+func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
+	c []float32, ldc int, acc bool) {
+	sgemmWith(kernel, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
+}
+
+func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, lda int,
+	b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if !acc {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	if k == 0 {
+		return
+	}
+	if m*n*k <= gemmSmall {
+		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	mr, nr := kern.mr, kern.nr
+	mStrips := (m + mr - 1) / mr
+	parallel := m*n*k >= gemmParallel && workers() > 1
+	apBuf := getScratch(mStrips * mr * gemmKC)
+	bpBuf := getScratch((gemmNC + nr) * gemmKC)
+	defer scratch.Put(apBuf)
+	defer scratch.Put(bpBuf)
+	ap, bp := *apBuf, *bpBuf
+	for pc := 0; pc < k; pc += gemmKC {
+		kc := min(gemmKC, k-pc)
+		packA(transA, a, lda, pc, kc, m, mr, ap, parallel)
+		for jc := 0; jc < n; jc += gemmNC {
+			nc := min(gemmNC, n-jc)
+			packB(transB, b, ldb, pc, kc, jc, nc, nr, bp, parallel)
+			macroKernel(kern, kc, m, nc, ap, bp, c[jc:], ldc, parallel)
+		}
+	}
+}
+
+// packA packs rows [0, m) and columns [pc, pc+kc) of op(A) into MR-tall strips,
+// zero-padding the last strip.
+func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parallel bool) {
+	strips := (m + mr - 1) / mr
+	run := func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			dst := ap[s*mr*kc : (s+1)*mr*kc]
+			for i := 0; i < mr; i++ {
+				row := s*mr + i
+				if row >= m {
+					for p := 0; p < kc; p++ {
+						dst[p*mr+i] = 0
+					}
+					continue
+				}
+				if trans {
+					for p := 0; p < kc; p++ {
+						dst[p*mr+i] = a[(pc+p)*lda+row]
+					}
+				} else {
+					src := a[row*lda+pc : row*lda+pc+kc]
+					for p, v := range src {
+						dst[p*mr+i] = v
+					}
+				}
+			}
+		}
+	}
+	if parallel {
+		parallelFor(strips, 4, run)
+	} else {
+		run(0, strips)
+	}
+}
+
+// packB packs rows [pc, pc+kc) and columns [jc, jc+nc) of op(B) into NR-wide
+// strips, zero-padding the last strip.
+func packB(trans bool, b []float32, ldb, pc, kc, jc, nc, nr int, bp []float32, parallel bool) {
+	strips := (nc + nr - 1) / nr
+	run := func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			dst := bp[s*nr*kc : (s+1)*nr*kc]
+			j0 := jc + s*nr
+			w := min(nr, jc+nc-j0)
+			if trans {
+				for j := 0; j < nr; j++ {
+					if j >= w {
+						for p := 0; p < kc; p++ {
+							dst[p*nr+j] = 0
+						}
+						continue
+					}
+					src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
+					for p, v := range src {
+						dst[p*nr+j] = v
+					}
+				}
+				continue
+			}
+			for p := 0; p < kc; p++ {
+				row := dst[p*nr : p*nr+nr]
+				copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+w])
+				clear(row[w:])
+			}
+		}
+	}
+	if parallel {
+		parallelFor(strips, 4, run)
+	} else {
+		run(0, strips)
+	}
+}
+
+// macroKernel multiplies the packed m x kc block of A by the packed kc x nc
+// panel of B into C (c points at the panel's first column).
+func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, parallel bool) {
+	mr, nr := kern.mr, kern.nr
+	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
+	rowsPer := max(1, gemmMC/mr) // strips of A per task: one L2-sized block
+	rowChunks := (mStrips + rowsPer - 1) / rowsPer
+	colChunks := 1
+	nw := 1
+	if parallel {
+		nw = workers()
+		if rowChunks < 4*nw {
+			colChunks = min(nStrips, (4*nw+rowChunks-1)/rowChunks)
+		}
+	}
+	tasks := rowChunks * colChunks
+	var next atomic.Int64
+	work := func() {
+		var tmp [16 * 16]float32
+		for {
+			t := int(next.Add(1)) - 1
+			if t >= tasks {
+				return
+			}
+			rc, cc := t/colChunks, t%colChunks
+			r0, r1 := rc*rowsPer, min(mStrips, (rc+1)*rowsPer)
+			s0, s1 := nStrips*cc/colChunks, nStrips*(cc+1)/colChunks
+			for js := s0; js < s1; js++ {
+				bs := bp[js*nr*kc : (js+1)*nr*kc]
+				j0 := js * nr
+				w := min(nr, nc-j0)
+				for is := r0; is < r1; is++ {
+					as := ap[is*mr*kc : (is+1)*mr*kc]
+					i0 := is * mr
+					h := min(mr, m-i0)
+					if h == mr && w == nr {
+						kern.fn(kc, as, bs, c[i0*ldc+j0:], ldc)
+						continue
+					}
+					t := tmp[:mr*nr]
+					clear(t)
+					kern.fn(kc, as, bs, t, nr)
+					for i := 0; i < h; i++ {
+						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
+						for j := range row {
+							row[j] += t[i*nr+j]
+						}
+					}
+				}
+			}
+		}
+	}
+	if nw <= 1 || tasks == 1 {
+		work()
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < min(nw, tasks); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+}
+
+// gemmNaive is C += op(A) op(B) by plain loops, for tiny products.
+func gemmNaive(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
+	c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		for p := 0; p < k; p++ {
+			var av float32
+			if transA {
+				av = a[p*lda+i]
+			} else {
+				av = a[i*lda+p]
+			}
+			if transB {
+				for j := range crow {
+					crow[j] += av * b[j*ldb+p]
+				}
+			} else {
+				brow := b[p*ldb : p*ldb+n]
+				for j := range crow {
+					crow[j] += av * brow[j]
+				}
+			}
+		}
+	}
+}
