@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -17,7 +19,20 @@ func testRNG(t testing.TB) (*rand.Rand, uint64) {
 	return rand.New(rand.NewPCG(seed, 0x5eed)), seed
 }
 
-func testDevice() *Device { return NewDevice(cpu.New()) }
+// testDevice is the device the op tests run on: the CPU reference, or the
+// backend named by CATSYNTH_TEST_BACKEND (e.g. "gpu"), so that the whole
+// forward and gradient suite also checks another backend.
+func testDevice() *Device {
+	name := os.Getenv("CATSYNTH_TEST_BACKEND")
+	if name == "" || name == "cpu" {
+		return NewDevice(cpu.New())
+	}
+	d, err := Open(name)
+	if err != nil {
+		panic(fmt.Sprintf("CATSYNTH_TEST_BACKEND=%s: %v", name, err))
+	}
+	return d
+}
 
 func randVals(r *rand.Rand, n int, lo, hi float64) []float32 {
 	v := make([]float32, n)

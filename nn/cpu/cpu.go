@@ -45,6 +45,10 @@ func New() *Backend {
 	return &Backend{pool: make(map[int][]*Buffer)}
 }
 
+// GemmKernel names the GEMM micro-kernel in use: "avx2fma6x16" (amd64 with
+// AVX2 and FMA) or "go4x4" (portable), for logs and benchmark reports.
+func GemmKernel() string { return kernel.name }
+
 // Name implements backend.Backend.
 func (be *Backend) Name() string { return "cpu" }
 

@@ -18,7 +18,7 @@ type unarySpec struct {
 
 // unarySpecs covers every UnaryOp (Pow twice: a positive and a negative exponent).
 func unarySpecs() []unarySpec {
-	const exact, arith, transc, grad = 0, 1e-6, 5e-5, 1e-4
+	const exact, arith, transc, grad = 0, 1e-6, 1e-4, 1e-4
 	specs := []unarySpec{
 		{"affine", backend.Affine, backend.Args{Alpha: 1.7, Beta: -0.3}, arith, grad},
 		{"relu", backend.Relu, backend.Args{}, exact, grad},
@@ -102,12 +102,16 @@ func elementwiseCases() []testCase {
 			dst := e.alloc(n + extra)
 			e.b.Unary(s.op, dst, e.upload(x), n, s.args)
 			got := e.download(dst, n+extra)
-			want := make([]float64, n)
+			want, scale := make([]float64, n), make([]float64, n)
 			for i, v := range x {
 				want[i] = refUnary(s.op, float64(v), s.args)
+				scale[i] = math.Abs(want[i])
+				if s.op == backend.Affine { // two roundings: scale by both terms
+					scale[i] = math.Abs(float64(s.args.Alpha)*float64(v)) + math.Abs(float64(s.args.Beta))
+				}
 			}
 			return []output{
-				{name: "dst", got: got[:n], want: want, tol: s.tol},
+				{name: "dst", got: got[:n], want: want, scale: scale, tol: s.tol},
 				{name: "dst tail beyond n (untouched)", got: got[n:], want: nanSlice(extra)},
 			}
 		}})

@@ -97,13 +97,13 @@ func imageCases() []testCase {
 						x := e.poolInput(in, ties)
 						dst := e.alloc(out)
 						e.b.Pool2D(op, dst, e.upload(x), p)
-						want, _ := refPool(op, f64(x), p)
-						return []output{{name: "dst", got: e.download(dst, out), want: want, tol: tol}}
+						want, _, scale := refPool(op, f64(x), p)
+						return []output{{name: "dst", got: e.download(dst, out), want: want, scale: scale, tol: tol}}
 					}},
 					testCase{name: "pool2d_grad/" + name, run: func(e *env) []output {
 						x := e.poolInput(in, ties)
 						dy := e.normal(out)
-						yref, _ := refPool(op, f64(x), p)
+						yref, _, _ := refPool(op, f64(x), p)
 						y := make([]float32, out)
 						for i, v := range yref {
 							y[i] = float32(v)
@@ -161,10 +161,10 @@ func adamCases() []testCase {
 			v := e.uniform(n, 0, 0.05)
 			pb, gb, mb, vb := e.upload(param), e.upload(grad), e.upload(m), e.upload(v)
 			e.b.Adam(pb, gb, mb, vb, n, p)
-			wp, wm, wv, ps := refAdam(f64(param), f64(grad), f64(m), f64(v), p)
+			wp, wm, wv, ps, ms := refAdam(f64(param), f64(grad), f64(m), f64(v), p)
 			return []output{
 				{name: "param", got: e.download(pb, n), want: wp, scale: ps, tol: 1e-5},
-				{name: "m", got: e.download(mb, n), want: wm, tol: 1e-5},
+				{name: "m", got: e.download(mb, n), want: wm, scale: ms, tol: 1e-5},
 				{name: "v", got: e.download(vb, n), want: wv, tol: 1e-5},
 			}
 		}})

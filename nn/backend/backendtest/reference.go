@@ -296,10 +296,14 @@ func poolWindow(p backend.Pool, pl, i, j int) []int {
 }
 
 // refPool returns y and, for each output, the input index its gradient goes
-// to (max: the first maximum) or -1 (average).
-func refPool(op backend.PoolOp, x []float64, p backend.Pool) (y []float64, arg []int) {
+// to (max: the first maximum) or -1 (average), and the scale of y (average:
+// the mean of |x| over the window; max: nil, as max is exact).
+func refPool(op backend.PoolOp, x []float64, p backend.Pool) (y []float64, arg []int, scale []float64) {
 	oh, ow := p.OH(), p.OW()
 	y, arg = make([]float64, p.Planes*oh*ow), make([]int, p.Planes*oh*ow)
+	if op == backend.AvgPool {
+		scale = make([]float64, len(y))
+	}
 	for pl := 0; pl < p.Planes; pl++ {
 		for i := 0; i < oh; i++ {
 			for j := 0; j < ow; j++ {
@@ -308,8 +312,10 @@ func refPool(op backend.PoolOp, x []float64, p backend.Pool) (y []float64, arg [
 				if op == backend.AvgPool {
 					for _, k := range win {
 						y[o] += x[k]
+						scale[o] += math.Abs(x[k])
 					}
 					y[o] /= float64(p.K * p.K)
+					scale[o] /= float64(p.K * p.K)
 					arg[o] = -1
 					continue
 				}
@@ -323,11 +329,11 @@ func refPool(op backend.PoolOp, x []float64, p backend.Pool) (y []float64, arg [
 			}
 		}
 	}
-	return y, arg
+	return y, arg, scale
 }
 
 func refPoolGrad(op backend.PoolOp, x, dy []float64, p backend.Pool) (dx, scale []float64) {
-	_, arg := refPool(op, x, p)
+	_, arg, _ := refPool(op, x, p)
 	oh, ow := p.OH(), p.OW()
 	dx, scale = make([]float64, len(x)), make([]float64, len(x))
 	for pl := 0; pl < p.Planes; pl++ {
@@ -362,11 +368,13 @@ func refOneHot(idx []float64, p backend.OneHot) []float64 {
 	return out
 }
 
-// refAdam applies one Adam step in float64 and returns param, m, v and a
-// scale for the parameter (|old param| + LR*(|update| + WeightDecay*|param|)).
-func refAdam(param, grad, m, v []float64, p backend.Adam) (np, nm, nv, pscale []float64) {
+// refAdam applies one Adam step in float64 and returns param, m, v and the
+// scales of param (|old param| + LR*(|update| + WeightDecay*|param|)) and of
+// m (|Beta1*m| + |(1-Beta1)*g|).
+func refAdam(param, grad, m, v []float64, p backend.Adam) (np, nm, nv, pscale, mscale []float64) {
 	n := len(param)
-	np, nm, nv, pscale = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	np, nm, nv = make([]float64, n), make([]float64, n), make([]float64, n)
+	pscale, mscale = make([]float64, n), make([]float64, n)
 	gs := float64(p.GradScale)
 	if gs == 0 {
 		gs = 1
@@ -375,6 +383,7 @@ func refAdam(param, grad, m, v []float64, p backend.Adam) (np, nm, nv, pscale []
 	for i := range param {
 		g := grad[i] * gs
 		nm[i] = b1*m[i] + (1-b1)*g
+		mscale[i] = math.Abs(b1*m[i]) + math.Abs((1-b1)*g)
 		nv[i] = b2*v[i] + (1-b2)*g*g
 		upd := (nm[i] / float64(p.BiasCorr1)) / (math.Sqrt(nv[i]/float64(p.BiasCorr2)) + float64(p.Eps))
 		np[i] = param[i] - lr*upd - lr*wd*param[i]

@@ -1,0 +1,99 @@
+package gan
+
+import (
+	"fmt"
+	"testing"
+
+	"catsynth/nn"
+)
+
+func TestGeneratorForwardShapes(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  GeneratorConfig
+		b    int
+	}{
+		{"64 spade", GeneratorConfig{LabelNC: 6, ZDim: 8, Channels: 2, NumBlocks: 5, H: 64, W: 64, SPADEHidden: 8}, 2},
+		{"128 clade", GeneratorConfig{LabelNC: 6, ZDim: 8, Channels: 2, NumBlocks: 6, H: 128, W: 128, Norm: NormCLADE}, 1},
+		{"512x256 clade", GeneratorConfig{LabelNC: 3, ZDim: 4, Channels: 1, NumBlocks: 6, H: 256, W: 512, Norm: NormCLADE}, 1},
+		{"32 no noise", GeneratorConfig{LabelNC: 4, Channels: 2, NumBlocks: 3, H: 32, W: 32, SPADEHidden: 4}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dev := cpuDevice()
+			g, err := NewGenerator(dev, c.cfg, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			s := dev.Scope()
+			defer s.Close()
+			y := dev.Zeros(c.b, c.cfg.LabelNC, c.cfg.H, c.cfg.W)
+			var z *nn.Tensor
+			if c.cfg.ZDim > 0 {
+				z = Noise(dev, c.b, c.cfg.ZDim, 1)
+			}
+			out := g.Forward(y, z)
+			want := []int{c.b, 3, c.cfg.H, c.cfg.W}
+			if fmt.Sprint(out.Shape()) != fmt.Sprint(want) {
+				t.Fatalf("output %v, want %v", out.Shape(), want)
+			}
+			data, err := out.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range data {
+				if !(v >= -1 && v <= 1) {
+					t.Fatalf("output[%d] = %v outside tanh's range", i, v)
+				}
+			}
+		})
+	}
+}
+
+func TestDiscriminatorForwardShape(t *testing.T) {
+	dev := cpuDevice()
+	d, err := NewDiscriminator(dev, tinyD(5), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Release()
+	for _, hw := range [][2]int{{32, 32}, {16, 32}} {
+		s := dev.Scope()
+		out := d.Forward(dev.Zeros(2, 3, hw[0], hw[1]))
+		if want := []int{2, 6, hw[0], hw[1]}; fmt.Sprint(out.Shape()) != fmt.Sprint(want) {
+			t.Errorf("input %v: output %v, want %v", hw, out.Shape(), want)
+		}
+		s.Close()
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	ok := tinyG(5)
+	cases := []struct {
+		name string
+		mod  func(*GeneratorConfig)
+	}{
+		{"no labels", func(c *GeneratorConfig) { c.LabelNC = 0 }},
+		{"too many blocks", func(c *GeneratorConfig) { c.NumBlocks = 7 }},
+		{"size not multiple", func(c *GeneratorConfig) { c.H = 34 }},
+		{"bad norm", func(c *GeneratorConfig) { c.Norm = "instance" }},
+		{"even kernel", func(c *GeneratorConfig) { c.SPADEKernel = 2 }},
+		{"class names", func(c *GeneratorConfig) { c.ClassNames = []string{"a"} }},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	for _, c := range cases {
+		cfg := ok
+		c.mod(&cfg)
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%s: no error", c.name)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+	}
+	if _, err := NewTrainer(cpuDevice(), tinyG(5), tinyD(6), TrainConfig{}); err == nil {
+		t.Error("class count mismatch between G and D: no error")
+	}
+}

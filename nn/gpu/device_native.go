@@ -1,0 +1,86 @@
+//go:build !js
+
+package gpu
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/cogentcore/webgpu/wgpu"
+)
+
+func createInstance() (inst *wgpu.Instance, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			inst, err = nil, fmt.Errorf("%w: %v", ErrNoAdapter, r)
+		}
+	}()
+	// wgpu-native's own log goes to stderr; keep only errors unless asked
+	// (CATSYNTH_GPU_LOG=warn|info|debug|trace).
+	wgpu.SetLogLevel(logLevel(os.Getenv("CATSYNTH_GPU_LOG")))
+	// No InstanceDescriptor: the binding (v0.23.0) mallocs its extras struct
+	// without zeroing it, and the garbage GLES fields abort wgpu-native at
+	// random. The adapter choice (device.go) prefers Vulkan instead.
+	return wgpu.CreateInstance(nil), nil
+}
+
+func logLevel(name string) wgpu.LogLevel {
+	switch name {
+	case "warn":
+		return wgpu.LogLevelWarn
+	case "info":
+		return wgpu.LogLevelInfo
+	case "debug":
+		return wgpu.LogLevelDebug
+	case "trace":
+		return wgpu.LogLevelTrace
+	}
+	return wgpu.LogLevelError
+}
+
+// requestDevice asks for the adapter's own limits (the defaults are far lower:
+// 128 MiB storage bindings). The binding returns garbage in
+// MaxPushConstantSize, which makes RequestDevice fail, so it is zeroed.
+func requestDevice(a *wgpu.Adapter) (*wgpu.Device, error) {
+	lim := a.GetLimits().Limits
+	lim.MaxPushConstantSize = 0
+	dev, err := a.RequestDevice(&wgpu.DeviceDescriptor{
+		Label:          "catsynth",
+		RequiredLimits: &wgpu.RequiredLimits{Limits: lim},
+	})
+	if err == nil {
+		return dev, nil
+	}
+	// Fall back to the default limits rather than fail.
+	return a.RequestDevice(nil)
+}
+
+func endPass(p *wgpu.ComputePassEncoder) error { return p.End() }
+
+func submit(q *wgpu.Queue, cb *wgpu.CommandBuffer) { q.Submit(cb) }
+
+// waitIdle blocks until the queue has finished all submitted work.
+func waitIdle(d *wgpu.Device) { d.Poll(true, nil) }
+
+// pollNoWait lets the driver reclaim finished work without blocking.
+func pollNoWait(d *wgpu.Device) { d.Poll(false, nil) }
+
+// readMapped maps buf (MapRead) and copies size bytes into dst.
+func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
+	size := uint64(len(dst))
+	var status wgpu.BufferMapAsyncStatus
+	done := false
+	if err := buf.MapAsync(wgpu.MapModeRead, 0, size, func(s wgpu.BufferMapAsyncStatus) {
+		status, done = s, true
+	}); err != nil {
+		return err
+	}
+	for !done {
+		d.Poll(true, nil)
+	}
+	if status != wgpu.BufferMapAsyncStatusSuccess {
+		return fmt.Errorf("gpu: map staging buffer: status %d", status)
+	}
+	copy(dst, buf.GetMappedRange(0, uint(size)))
+	return buf.Unmap()
+}

@@ -1,0 +1,72 @@
+package gpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"catsynth/nn/backend"
+)
+
+// Benchmarks of the GEMM kernels, reported in GFLOP/s. Each iteration waits
+// for the device (a one-value download), so the time is the kernel's plus
+// one submit/sync round trip. The first call (outside the timer) autotunes;
+// CATSYNTH_GPU_VARIANT=vN benchmarks one variant. On lavapipe only the
+// small shapes finish in reasonable time:
+//
+//	go test ./nn/gpu -run x -bench 'MatMul/(256|1024)$'
+
+// benchGPU times run on be, which must leave its result in out, and reports
+// flops per iteration as GFLOP/s.
+func benchGPU(b *testing.B, be *Backend, out *Buffer, flops float64, run func()) {
+	one := make([]float32, 1)
+	run() // warmup, autotune and compile
+	if err := be.Download(out, one); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		run()
+		if err := be.Download(out, one); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// benchBuf allocates n random values on be, freed when the benchmark ends.
+func benchBuf(b *testing.B, be *Backend, r *rand.Rand, n int) *Buffer {
+	x, err := be.alloc(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	be.Upload(x, mmRandn(r, n))
+	b.Cleanup(func() { be.Free(x) })
+	return x
+}
+
+func BenchmarkMatMul(b *testing.B) {
+	for _, n := range []int{256, 1024, 4096} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			be := openGPU(b)
+			r := rand.New(rand.NewPCG(1, 1))
+			x, y, z := benchBuf(b, be, r, n*n), benchBuf(b, be, r, n*n), benchBuf(b, be, r, n*n)
+			p := backend.MatMul{Batch: 1, M: n, N: n, K: n, StrideA: n * n, StrideB: n * n, StrideC: n * n}
+			benchGPU(b, be, z, p.Flops(), func() { be.matmul(z, x, y, p) })
+			b.Logf("%s: variant %s", be.Name(), tunedName(be, &gemmCall{op: opMatMul, batch: 1, M: n, N: n, K: n}))
+		})
+	}
+}
+
+// tunedName says which variant runs g on be (forced, cached or heuristic).
+func tunedName(be *Backend, g *gemmCall) string {
+	if f := forcedVariant(); f != "" {
+		return f + " (forced)"
+	}
+	tuneCache.Lock()
+	defer tuneCache.Unlock()
+	if v, ok := tuneCache.m[be.Name()+tuneVersion][tuneKey(g)]; ok {
+		return v + " (tuned)"
+	}
+	return be.heuristic(g).name + " (heuristic)"
+}
