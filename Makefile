@@ -27,9 +27,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-## test: every test; GPU tests run on lavapipe and must find an adapter
+## test: every test; GPU tests run on lavapipe and must find an adapter. The nn
+## op suite (forward values and gradients) runs a second time on the GPU backend.
 test: deps vet
 	CATSYNTH_REQUIRE_GPU=1 $(GO) test -timeout 20m ./...
+	CATSYNTH_REQUIRE_GPU=1 CATSYNTH_TEST_BACKEND=gpu $(GO) test -timeout 10m ./nn/
 
 ## vet: go vet natively and for the browser build; gofmt must have nothing to say
 vet:
