@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	b := dev.Backend()
 	if !*asJSON {
-		fmt.Printf("backend: %s\n%-44s %10s %12s %10s\n", b.Name(), "case", "ms/call", "GFLOP/s", "GB/s")
+		fmt.Printf("%-44s %10s %12s %10s\n", "case", "ms/call", "GFLOP/s", "GB/s")
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0))
 	for _, c := range benchCases(*large) {
