@@ -25,7 +25,8 @@ subcommands:
   synth     --domain D --n N --size S --seed K --out DIR   render a synthetic domain to the folder format
   inspect   SPEC [--grid FILE.png]   counts, sizes and class histogram of a sample, and a preview grid
   stats     SPEC                     the same over the whole dataset (no grid)
-  relation  --domain D [--out FILE]  ground-truth class relation of a synthetic target domain (JSON)
+  relation  --domain D [--out FILE] [--grid FILE.png]
+                                     ground-truth class relation of a synthetic target domain (JSON)
   domains                            list the synthetic domains and their classes
 
 ` + dataset.SpecHelp
@@ -180,6 +181,8 @@ func dataRelation(args []string, out io.Writer) error {
 	fs := newFlags("data relation", "--domain D [--out FILE]")
 	domain := fs.String("domain", "", "synthetic target domain")
 	file := fs.String("out", "", "write the JSON to FILE instead of standard output")
+	grid := fs.String("grid", "", "also draw each target class beside its source relatives to FILE.png")
+	seed := fs.Uint64("seed", 1, "seed of the scenes drawn in --grid")
 	if _, err := dataParseArgs(fs, args); err != nil {
 		return err
 	}
@@ -189,6 +192,15 @@ func dataRelation(args []string, out io.Writer) error {
 	rel, err := dataset.SynthRelation(*domain)
 	if err != nil {
 		return err
+	}
+	if *grid != "" {
+		g, err := dataset.RelationGrid(*domain, *seed, 40, 100)
+		if err != nil {
+			return err
+		}
+		if err := dataset.WritePNG(*grid, g); err != nil {
+			return err
+		}
 	}
 	if *file != "" {
 		return dataWriteJSON(*file, rel)
