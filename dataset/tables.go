@@ -1,5 +1,7 @@
 package dataset
 
+import "slices"
+
 // Class vocabularies of the public datasets, written from their published
 // label definitions. Index order is the order of the label files' values
 // (after each loader's mapping, see real.go).
@@ -100,4 +102,23 @@ var cityscapesLabels = []cityscapesLabel{
 	{"train", 31, 16, [3]uint8{0, 80, 100}},
 	{"motorcycle", 32, 17, [3]uint8{0, 0, 230}},
 	{"bicycle", 33, 18, [3]uint8{119, 11, 32}},
+}
+
+// ADE20KClasses returns the 150 ADE20K class names in index order (label
+// value v is class v-1; 0 is unlabelled).
+func ADE20KClasses() []string { return slices.Clone(ade20kNames) }
+
+// COCOStuffClasses returns the 182 COCO-Stuff class names in index order.
+func COCOStuffClasses() []string { return slices.Clone(cocoStuffNames) }
+
+// CityscapesTrainClasses returns the 19 Cityscapes training classes in
+// trainId order.
+func CityscapesTrainClasses() []string {
+	var names []string
+	for _, l := range cityscapesLabels {
+		if l.trainID != 255 {
+			names = append(names, l.name)
+		}
+	}
+	return names
 }
