@@ -17,7 +17,7 @@ struct PoolParams { planes: u32, h: u32, w: u32, k: u32, stride: u32, pad: u32, 
 // window_max is the max over the in-image positions of window (oi, oj) of
 // plane pl (-FLT_MAX for a window wholly in the padding).
 fn window_max(pl: u32, oi: u32, oj: u32) -> f32 {
-    var best = -3.40282347e38;
+    var best = -3.4028234663852886e38;
     let r0 = i32(oi * p.stride) - i32(p.pad);
     let c0 = i32(oj * p.stride) - i32(p.pad);
     for (var a = 0u; a < p.k; a++) {
@@ -88,7 +88,7 @@ fn out_range(r: u32, on: u32) -> vec2<u32> {
 // grad_window_argmax is the flat input index of the first maximum of window
 // (oi, oj), read from gx (0xffffffff for a window wholly in the padding).
 fn grad_window_argmax(pl: u32, oi: u32, oj: u32) -> u32 {
-    var best = -3.40282347e38;
+    var best = -3.4028234663852886e38;
     var arg = 0xffffffffu;
     let r0 = i32(oi * gp.stride) - i32(gp.pad);
     let c0 = i32(oj * gp.stride) - i32(gp.pad);

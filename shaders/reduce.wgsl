@@ -58,7 +58,7 @@ fn reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let last = RRANK - 1u;
     let n0 = rshape(last);
     let st0 = rstr(last);
-    var acc = select(0.0, -3.40282347e38, OP == 1u);
+    var acc = select(0.0, -3.4028234663852886e38, OP == 1u);
     if (OP == 1u && r0 < r1) {
         acc = x[off];
     }

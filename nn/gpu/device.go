@@ -68,13 +68,14 @@ func New() (*Backend, error) {
 		inst.Release()
 		return nil, fmt.Errorf("gpu: request device on %s: %w", describe(info), err)
 	}
+	desc, software := adapterDescription(info)
 	b := &Backend{
 		instance: inst,
 		adapter:  adapter,
 		device:   dev,
 		queue:    dev.GetQueue(),
-		name:     "gpu: " + describe(info),
-		software: info.AdapterType == wgpu.AdapterTypeCPU || isSoftwareName(describe(info)),
+		name:     "gpu: " + desc,
+		software: software,
 		limits:   dev.GetLimits().Limits,
 		modules:  map[string]*wgpu.ShaderModule{},
 		kernels:  map[kernelKey]*kernel{},

@@ -3,6 +3,9 @@
 package gpu
 
 import (
+	"strings"
+	"syscall/js"
+
 	"github.com/cogentcore/webgpu/wgpu"
 )
 
@@ -37,4 +40,58 @@ func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
 	}
 	copy(dst, buf.GetMappedRange(0, uint(size)))
 	return buf.Unmap()
+}
+
+// adapterDescription reads the browser's GPUAdapterInfo ("google swiftshader
+// (fallback adapter)"): the binding's GetInfo is empty on js. A fallback
+// adapter or SwiftShader counts as software. Like every async call here it
+// blocks the calling goroutine, so it must not run inside a js.FuncOf callback.
+func adapterDescription(wgpu.AdapterInfo) (string, bool) {
+	g := js.Global().Get("navigator").Get("gpu")
+	if g.IsUndefined() {
+		return "webgpu (unknown)", false
+	}
+	a, ok := awaitPromise(g.Call("requestAdapter"))
+	if !ok || a.IsNull() || a.IsUndefined() {
+		return "webgpu (unknown)", false
+	}
+	info := a.Get("info")
+	if info.IsUndefined() {
+		return "webgpu (no adapter info)", false
+	}
+	var parts []string
+	for _, k := range []string{"vendor", "architecture", "device", "description"} {
+		if v := info.Get(k); v.Type() == js.TypeString && v.String() != "" {
+			parts = append(parts, v.String())
+		}
+	}
+	fallback := info.Get("isFallbackAdapter").Truthy()
+	name := strings.Join(parts, " ")
+	if name == "" {
+		name = "webgpu"
+	}
+	if fallback {
+		name += " (fallback adapter)"
+	}
+	software := fallback || isSoftwareName(name)
+	return name + " (webgpu)", software
+}
+
+// awaitPromise blocks until p settles; ok is false when it rejects.
+func awaitPromise(p js.Value) (v js.Value, ok bool) {
+	done := make(chan struct{})
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		v, ok = args[0], true
+		close(done)
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		close(done)
+		return nil
+	})
+	defer then.Release()
+	defer catch.Release()
+	p.Call("then", then, catch)
+	<-done
+	return v, ok
 }

@@ -84,3 +84,10 @@ func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
 	copy(dst, buf.GetMappedRange(0, uint(size)))
 	return buf.Unmap()
 }
+
+// adapterDescription names the adapter for Name() and says whether it is a
+// software (CPU) implementation, which gets smaller submissions and kernels.
+func adapterDescription(info wgpu.AdapterInfo) (string, bool) {
+	d := describe(info)
+	return d, info.AdapterType == wgpu.AdapterTypeCPU || isSoftwareName(d)
+}
