@@ -16,6 +16,11 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/catsynth
 
+## wasm: the browser build of catsynth into public/ (with Go's wasm_exec.js)
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -o public/catsynth.wasm ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" public/
+
 ## deps: install the system packages the tests need, when missing (apt-get, as root)
 deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
