@@ -137,6 +137,12 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) iter.Seq2[*Batch, error] 
 			}
 		}()
 		for ch := range pending {
+			// a ready batch and a cancelled context race in the select
+			// below: cancellation wins, deterministically
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
 			var r result
 			select {
 			case r = <-ch:

@@ -1,17 +1,19 @@
-// Shared declarations of the GEMM kernel lab (matmul_v*.wgsl, conv_*_io.wgsl).
+// Shared declarations of the GEMM kernel lab (matmul_{naive,regblock,tiled}.wgsl,
+// conv_*_io.wgsl, conv_depthwise.wgsl).
 //
-// A kernel source is assembled on the host as:
-//   template constants (const lines written by nn/gpu/matmul.go)
-//   + matmul_common.wgsl (this file: Params, tile decoding)
+// A kernel source is assembled on the host (nn/gpu/matmul.go) as:
+//   matmul_common.wgsl (this file: Params, tile decoding)
 //   + one operand file (matmul_io.wgsl or conv_{fwd,dgrad,wgrad}_io.wgsl) that
 //     declares the bindings and loadA(bt, m, k), loadB(bt, k, n), storeC(bt, m, n, v)
 //     and the layout hints A_MCONTIG, B_NCONTIG
-//   + one GEMM body (matmul_v1.wgsl, matmul_v2.wgsl, matmul_v3.wgsl).
+//   + one GEMM body (matmul_naive.wgsl, matmul_regblock.wgsl, matmul_tiled.wgsl).
 // The body computes, for every batch item bt < batch, C(M x N) = A(M x K) * B(K x N).
-// The body only calls loadA/loadB with m < M, n < N, k < K.
+// The body only calls loadA/loadB with m < M, n < N, k < K. Template
+// constants are `override` declarations that nn/gpu turns into consts.
 
-// Params is the uniform block of every GEMM-shaped kernel (32 u32/i32 values).
-// Matmul uses the first 12 fields and the last 4; the conv operand files all.
+// Params is the uniform block of every GEMM-shaped kernel (36 u32/i32 values).
+// Matmul uses the first 12 fields and the split-K ones; the conv operand files
+// use the rest.
 // The body loops k over [0, K); with split-K (several GEMMs over K ranges
 // summed afterwards) the operand files read k + kOff of the full kFull and
 // store at cOff into a scratch buffer.
@@ -23,7 +25,9 @@ struct Params {
   kh: u32, kw: u32, oh: u32, ow: u32,     // kernel and output sizes
   sh: i32, sw: i32, ph: i32, pw: i32,     // strides and paddings
   cg: u32, og: u32, khw: u32, ohw: u32,   // C/G, O/G, KH*KW, OH*OW
-  kOff: u32, cOff: u32, kFull: u32, _pad: u32, // split-K: k offset, C offset, full K
+  kOff: u32, cOff: u32, kFull: u32,      // split-K: k offset, C offset, full K
+  hp: u32, wp: u32, khp: u32, kwp: u32,   // conv grad-input phases: ceil(H/SH), ceil(W/SW),
+  _pad: u32,                              // ceil(KH/SH), ceil(KW/SW)
 }
 
 // Tile says which output tile a workgroup computes: batch item bt, tile row tm,

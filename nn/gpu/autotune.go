@@ -17,9 +17,10 @@ import (
 )
 
 // VariantEnv names the environment variable that forces one kernel variant
-// ("v1".."v6", or "dw" for the direct depthwise convolution kernels) wherever
-// it applies; tests use it to check every variant. Other kernels keep the
-// autotuned choice. An unknown name panics (it is a developer setting).
+// ("v1".."v8", or "dw" for the direct depthwise convolution kernels) wherever
+// it applies (v7, v8: aligned matmuls only); tests use it to check every
+// variant. Elsewhere the autotuned choice runs. An unknown name panics (it
+// is a developer setting).
 const VariantEnv = "CATSYNTH_GPU_VARIANT"
 
 // Tuning limits.
@@ -31,15 +32,20 @@ const (
 	tuneMaxTime = 3 * time.Second
 	// tuneReps is the number of timed repetitions after the warmup.
 	tuneReps = 3
+	// tuneWorkSoftware bounds the flops of one timed run on software
+	// adapters: the tuner runs the first workgroups of a bigger GEMM only
+	// (throughput per workgroup is what it compares; slow variants there
+	// would otherwise take seconds each).
+	tuneWorkSoftware = 2e8
 )
 
 // tuneVersion tags the adapter keys of the tune cache; bump it when the
 // variants change, so that old winners in a cache file are ignored.
 const tuneVersion = " #lab1"
 
-// tuneCache maps adapter name (+ tuneVersion) -> bucket key -> variant name. It is shared by
-// every Backend of the process (the best variant depends on the adapter,
-// not on the Backend) and loaded from the cache file on first use.
+// tuneCache maps adapter name (+ tuneVersion) -> bucket key -> variant name.
+// It is shared by every Backend of the process (the best variant depends on
+// the adapter, not on the Backend) and loaded from the cache file on first use.
 var tuneCache = struct {
 	sync.Mutex
 	m      map[string]map[string]string
@@ -74,10 +80,15 @@ func pow2(n int) int {
 	return 1 << bits.Len(uint(n-1))
 }
 
-// tuneKey is the shape bucket of g.
+// tuneKey is the shape bucket of g. Alignment is part of it (the vec4
+// variants apply to aligned matmuls only).
 func tuneKey(g *gemmCall) string {
-	return fmt.Sprintf("%s/%t%t/b%d/m%d/n%d/k%d", g.op, g.transA, g.transB,
+	key := fmt.Sprintf("%s/%t%t/b%d/m%d/n%d/k%d", g.op, g.transA, g.transB,
 		pow2(g.batch), pow2(g.M), pow2(g.N), pow2(g.K))
+	if g.vec4OK() {
+		key += "/a4"
+	}
+	return key
 }
 
 func variantByName(name string) *gemmVariant {
@@ -89,15 +100,18 @@ func variantByName(name string) *gemmVariant {
 	return nil
 }
 
-// candidates lists the variants that fit the device, the likely winner first.
-func (b *Backend) candidates() []*gemmVariant {
-	order := []string{"v5", "v6", "v4", "v3", "v2", "v1"}
+// candidates lists the variants that fit the device and apply to g, the
+// likely winner first. The naive v1 is the lab's baseline, never a
+// candidate: it is never the fastest, and on software adapters it is slow
+// enough to push one submission towards lavapipe's ~5 s limit.
+func (b *Backend) candidates(g *gemmCall) []*gemmVariant {
+	order := []string{"v7", "v5", "v6", "v8", "v4", "v3", "v2"}
 	if b.software {
-		order = []string{"v3", "v2", "v1", "v4", "v5", "v6"}
+		order = []string{"v3", "v2", "v4", "v5", "v6", "v7", "v8"}
 	}
 	var out []*gemmVariant
 	for _, n := range order {
-		if v := variantByName(n); b.fits(v) {
+		if v := variantByName(n); b.fits(v) && v.applies(g) {
 			out = append(out, v)
 		}
 	}
@@ -107,7 +121,7 @@ func (b *Backend) candidates() []*gemmVariant {
 // heuristic picks a variant without timing: register blocking on software
 // adapters and for thin problems, big tiles for big ones.
 func (b *Backend) heuristic(g *gemmCall) *gemmVariant {
-	c := b.candidates()
+	c := b.candidates(g)
 	if b.software || g.M*g.N*g.batch < 64*64*64 {
 		for _, v := range c {
 			if v.name == "v2" {
@@ -130,7 +144,7 @@ func (b *Backend) heuristic(g *gemmCall) *gemmVariant {
 // tune run now on g's buffers.
 func (b *Backend) pickGEMM(g *gemmCall) *gemmVariant {
 	if f := forcedVariant(); f != "" {
-		if v := variantByName(f); v != nil {
+		if v := variantByName(f); v != nil && v.applies(g) {
 			if !b.fits(v) {
 				panic(fmt.Sprintf("gpu: %s=%s does not fit this device's limits", VariantEnv, f))
 			}
@@ -148,7 +162,7 @@ func (b *Backend) pickGEMM(g *gemmCall) *gemmVariant {
 	}
 	name := tuneCache.m[adapter][key]
 	tuneCache.Unlock()
-	if v := variantByName(name); v != nil && b.fits(v) {
+	if v := variantByName(name); v != nil && b.fits(v) && v.applies(g) {
 		return v
 	}
 	v, _ := b.tune(g)
@@ -162,33 +176,40 @@ func (b *Backend) pickGEMM(g *gemmCall) *gemmVariant {
 	return v
 }
 
-// tuneResult is the measured time of one variant (0 when not timed).
+// tuneResult is the measured speed of one variant.
 type tuneResult struct {
-	name string
-	per  time.Duration
+	name  string
+	flops float64 // per second
+	timed bool    // false: only the warmup ran (clearly slower than the best)
 }
 
 // tune times the candidates on g (whose output it overwrites, as the call
 // itself would) and returns the fastest with every measurement.
 func (b *Backend) tune(g *gemmCall) (*gemmVariant, []tuneResult) {
-	cands := b.candidates()
+	cands := b.candidates(g)
+	if b.software {
+		part := *g
+		part.maxWork = tuneWorkSoftware
+		g = &part
+	}
 	one := make([]float32, 1)
 	wait := func() { _ = b.Download(g.out, one) }
 	wait() // queued work of earlier calls must not count
 	start := time.Now()
 	var best *gemmVariant
-	var bestT time.Duration
+	var bestRate float64
 	var res []tuneResult
 	for _, v := range cands {
 		if best != nil && time.Since(start) > tuneMaxTime {
 			break
 		}
+		work := g.work(v)
 		t0 := time.Now()
 		b.runGEMM(v, g) // warmup, includes compiling
 		wait()
 		warm := time.Since(t0)
-		if best != nil && warm > 4*bestT+100*time.Millisecond {
-			res = append(res, tuneResult{v.name, warm})
+		if best != nil && work/warm.Seconds() < bestRate/4 && warm > 100*time.Millisecond {
+			res = append(res, tuneResult{v.name, work / warm.Seconds(), false})
 			continue // clearly slower: not worth the repetitions
 		}
 		reps := tuneReps
@@ -200,10 +221,10 @@ func (b *Backend) tune(g *gemmCall) (*gemmVariant, []tuneResult) {
 			b.runGEMM(v, g)
 		}
 		wait()
-		per := time.Since(t0) / time.Duration(reps)
-		res = append(res, tuneResult{v.name, per})
-		if best == nil || per < bestT {
-			best, bestT = v, per
+		rate := work * float64(reps) / time.Since(t0).Seconds()
+		res = append(res, tuneResult{v.name, rate, true})
+		if best == nil || rate > bestRate {
+			best, bestRate = v, rate
 		}
 	}
 	return best, res

@@ -19,6 +19,7 @@ const (
 	pKH, pKW, pOH, pOW    = 16, 17, 18, 19
 	pSH, pSW, pPH, pPW    = 20, 21, 22, 23
 	pCG, pOG, pKHW, pOHW  = 24, 25, 26, 27
+	pHP, pWP, pKHP, pKWP  = 31, 32, 33, 34
 	depthwiseFile         = "conv_depthwise.wgsl"
 	depthwiseWG           = 64 // WG in conv_depthwise.wgsl
 )
@@ -53,8 +54,12 @@ func convParams(p backend.Conv) [nParams]uint32 {
 	u[pPH], u[pPW] = uint32(int32(p.PadH)), uint32(int32(p.PadW))
 	u[pCG], u[pOG] = uint32(p.C/p.Groups), uint32(p.O/p.Groups)
 	u[pKHW], u[pOHW] = uint32(p.KH*p.KW), uint32(oh*ow)
+	u[pHP], u[pWP] = uint32(ceilDiv(p.H, p.StrideH)), uint32(ceilDiv(p.W, p.StrideW))
+	u[pKHP], u[pKWP] = uint32(ceilDiv(p.KH, p.StrideH)), uint32(ceilDiv(p.KW, p.StrideW))
 	return u
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // useDepthwise reports whether p runs the direct depthwise kernels.
 func useDepthwise(p backend.Conv) bool {
@@ -78,14 +83,15 @@ func (b *Backend) conv2d(y, x, w *Buffer, p backend.Conv) {
 		return
 	}
 	g := &gemmCall{op: opConvFwd, batch: p.Groups, M: og, N: p.N * p.OH() * p.OW(), K: cg * p.KH * p.KW,
-		params: convParams(p), in0: x, in1: w, out: y}
+		params: convParams(p), in0: x, in1: w, out: y, outLen: p.N * p.O * p.OH() * p.OW()}
 	b.gemm(g)
 }
 
 // conv2dGradInput computes dx (overwritten) from dy and w. As a GEMM per
-// group: dx_g (C/G x N*H*W) = w_g^T (C/G x O/G*KH*KW) * B, where B gathers the
-// dy values each kernel tap sends to an input pixel (zero where the stride
-// skips it).
+// group and stride phase (ih mod SH, iw mod SW): dx_g,phase (C/G x N*HP*WP) =
+// w_g,phase^T (C/G x O/G*KHP*KWP) * B, where B gathers the dy values that the
+// phase's kernel taps send to its input pixels (shaders/conv_dgrad_io.wgsl);
+// HP = ceil(H/SH), KHP = ceil(KH/SH), likewise for widths.
 func (b *Backend) conv2dGradInput(dx, dy, w *Buffer, p backend.Conv) {
 	checkConv("Conv2DGradInput", p, dx, w, dy)
 	if p.N == 0 {
@@ -96,8 +102,10 @@ func (b *Backend) conv2dGradInput(dx, dy, w *Buffer, p backend.Conv) {
 		b.depthwise("dw_dgrad", p, p.N*p.C*p.H*p.W, 2*p.KH*p.KW*og, dy, w, dx)
 		return
 	}
-	g := &gemmCall{op: opConvDgrad, batch: p.Groups, M: cg, N: p.N * p.H * p.W, K: og * p.KH * p.KW,
-		params: convParams(p), in0: dy, in1: w, out: dx}
+	g := &gemmCall{op: opConvDgrad, batch: p.Groups * p.StrideH * p.StrideW, M: cg,
+		N:      p.N * ceilDiv(p.H, p.StrideH) * ceilDiv(p.W, p.StrideW),
+		K:      og * ceilDiv(p.KH, p.StrideH) * ceilDiv(p.KW, p.StrideW),
+		params: convParams(p), in0: dy, in1: w, out: dx, outLen: p.N * p.C * p.H * p.W}
 	b.gemm(g)
 }
 
@@ -115,7 +123,7 @@ func (b *Backend) conv2dGradWeight(dw, x, dy *Buffer, p backend.Conv) {
 		return
 	}
 	g := &gemmCall{op: opConvWgrad, batch: p.Groups, M: og, N: cg * p.KH * p.KW, K: p.N * p.OH() * p.OW(),
-		params: convParams(p), in0: x, in1: dy, out: dw}
+		params: convParams(p), in0: x, in1: dy, out: dw, outLen: p.O * cg * p.KH * p.KW}
 	b.gemm(g)
 }
 
@@ -134,6 +142,6 @@ func (b *Backend) depthwise(entry string, p backend.Conv, n, perOut int, in0, in
 		cnt := min(step, n-off)
 		u[pWgOffset], u[pWgEnd] = uint32(off), uint32(off+cnt)
 		words := u
-		b.dispatchWork(k, float64(cnt)*float64(perOut), words[:], groups1D(cnt, wg), in0, in1, out)
+		b.dispatchWork(k, b.charge(float64(cnt)*float64(perOut)), words[:], groups1D(cnt, wg), in0, in1, out)
 	}
 }

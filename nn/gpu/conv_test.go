@@ -74,6 +74,7 @@ var convCases = []struct {
 	{"7x1", conv(1, 4, 11, 5, 3, 7, 1, 1, 1, 3, 0, 1)},
 	{"1x7", conv(2, 2, 5, 12, 3, 1, 7, 1, 1, 0, 3, 1)},
 	{"4x4/stride3x2/nopad", conv(1, 3, 13, 10, 2, 4, 4, 3, 2, 0, 0, 1)},
+	{"3x3/stride2/uncovered", conv(1, 2, 8, 8, 3, 3, 3, 2, 2, 0, 0, 1)}, // no tap reaches row/col 7
 	{"3x3/groups2", conv(2, 4, 6, 5, 6, 3, 3, 1, 1, 1, 1, 2)},
 	{"depthwise3x3", conv(2, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 6)},
 	{"depthwise3x3/mult2", conv(1, 3, 6, 5, 6, 3, 3, 1, 1, 1, 1, 3)},

@@ -1,11 +1,13 @@
 package gpu
 
 // The GEMM kernel lab: matmul and the three convolutions are all computed by
-// one family of GEMM kernels (shaders/matmul_v*.wgsl) that differ only in how
-// operands are read (shaders/matmul_io.wgsl, shaders/conv_*_io.wgsl). A
-// kernel is assembled from matmul_common.wgsl + an operand file + a body and
-// compiled per (operand file, variant, constants). Which variant runs is
-// decided per shape bucket by the autotuner (autotune.go).
+// one family of GEMM kernel bodies (shaders/matmul_{naive,regblock,tiled}.wgsl)
+// combined with an operand file that says how A and B are read and C is
+// written (shaders/matmul_io.wgsl, shaders/conv_*_io.wgsl). A kernel is
+// matmul_common.wgsl + an operand file + a body, compiled per (operand file,
+// variant, constants). Which variant runs is decided per shape bucket by the
+// autotuner (autotune.go). Tests force each variant in turn (matmul_test.go,
+// conv_test.go); benchmarks are in matmul_bench_test.go and conv_bench_test.go.
 //
 // Variants (llm.c style, numbered):
 //
@@ -16,6 +18,9 @@ package gpu
 //	v4  workgroup-memory tiles 64x64, BK 16, 4x4 per invocation (256 inv.).
 //	v5  workgroup-memory tiles 128x128, BK 8, 8x8 per invocation (256 inv.).
 //	v6  workgroup-memory tiles 128x128, BK 16, 8x8 per invocation (16 KiB).
+//	v7  v5 staging tiles with vec4 loads (matmul only, lengths, strides
+//	    multiple of 4).
+//	v8  v4 staging tiles with vec4 loads (same conditions).
 
 import (
 	"fmt"
@@ -32,24 +37,34 @@ type gemmVariant struct {
 	threads  int                // invocations per workgroup
 	wgX, wgY int                // workgroup size
 	shared   int                // workgroup memory bytes
+	stage    string             // staging file of a tiled body, "" for none
+	vec4     bool               // reads matmul operands as vec4 (matmul_io4.wgsl)
 }
 
 func tiled(name string, bm, bn, bk, tm, tn int) *gemmVariant {
 	return &gemmVariant{
-		name: name, body: "matmul_v3.wgsl", bm: bm, bn: bn,
+		name: name, body: "matmul_tiled.wgsl", bm: bm, bn: bn,
 		consts: map[string]float64{
 			"BM": float64(bm), "BN": float64(bn), "BK": float64(bk), "TM": float64(tm), "TN": float64(tn),
 			"ACC_N": float64(tm * tn / 4), "AS_N": float64(bk * bm), "BS_N": float64(bk * bn),
 		},
 		threads: (bm / tm) * (bn / tn), wgX: bn / tn, wgY: bm / tm, shared: 4 * bk * (bm + bn),
+		stage: "matmul_stage.wgsl",
 	}
 }
 
-// regBlocked is a register-blocked variant (shaders/matmul_v2.wgsl): each of
+// tiled4 is tiled with vec4 loads of the matmul operands.
+func tiled4(name string, bm, bn, bk, tm, tn int) *gemmVariant {
+	v := tiled(name, bm, bn, bk, tm, tn)
+	v.stage, v.vec4 = "matmul_stage4.wgsl", true
+	return v
+}
+
+// regBlocked is a register-blocked variant (shaders/matmul_regblock.wgsl): each of
 // wgX x wgY invocations computes tm x 4 outputs.
 func regBlocked(name string, wgX, wgY, tm int) *gemmVariant {
 	return &gemmVariant{
-		name: name, body: "matmul_v2.wgsl", bm: wgY * tm, bn: wgX * 4,
+		name: name, body: "matmul_regblock.wgsl", bm: wgY * tm, bn: wgX * 4,
 		consts:  map[string]float64{"WG_X": float64(wgX), "WG_Y": float64(wgY), "TM": float64(tm)},
 		threads: wgX * wgY, wgX: wgX, wgY: wgY,
 	}
@@ -57,13 +72,15 @@ func regBlocked(name string, wgX, wgY, tm int) *gemmVariant {
 
 // gemmVariants lists every GEMM variant in lab order.
 var gemmVariants = []*gemmVariant{
-	{name: "v1", body: "matmul_v1.wgsl", bm: 8, bn: 8, threads: 64, wgX: 8, wgY: 8,
+	{name: "v1", body: "matmul_naive.wgsl", bm: 8, bn: 8, threads: 64, wgX: 8, wgY: 8,
 		consts: map[string]float64{"BM": 8, "BN": 8}},
 	regBlocked("v2", 16, 4, 4),
 	regBlocked("v3", 8, 8, 8),
 	tiled("v4", 64, 64, 16, 4, 4),
 	tiled("v5", 128, 128, 8, 8, 8),
 	tiled("v6", 128, 128, 16, 8, 8),
+	tiled4("v7", 128, 128, 8, 8, 8),
+	tiled4("v8", 64, 64, 16, 4, 4),
 }
 
 // gemmOp names the operand file of a GEMM-shaped kernel.
@@ -78,12 +95,12 @@ const (
 
 // Indices of the Params words (shaders/matmul_common.wgsl) set per dispatch.
 const (
-	pM, pN, pK, pBatch         = 0, 1, 2, 3
-	pTilesM, pTilesN           = 4, 5
-	pWgOffset, pWgEnd          = 6, 7
-	pStrideA, pStrideB, pStrdC = 8, 9, 10
-	pKOff, pCOff, pKFull       = 28, 29, 30
-	nParams                    = 32
+	pM, pN, pK, pBatch           = 0, 1, 2, 3
+	pTilesM, pTilesN             = 4, 5
+	pWgOffset, pWgEnd            = 6, 7
+	pStrideA, pStrideB, pStrideC = 8, 9, 10
+	pKOff, pCOff, pKFull         = 28, 29, 30
+	nParams                      = 36
 )
 
 // gemmCall is one GEMM-shaped problem: batch products C (M x N) = A (M x K) * B (K x N)
@@ -94,10 +111,47 @@ type gemmCall struct {
 	batch, M, N, K int
 	params         [nParams]uint32 // op-specific words filled; tiling words set by run
 	in0, in1, out  *Buffer
+	outLen         int // values of out written (its contiguous extent)
+	// maxWork, when positive, stops after the workgroups that fit in this
+	// many flops (the tuner times part of a big GEMM on slow adapters).
+	maxWork float64
 }
 
 func (g *gemmCall) flops() float64 {
 	return 2 * float64(g.batch) * float64(g.M) * float64(g.N) * float64(g.K)
+}
+
+// work is the flops a run of g with v does: all of them, or those of the
+// first workgroups that fit in maxWork (counting edge tiles as full).
+func (g *gemmCall) work(v *gemmVariant) float64 {
+	if g.maxWork <= 0 {
+		return g.flops()
+	}
+	perWG := 2 * float64(v.bm) * float64(v.bn) * float64(max(g.K, 1))
+	total := ((g.M + v.bm - 1) / v.bm) * ((g.N + v.bn - 1) / v.bn) * g.batch
+	return float64(min(total, max(1, int(g.maxWork/perWG)))) * perWG
+}
+
+// applies reports whether v can run g: the vec4 variants read matmul
+// operands 4 at a time, which needs the contiguous dimensions and batch
+// strides of A and B to be multiples of 4.
+func (v *gemmVariant) applies(g *gemmCall) bool {
+	return !v.vec4 || g.vec4OK()
+}
+
+// vec4OK reports whether g is a matmul whose A and B may be read as vec4s.
+func (g *gemmCall) vec4OK() bool {
+	if g.op != opMatMul {
+		return false
+	}
+	lenA, lenB := g.K, g.N
+	if g.transA {
+		lenA = g.M
+	}
+	if g.transB {
+		lenB = g.K
+	}
+	return lenA%4 == 0 && lenB%4 == 0 && g.params[pStrideA]%4 == 0 && g.params[pStrideB]%4 == 0
 }
 
 // fits reports whether the device can run v.
@@ -122,9 +176,25 @@ func (b *Backend) pieceWork() float64 {
 		return pieceWorkLimit
 	}
 	if b.software {
-		return 2.5e8
+		return 1.25e8
 	}
 	return 1e11
+}
+
+// softwareCharge multiplies the flops a GEMM dispatch charges to the
+// recorder's submission budget on software adapters. The ~5 s lavapipe
+// limit (PLATFORM.md) seems to apply to the host's wait for all queued work,
+// and under CPU contention lavapipe falls to 0.1-0.5 GFLOP/s on these
+// kernels (seen on 2 shared cores, with crashes of heavy benchmarks), so a
+// budget sized for 1-10 GFLOP/s is too much there.
+const softwareCharge = 4
+
+// charge is the budget charge of a GEMM-shaped dispatch of the given flops.
+func (b *Backend) charge(flops float64) float64 {
+	if b.software {
+		return flops * softwareCharge
+	}
+	return flops
 }
 
 // splitKForce, when positive, replaces the split-K heuristic (tests).
@@ -136,10 +206,13 @@ var splitKForce int
 // is cut into ranges computed side by side into a scratch buffer and summed.
 // Software adapters have few cores and never split.
 func (b *Backend) splitK(v *gemmVariant, g *gemmCall) int {
+	if g.op == opMatMul && g.batch > 1 && g.params[pStrideC] != uint32(g.M*g.N) {
+		return 1 // the summing Reduce writes C contiguously
+	}
 	if splitKForce > 0 {
 		return min(splitKForce, max(g.K, 1))
 	}
-	if b.software || (g.op == opMatMul && g.batch > 1 && g.params[pStrdC] != uint32(g.M*g.N)) {
+	if b.software {
 		return 1
 	}
 	const targetTiles, minChunk, maxSplit = 256, 1024, 32
@@ -148,7 +221,7 @@ func (b *Backend) splitK(v *gemmVariant, g *gemmCall) int {
 		return 1
 	}
 	s := min((targetTiles+tiles-1)/tiles, g.K/minChunk, maxSplit)
-	scratch := float64(s) * float64(g.batch) * float64(g.M) * float64(g.N) * 4
+	scratch := float64(s) * float64(g.outLen) * 4
 	if s < 2 || scratch > 256<<20 || scratch > float64(b.bindingLimit()) {
 		return 1
 	}
@@ -162,8 +235,9 @@ func (b *Backend) runGEMM(v *gemmVariant, g *gemmCall) {
 	}
 	if s := b.splitK(v, g); s > 1 {
 		chunk := (g.K + s - 1) / s
+		chunk = (chunk + 3) &^ 3      // k offsets stay multiples of 4 (vec4 loads)
 		s = (g.K + chunk - 1) / chunk // no empty range
-		n := g.batch * g.M * g.N
+		n := g.outLen
 		scratch, err := b.alloc(s * n)
 		if err == nil {
 			for i := 0; i < s; i++ {
@@ -193,11 +267,21 @@ func (b *Backend) runGEMMPart(v *gemmVariant, g *gemmCall, kFull int) {
 		consts["TRANS_A"] = boolF(g.transA)
 		consts["TRANS_B"] = boolF(g.transB)
 	}
-	k := b.kernelFiles([]string{"matmul_common.wgsl", string(g.op), v.body}, "main", 2, 1, consts)
+	files := []string{"matmul_common.wgsl", string(g.op), v.body}
+	if v.vec4 {
+		files[1] = "matmul_io4.wgsl"
+	}
+	if v.stage != "" {
+		files = append(files, v.stage)
+	}
+	k := b.kernelFiles(files, "main", 2, 1, consts)
 	tilesM := (g.M + v.bm - 1) / v.bm
 	tilesN := (g.N + v.bn - 1) / v.bn
 	total := tilesM * tilesN * g.batch
 	perWG := 2 * float64(v.bm) * float64(v.bn) * float64(max(g.K, 1))
+	if g.maxWork > 0 {
+		total = min(total, max(1, int(g.maxWork/perWG)))
+	}
 	step := max(1, int(b.pieceWork()/perWG))
 	u := g.params
 	u[pM], u[pN], u[pK], u[pBatch] = uint32(g.M), uint32(g.N), uint32(g.K), uint32(g.batch)
@@ -207,7 +291,7 @@ func (b *Backend) runGEMMPart(v *gemmVariant, g *gemmCall, kFull int) {
 		cnt := min(step, total-off)
 		u[pWgOffset], u[pWgEnd] = uint32(off), uint32(off+cnt)
 		words := u // a copy per dispatch
-		b.dispatchWork(k, float64(cnt)*perWG, words[:], groups1D(cnt, 1), g.in0, g.in1, g.out)
+		b.dispatchWork(k, b.charge(float64(cnt)*perWG), words[:], groups1D(cnt, 1), g.in0, g.in1, g.out)
 	}
 }
 
@@ -238,9 +322,9 @@ func (b *Backend) matmul(c, a, bm *Buffer, p backend.MatMul) {
 	g := &gemmCall{
 		op: opMatMul, transA: p.TransA, transB: p.TransB,
 		batch: p.Batch, M: p.M, N: p.N, K: p.K,
-		in0: a, in1: bm, out: c,
+		in0: a, in1: bm, out: c, outLen: p.Batch * p.M * p.N,
 	}
-	g.params[pStrideA], g.params[pStrideB], g.params[pStrdC] = uint32(p.StrideA), uint32(p.StrideB), uint32(p.StrideC)
+	g.params[pStrideA], g.params[pStrideB], g.params[pStrideC] = uint32(p.StrideA), uint32(p.StrideB), uint32(p.StrideC)
 	b.gemm(g)
 }
 

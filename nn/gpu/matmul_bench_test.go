@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"catsynth/nn/backend"
@@ -11,14 +12,24 @@ import (
 // Benchmarks of the GEMM kernels, reported in GFLOP/s. Each iteration waits
 // for the device (a one-value download), so the time is the kernel's plus
 // one submit/sync round trip. The first call (outside the timer) autotunes;
-// CATSYNTH_GPU_VARIANT=vN benchmarks one variant. On lavapipe only the
-// small shapes finish in reasonable time:
+// CATSYNTH_GPU_VARIANT=vN benchmarks one variant. On a software adapter the
+// shapes over 5 GFLOP skip (see benchGPU), so
 //
-//	go test ./nn/gpu -run x -bench 'MatMul/(256|1024)$'
+//	go test ./nn/gpu -run '^$' -bench 'MatMul|Conv3x3'
+//
+// runs the small ones there and everything on a GPU (scripts/gpu-check.sh).
+
+// benchBigEnv names the environment variable that runs the big shapes on a
+// software adapter too (minutes per iteration on lavapipe).
+const benchBigEnv = "CATSYNTH_GPU_BENCH_ALL"
 
 // benchGPU times run on be, which must leave its result in out, and reports
-// flops per iteration as GFLOP/s.
+// flops per iteration as GFLOP/s. Shapes over 5 GFLOP are skipped on
+// software adapters unless CATSYNTH_GPU_BENCH_ALL=1.
 func benchGPU(b *testing.B, be *Backend, out *Buffer, flops float64, run func()) {
+	if be.software && flops > 5e9 && os.Getenv(benchBigEnv) != "1" {
+		b.Skipf("%.0f GFLOP per iteration on a software adapter (set %s=1 to run)", flops/1e9, benchBigEnv)
+	}
 	one := make([]float32, 1)
 	run() // warmup, autotune and compile
 	if err := be.Download(out, one); err != nil {

@@ -123,6 +123,9 @@ var matmulCases = []struct {
 	{p: backend.MatMul{Batch: 1, M: 130, N: 129, K: 37}},
 	{p: backend.MatMul{Batch: 1, M: 3, N: 200, K: 1}},
 	{p: backend.MatMul{Batch: 1, M: 9, N: 11, K: 0}},
+	{p: backend.MatMul{Batch: 2, M: 36, N: 68, K: 20}}, // multiples of 4: the vec4 variants run
+	{p: backend.MatMul{Batch: 1, M: 132, N: 136, K: 44}},
+	{p: backend.MatMul{Batch: 3, M: 12, N: 8, K: 24}, bcastA: true},
 	{p: backend.MatMul{Batch: 3, M: 13, N: 9, K: 70}, bcastA: true},
 	{p: backend.MatMul{Batch: 3, M: 5, N: 31, K: 19}, bcastB: true},
 }

@@ -11,7 +11,9 @@
 // Template constants: BM, BN, BK, TM, TN (TM, TN multiples of 4), and
 // ACC_N = TM*TN/4, AS_N = BK*BM, BS_N = BK*BN (naga wants array sizes as
 // plain constants). BM*BK and BN*BK must be multiples of the invocation count.
-// Workgroup memory: 4*BK*(BM+BN) bytes.
+// Workgroup memory: 4*BK*(BM+BN) bytes. The slices are staged by stageA and
+// stageB of matmul_stage.wgsl (scalar loads, any operand file) or
+// matmul_stage4.wgsl (vec4 loads, matmul_io4.wgsl), assembled before this file.
 override BM: u32;
 override BN: u32;
 override BK: u32;
@@ -47,25 +49,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var a4: array<vec4<f32>, GM>;
   var b4: array<vec4<f32>, GN>;
   for (var k0 = 0u; k0 < P.K; k0 += BK) {
-    // Stage the A and B slices; consecutive invocations read consecutive addresses.
-    for (var l = 0u; l < BM * BK / NT; l++) {
-      let e = li + l * NT;
-      var m: u32;
-      var k: u32;
-      if (A_MCONTIG) { m = e % BM; k = e / BM; } else { k = e % BK; m = e / BK; }
-      var v = 0.0;
-      if (m0 + m < P.M && k0 + k < P.K) { v = loadA(t.bt, m0 + m, k0 + k); }
-      As[k * BM + m] = v;
-    }
-    for (var l = 0u; l < BN * BK / NT; l++) {
-      let e = li + l * NT;
-      var n: u32;
-      var k: u32;
-      if (B_NCONTIG) { n = e % BN; k = e / BN; } else { k = e % BK; n = e / BK; }
-      var v = 0.0;
-      if (n0 + n < P.N && k0 + k < P.K) { v = loadB(t.bt, k0 + k, n0 + n); }
-      Bs[k * BN + n] = v;
-    }
+    stageA(t.bt, m0, k0, li);
+    stageB(t.bt, n0, k0, li);
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
       for (var p = 0u; p < GM; p++) { a4[p] = as4(k * BM + (p * SM4 + lid.y) * 4u); }
