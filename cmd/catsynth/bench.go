@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/nn"
 	"catsynth/nn/backend"
 )
 
@@ -20,12 +21,12 @@ func init() {
 }
 
 // benchCase is one kernel timing. setup allocates inputs and returns the
-// kernel call and the buffer whose download marks the end of the work.
+// kernel call and a sync that waits for the queued work (a download).
 type benchCase struct {
 	name  string
 	flops float64 // floating point operations per call (0: report bytes instead)
 	bytes float64 // bytes moved per call, for memory-bound kernels
-	setup func(b backend.Backend, rng *rand.Rand) (run func(), out backend.Buffer, free func(), err error)
+	setup func(b backend.Backend, rng *rand.Rand) (run func(), sync func() error, free func(), err error)
 }
 
 // benchResult is one line of `catsynth bench --json`.
@@ -58,7 +59,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("%-44s %10s %12s %10s\n", "case", "ms/call", "GFLOP/s", "GB/s")
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0))
-	for _, c := range benchCases(*large) {
+	for _, c := range benchCases(dev, *large) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -82,13 +83,11 @@ func runBench(ctx context.Context, args []string) error {
 // timeCase runs a case once to warm up (pipelines, autotune), then in growing
 // batches until minTime has passed, synchronising with a download after each batch.
 func timeCase(c benchCase, b backend.Backend, rng *rand.Rand, minTime time.Duration) (benchResult, error) {
-	run, out, free, err := c.setup(b, rng)
+	run, sync, free, err := c.setup(b, rng)
 	if err != nil {
 		return benchResult{}, err
 	}
 	defer free()
-	sink := make([]float32, 1)
-	sync := func() error { return b.Download(out, sink) }
 	run()
 	if err := sync(); err != nil {
 		return benchResult{}, err
@@ -140,17 +139,23 @@ func randomBuffers(b backend.Backend, rng *rand.Rand, lens ...int) ([]backend.Bu
 	return bufs, free, nil
 }
 
+// downloadSync waits for queued work by downloading one value of out.
+func downloadSync(b backend.Backend, out backend.Buffer) func() error {
+	sink := make([]float32, 1)
+	return func() error { return b.Download(out, sink) }
+}
+
 func matmulCase(n int) benchCase {
 	p := backend.MatMul{Batch: 1, M: n, N: n, K: n}
 	return benchCase{
 		name:  fmt.Sprintf("matmul %d^3", n),
 		flops: p.Flops(),
-		setup: func(b backend.Backend, rng *rand.Rand) (func(), backend.Buffer, func(), error) {
+		setup: func(b backend.Backend, rng *rand.Rand) (func(), func() error, func(), error) {
 			bufs, free, err := randomBuffers(b, rng, n*n, n*n, n*n)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			return func() { b.MatMul(bufs[2], bufs[0], bufs[1], p) }, bufs[2], free, nil
+			return func() { b.MatMul(bufs[2], bufs[0], bufs[1], p) }, downloadSync(b, bufs[2]), free, nil
 		},
 	}
 }
@@ -171,7 +176,7 @@ func convCase(kind convKind, n, c, hw, o int) benchCase {
 	return benchCase{
 		name:  fmt.Sprintf("%s B%d C%d %dx%d O%d", name, n, c, hw, hw, o),
 		flops: p.Flops(),
-		setup: func(b backend.Backend, rng *rand.Rand) (func(), backend.Buffer, func(), error) {
+		setup: func(b backend.Backend, rng *rand.Rand) (func(), func() error, func(), error) {
 			bufs, free, err := randomBuffers(b, rng, xLen, wLen, yLen)
 			if err != nil {
 				return nil, nil, nil, err
@@ -179,11 +184,11 @@ func convCase(kind convKind, n, c, hw, o int) benchCase {
 			x, w, y := bufs[0], bufs[1], bufs[2]
 			switch kind {
 			case convGradInput:
-				return func() { b.Conv2DGradInput(x, y, w, p) }, x, free, nil
+				return func() { b.Conv2DGradInput(x, y, w, p) }, downloadSync(b, x), free, nil
 			case convGradWeight:
-				return func() { b.Conv2DGradWeight(w, x, y, p) }, w, free, nil
+				return func() { b.Conv2DGradWeight(w, x, y, p) }, downloadSync(b, w), free, nil
 			}
-			return func() { b.Conv2D(y, x, w, p) }, y, free, nil
+			return func() { b.Conv2D(y, x, w, p) }, downloadSync(b, y), free, nil
 		},
 	}
 }
@@ -192,13 +197,13 @@ func elementwiseCase(n int) benchCase {
 	return benchCase{
 		name:  fmt.Sprintf("add %dM", n>>20),
 		bytes: 3 * 4 * float64(n),
-		setup: func(b backend.Backend, rng *rand.Rand) (func(), backend.Buffer, func(), error) {
+		setup: func(b backend.Backend, rng *rand.Rand) (func(), func() error, func(), error) {
 			bufs, free, err := randomBuffers(b, rng, n, n, n)
 			if err != nil {
 				return nil, nil, nil, err
 			}
 			p := backend.Broadcast{Shape: []int{n}, AStrides: []int{1}, BStrides: []int{1}}
-			return func() { b.Binary(backend.Add, bufs[2], bufs[0], bufs[1], p) }, bufs[2], free, nil
+			return func() { b.Binary(backend.Add, bufs[2], bufs[0], bufs[1], p) }, downloadSync(b, bufs[2]), free, nil
 		},
 	}
 }
@@ -210,18 +215,57 @@ func groupNormStatsCase(n, c, hw, groups int) benchCase {
 	return benchCase{
 		name:  fmt.Sprintf("norm stats B%d C%d %dx%d G%d", n, c, hw, hw, groups),
 		bytes: 4 * float64(total),
-		setup: func(b backend.Backend, rng *rand.Rand) (func(), backend.Buffer, func(), error) {
+		setup: func(b backend.Backend, rng *rand.Rand) (func(), func() error, func(), error) {
 			bufs, free, err := randomBuffers(b, rng, total, n*groups)
 			if err != nil {
 				return nil, nil, nil, err
 			}
 			p := backend.Reduction{Shape: []int{n * groups, total / (n * groups)}, Axes: []bool{false, true}}
-			return func() { b.Reduce(backend.Sum, bufs[1], bufs[0], p) }, bufs[1], free, nil
+			return func() { b.Reduce(backend.Sum, bufs[1], bufs[0], p) }, downloadSync(b, bufs[1]), free, nil
 		},
 	}
 }
 
-func benchCases(large bool) []benchCase {
+// groupNormCase times nn.GroupNorm as the models call it: the composed op
+// (reductions, broadcast arithmetic) with a weight and bias, forward only.
+func groupNormCase(dev *nn.Device, n, c, hw, groups int) benchCase {
+	total := n * c * hw * hw
+	return benchCase{
+		name:  fmt.Sprintf("group norm B%d C%d %dx%d G%d", n, c, hw, hw, groups),
+		bytes: 2 * 4 * float64(total), // one read, one write: the ideal
+		setup: func(b backend.Backend, rng *rand.Rand) (func(), func() error, func(), error) {
+			host := make([]float32, total)
+			for i := range host {
+				host[i] = 2*rng.Float32() - 1
+			}
+			x := dev.FromData(host, n, c, hw, hw)
+			w, bias := dev.Ones(c), dev.Zeros(c)
+			var y *nn.Tensor // the last output, kept for the sync download
+			run := func() {
+				if y != nil {
+					y.Release()
+				}
+				s := dev.Scope()
+				y = nn.GroupNorm(x, groups, w, bias, 1e-5)
+				s.Close(y)
+			}
+			sync := func() error {
+				_, err := y.Data()
+				return err
+			}
+			free := func() {
+				for _, t := range []*nn.Tensor{x, w, bias, y} {
+					if t != nil {
+						t.Release()
+					}
+				}
+			}
+			return run, sync, free, nil
+		},
+	}
+}
+
+func benchCases(dev *nn.Device, large bool) []benchCase {
 	cases := []benchCase{
 		matmulCase(1024),
 		convCase(convForward, 4, 64, 32, 64),
@@ -229,6 +273,7 @@ func benchCases(large bool) []benchCase {
 		convCase(convGradWeight, 4, 64, 32, 64),
 		elementwiseCase(1 << 22),
 		groupNormStatsCase(4, 256, 32, 32),
+		groupNormCase(dev, 4, 256, 32, 32),
 	}
 	if large {
 		cases = append(cases,
@@ -239,6 +284,7 @@ func benchCases(large bool) []benchCase {
 			convCase(convGradInput, 16, 256, 64, 256),
 			convCase(convGradWeight, 16, 256, 64, 256),
 			groupNormStatsCase(16, 256, 64, 32),
+			groupNormCase(dev, 16, 256, 64, 32),
 		)
 	}
 	return cases
