@@ -119,6 +119,9 @@ type Generator struct {
 	// every place the label map does (fc and every SPADE), which is where
 	// class affinity transfer puts its T x S affinity layer.
 	LabelMap func(y *nn.Tensor) *nn.Tensor
+	// InputNC is T, the label classes LabelMap takes (used by Generate to
+	// check label maps); 0 means S.
+	InputNC int
 }
 
 // NewGenerator builds a generator on dev with weights initialized from seed
@@ -152,12 +155,16 @@ func (g *Generator) Release() { g.Params.Release() }
 // Noise draws B noise vectors z (B, Z) from N(0, 1) with a generator seeded
 // by seed, on the host, so that a seed gives the same z on every backend.
 func Noise(dev *nn.Device, b, zdim int, seed uint64) *nn.Tensor {
+	return dev.FromData(noiseValues(b*zdim, seed), b, zdim)
+}
+
+func noiseValues(n int, seed uint64) []float32 {
 	r := rand.New(rand.NewPCG(seed, 0x6a09e667f3bcc909))
-	v := make([]float32, b*zdim)
+	v := make([]float32, n)
 	for i := range v {
 		v[i] = float32(r.NormFloat64())
 	}
-	return dev.FromData(v, b, zdim)
+	return v
 }
 
 // Forward maps the label input y (B, T, H, W) and noise z (B, Z) (nil when

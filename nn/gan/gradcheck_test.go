@@ -21,7 +21,18 @@ func TestSPADEBlockGradcheck(t *testing.T) {
 			cfg := GeneratorConfig{SPADEHidden: 5, Norm: norm}.withDefaults()
 			const bsz, fin, fout, lnc, h, w = 2, 3, 2, 4, 4, 4
 			blk := NewResBlock(ps, cfg, fin, fout, lnc)
+			// Give each spectrally normalized weight a dominant rank-one part,
+			// so that its top singular value is well separated: power
+			// iteration then converges, and the one step each forward takes
+			// does not move sigma by more than the finite differences see.
 			for _, c := range []*nn.Conv2d{blk.Conv0, blk.Conv1, blk.ConvS} {
+				vals, _ := c.SN.Orig.Data()
+				o := c.SN.Orig.Dim(0)
+				k := len(vals) / o
+				for i := range vals {
+					vals[i] += 5 * float32(1+i/k) * float32(1+i%k%3) / float32(k)
+				}
+				c.SN.Orig.Upload(vals)
 				c.SN.PowerIteration(200)
 			}
 			rnd := func(n int) []float32 {
@@ -67,36 +78,39 @@ func TestSPADEBlockGradcheck(t *testing.T) {
 					t.Fatal(err)
 				}
 				vals, _ := c.t.Data()
-				fdAt := func(i int, eps float32) float64 {
+				// One-sided differences around the point: they agree (to
+				// O(eps)) where the function is smooth and differ by the jump
+				// in slope where a ReLU kink lies within eps, which central
+				// differences alone cannot tell from an autograd error.
+				const eps = 1e-3
+				at := func(i int, d float32) float64 {
 					orig := vals[i]
-					vals[i] = orig + eps
+					vals[i] = orig + d
 					c.t.Upload(vals)
-					lp := loss()
-					vals[i] = orig - eps
-					c.t.Upload(vals)
-					lm := loss()
+					l := loss()
 					vals[i] = orig
 					c.t.Upload(vals)
-					return (lp - lm) / (2 * float64(eps))
+					return l
 				}
-				close := func(a, b float64) bool { return math.Abs(a-b) <= 2e-2+3e-2*math.Abs(b) }
+				close := func(a, b, atol float64) bool { return math.Abs(a-b) <= atol+3e-2*math.Abs(b) }
 				bad, kinks := 0, 0
 				for probe := range min(len(vals), 12) {
 					i := r.IntN(len(vals))
 					if probe < 2 {
 						i = probe
 					}
-					fd, fdHalf := fdAt(i, 2e-3), fdAt(i, 1e-3)
-					if !close(fd, fdHalf) {
-						kinks++ // a ReLU kink inside the step: differences disagree
+					l0, lp, lm := at(i, 0), at(i, eps), at(i, -eps)
+					fwd, bwd, fd := (lp-l0)/eps, (l0-lm)/eps, (lp-lm)/(2*eps)
+					if math.Abs(fwd-bwd) > 2e-2+5e-2*math.Abs(fd) {
+						kinks++
 						continue
 					}
-					if !close(float64(g[i]), fd) {
+					if !close(float64(g[i]), fd, 2e-2) {
 						bad++
 						t.Errorf("%s[%d]: autograd %g, finite difference %g", c.name, i, g[i], fd)
 					}
 				}
-				if kinks > 3 {
+				if kinks > 6 {
 					t.Errorf("%s: %d of the probes straddle a kink", c.name, kinks)
 				}
 				t.Logf("%s: probed, %d off, %d skipped at kinks", c.name, bad, kinks)

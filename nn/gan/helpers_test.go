@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -69,3 +70,5 @@ func labelImages(lab []int32, b, h, w, n int) []float32 {
 	}
 	return img
 }
+
+func nanValue() float64 { return math.NaN() }

@@ -224,6 +224,10 @@ func (t *Trainer) Step(b Batch) (Losses, error) {
 	return l, dev.Flush()
 }
 
+// reseed restarts the trainer's random stream (noise, LabelMix masks) at a
+// point derived from the seed and k.
+func (t *Trainer) reseed(k uint64) { t.rng = rand.New(rand.NewPCG(t.Config.Seed, 0x7a11+k)) }
+
 // finite reads a one-element loss and checks it.
 func finite(x *nn.Tensor, what string) (float32, error) {
 	v, err := x.Item()

@@ -16,7 +16,11 @@ func TestTrainerStepsChangeLosses(t *testing.T) {
 	}
 	defer tr.Release()
 	var hist []Losses
-	for range 4 {
+	live := 0
+	for step := range 4 {
+		if step == 2 {
+			live = dev.LiveBuffers()
+		}
 		lab := blobLabels(r, b, 32, 32, n)
 		l, err := tr.Step(Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
 		if err != nil {
@@ -36,8 +40,8 @@ func TestTrainerStepsChangeLosses(t *testing.T) {
 	if tr.Steps != 4 {
 		t.Errorf("Steps = %d", tr.Steps)
 	}
-	if live := dev.LiveBuffers(); live > 0 {
-		t.Logf("live buffers after steps: %d", live)
+	if now := dev.LiveBuffers(); now != live {
+		t.Errorf("live buffers grew from %d to %d over two steps: a step leaks", live, now)
 	}
 }
 

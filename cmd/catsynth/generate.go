@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"catsynth/dataset"
+	"catsynth/models/ganmodels"
+	"catsynth/nn"
+	"catsynth/nn/gan"
+)
+
+func init() {
+	register(command{
+		name:    "generate",
+		summary: "images from label maps: generate [--model M] --labels L.png|DIR [--seed K] [--n 4] --out O.png|DIR",
+		run:     runGenerate,
+	})
+}
+
+func runGenerate(ctx context.Context, args []string) error {
+	fs := newFlags("generate", "[--model M] --labels L.png|DIR [--seed K] [--n N] --out O.png|DIR")
+	model := fs.String("model", "", "model file (.safetensors[.zst]) or embedded:NAME (default: the embedded "+strings.Join(ganmodels.Preference, " > ")+")")
+	labels := fs.String("labels", "", "label map PNG (one class index per pixel: 8/16-bit gray or paletted), or a folder of them")
+	out := fs.String("out", "", "output PNG, or a folder when --labels is a folder")
+	seed := fs.Uint64("seed", 1, "noise seed: image i uses seed+i")
+	n := fs.Int("n", 1, "images per label map (side by side in one PNG when > 1)")
+	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *labels == "" || *out == "" {
+		return fmt.Errorf("%w: --labels and --out are required", errUsage)
+	}
+	if *n < 1 || *n > 64 {
+		return fmt.Errorf("%w: --n must be in 1..64", errUsage)
+	}
+	dev, err := openDevice(*backendName)
+	if err != nil {
+		return err
+	}
+	g, name, err := loadGenerator(dev, *model)
+	if err != nil {
+		return err
+	}
+	defer g.Release()
+	fmt.Fprintf(os.Stderr, "model %s: %d classes, %dx%d training size, sizes must be multiples of %d\n",
+		name, g.Config.LabelNC, g.Config.W, g.Config.H, g.Config.Factor())
+
+	st, err := os.Stat(*labels)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return generateOne(g, *labels, *out, *seed, *n)
+	}
+	ents, err := os.ReadDir(*labels)
+	if err != nil {
+		return err
+	}
+	var pngs []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".png") {
+			pngs = append(pngs, e.Name())
+		}
+	}
+	sort.Strings(pngs)
+	if len(pngs) == 0 {
+		return fmt.Errorf("%s: no .png label maps", *labels)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	for i, p := range pngs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := generateOne(g, filepath.Join(*labels, p), filepath.Join(*out, p), *seed, *n); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\r%d/%d", i+1, len(pngs))
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+// loadGenerator opens a model file, "embedded:NAME", or the default
+// embedded model when spec is empty.
+func loadGenerator(dev *nn.Device, spec string) (*gan.Generator, string, error) {
+	var name string
+	var data []byte
+	var err error
+	switch {
+	case spec == "":
+		name, data, err = ganmodels.Default()
+	case strings.HasPrefix(spec, "embedded:"):
+		name = strings.TrimPrefix(spec, "embedded:")
+		data, err = ganmodels.Bytes(name)
+	default:
+		g, err := gan.LoadGenerator(dev, spec)
+		return g, spec, err
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := gan.LoadGeneratorBytes(dev, data, "embedded:"+name)
+	return g, "embedded:" + name, err
+}
+
+// generateOne generates n images from one label PNG and writes them side
+// by side to out.
+func generateOne(g *gan.Generator, labelPath, out string, seed uint64, n int) error {
+	m, err := dataset.DecodeLabelFile(labelPath, dataset.LabelFormat{NumClasses: g.InputClasses()})
+	if err != nil {
+		return fmt.Errorf("%w (the model knows %d classes: 0..%d)", err, g.InputClasses(), g.InputClasses()-1)
+	}
+	if err := g.Config.CheckSize(m.H, m.W); err != nil {
+		return fmt.Errorf("%s: %w", labelPath, err)
+	}
+	labels := make([]int32, 0, n*len(m.Pix))
+	for range n {
+		labels = append(labels, m.Pix...)
+	}
+	imgs, err := g.Generate(labels, m.H, m.W, gan.SeedRange(seed, n))
+	if err != nil {
+		return fmt.Errorf("%s: %w", labelPath, err)
+	}
+	var img image.Image = imgs[0]
+	if n > 1 {
+		cells := make([]image.Image, n)
+		for i, im := range imgs {
+			cells[i] = im
+		}
+		img = gan.Grid(cells, n)
+	}
+	if err := ensureDir(out); err != nil {
+		return err
+	}
+	return gan.WritePNG(out, img)
+}

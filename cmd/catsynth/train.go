@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"iter"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+
+	"catsynth/dataset"
+	"catsynth/nn/gan"
+)
+
+// trainers are the model kinds `catsynth train KIND` knows; other files may
+// add theirs in init.
+var trainers = map[string]func(ctx context.Context, args []string) error{
+	"gan": runTrainGAN,
+}
+
+func init() {
+	register(command{
+		name:    "train",
+		summary: "train a model: train gan --data SPEC --size S --out M.safetensors.zst",
+		run: func(ctx context.Context, args []string) error {
+			var kinds []string
+			for k := range trainers {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			if len(args) == 0 || trainers[args[0]] == nil {
+				return fmt.Errorf("%w: usage: catsynth train KIND [flags]; KIND is one of %s", errUsage, strings.Join(kinds, ", "))
+			}
+			return trainers[args[0]](ctx, args[1:])
+		},
+	})
+}
+
+// parseSize reads "128" (square) or "512x256" (width x height).
+func parseSize(s string) (h, w int, err error) {
+	ws, hs, found := strings.Cut(s, "x")
+	if !found {
+		hs = ws
+	}
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if err1 != nil || err2 != nil || w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("%w: --size %q: want S or WxH in pixels", errUsage, s)
+	}
+	return h, w, nil
+}
+
+// statePath is the training-state file kept beside a model file:
+// m.safetensors.zst -> m.state.safetensors.zst.
+func statePath(out string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(out, ".zst"), ".safetensors")
+	return base + ".state.safetensors.zst"
+}
+
+func sideName(out, suffix string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(out, ".zst"), ".safetensors") + suffix
+}
+
+func runTrainGAN(ctx context.Context, args []string) error {
+	fs := newFlags("train gan", "--data SPEC --size S|WxH --out M.safetensors.zst [flags]")
+	data := fs.String("data", "synth:source", "dataset spec (see catsynth train gan -h)\n"+dataset.SpecHelp)
+	size := fs.String("size", "", "output size: S or WxH (default: the preset's)")
+	out := fs.String("out", "", "model file to write (the EMA generator; the training state goes beside it)")
+	preset := fs.String("preset", "source128", "model size: "+strings.Join(gan.PresetNames(), ", "))
+	norm := fs.String("norm", "", "generator normalization: spade (default) or clade")
+	steps := fs.Int("steps", 10000, "total training steps")
+	batch := fs.Int("batch", 4, "batch size")
+	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
+	seed := fs.Uint64("seed", 1, "seed of weights, noise and data order")
+	lrG := fs.Float64("lr-g", 1e-4, "generator learning rate")
+	lrD := fs.Float64("lr-d", 4e-4, "discriminator learning rate")
+	ema := fs.Float64("ema", 0.999, "EMA decay of the generator weights used for sampling")
+	lambdaLM := fs.Float64("labelmix", 10, "LabelMix weight (0: off)")
+	sampleEvery := fs.Int("sample-every", 500, "write a sample grid every K steps")
+	ckptEvery := fs.Int("ckpt-every", 500, "write a checkpoint every K steps")
+	f16 := fs.Bool("f16", false, "store the model file as float16 (half the size)")
+	resume := fs.Bool("resume", false, "continue from the training state beside --out")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if *steps < 1 || *batch < 1 {
+		return fmt.Errorf("%w: --steps and --batch must be at least 1", errUsage)
+	}
+	ds, err := dataset.Open(*data)
+	if err != nil {
+		return err
+	}
+	if skips := dataset.Skipped(ds); len(skips) > 0 {
+		fmt.Fprintln(os.Stderr, dataset.DescribeSkips(skips))
+	}
+	classes := dataset.ClassNames(ds.Classes())
+	dev, err := openDevice(*backendName)
+	if err != nil {
+		return err
+	}
+	tc := gan.TrainConfig{BatchSize: *batch, LRG: float32(*lrG), LRD: float32(*lrD), EMADecay: float32(*ema),
+		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed}
+	var tr *gan.Trainer
+	var trace []gan.Losses
+	if *resume {
+		tr, trace, err = gan.ResumeTrainer(dev, statePath(*out), &tc)
+		if err != nil {
+			return err
+		}
+		if tr.G.Config.LabelNC != len(classes) {
+			tr.Release()
+			return fmt.Errorf("dataset %s has %d classes but the model being resumed has %d", ds.Name(), len(classes), tr.G.Config.LabelNC)
+		}
+		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Steps, *steps)
+	} else {
+		p, err := gan.LookupPreset(*preset)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		h, w := 0, 0
+		if *size != "" {
+			if h, w, err = parseSize(*size); err != nil {
+				return err
+			}
+		}
+		gc, dc, err := p.Configs(classes, h, w, *norm)
+		if err != nil {
+			return err
+		}
+		if tr, err = gan.NewTrainer(dev, gc, dc, tc); err != nil {
+			return err
+		}
+	}
+	defer tr.Release()
+	if err := ensureDir(*out); err != nil {
+		return err
+	}
+	gc := tr.G.Config
+	if err := checkImageSizes(ds, gc.H, gc.W); err != nil {
+		return err
+	}
+	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: *batch, H: gc.H, W: gc.W, Seed: *seed,
+		Shuffle: true, DropLast: ds.Len() >= *batch, Augment: dataset.Augment{Flip: true}})
+	if err != nil {
+		return err
+	}
+	next, stop := batches(ctx, loader, tr.Steps/max(loader.Len(), 1))
+	defer stop()
+	sample, err := next()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "training %s on %s: %d classes, %dx%d, G %.2fM / D %.2fM parameters, batch %d, %d steps\n",
+		*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params.Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)
+	bar := progressbar.NewOptions(*steps, progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(),
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(0))
+	_ = bar.Set(tr.Steps)
+	_, err = gan.Train(ctx, tr, next, sample, trace, gan.LoopOptions{
+		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,
+		ModelPath: *out, StatePath: statePath(*out), SampleDir: sideName(*out, "_samples"),
+		LossCurvePath: sideName(*out, ".loss.png"), F16: *f16,
+		SampleLabels: func(i int) image.Image {
+			m := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*sample.H*sample.W : (i+1)*sample.H*sample.W]}
+			return dataset.Colorize(m, ds.Classes())
+		},
+		Progress: func(p gan.Progress) {
+			l := p.Losses
+			bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
+				p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
+			_ = bar.Set(p.Step)
+		},
+	})
+	_ = bar.Finish()
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		if errors.Is(err, gan.ErrNonFinite) {
+			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with lower learning rates)", err, *out)
+		}
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (EMA generator, step %d), %s, samples in %s, loss curve %s\n",
+		*out, tr.Steps, statePath(*out), sideName(*out, "_samples"), sideName(*out, ".loss.png"))
+	return nil
+}
+
+// checkImageSizes refuses a dataset whose images are smaller than the
+// training size (the loader would upscale them, and the model would learn
+// blur). It looks at up to 16 samples spread over the dataset.
+func checkImageSizes(ds dataset.Dataset, h, w int) error {
+	n := ds.Len()
+	for k := range min(n, 16) {
+		i := k * n / min(n, 16)
+		s, err := ds.Load(i)
+		if err != nil {
+			return err
+		}
+		b := s.Image.Bounds()
+		if b.Dx() < w || b.Dy() < h {
+			return fmt.Errorf("%s: image %s is %dx%d, smaller than the %dx%d training crop (use a smaller --size)", ds.Name(), s.Name, b.Dx(), b.Dy(), w, h)
+		}
+	}
+	return nil
+}
+
+// batches returns a function yielding batches forever (epoch after epoch,
+// starting at epoch first) and a stop function.
+func batches(ctx context.Context, l *dataset.Loader, first int) (func() (gan.Batch, error), func()) {
+	epoch := first
+	var next func() (*dataset.Batch, error, bool)
+	var stop func()
+	start := func() {
+		next, stop = iter.Pull2(l.Epoch(ctx, epoch))
+	}
+	start()
+	get := func() (gan.Batch, error) {
+		for range 2 {
+			b, err, ok := next()
+			if err != nil {
+				return gan.Batch{}, err
+			}
+			if ok {
+				return gan.Batch{N: b.N, H: b.H, W: b.W, Images: b.Images, Labels: b.Labels}, nil
+			}
+			stop()
+			epoch++
+			start()
+		}
+		return gan.Batch{}, errors.New("dataset yields no batches")
+	}
+	return get, func() { stop() }
+}
+
+// ensureDir makes the parent folder of path.
+func ensureDir(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }

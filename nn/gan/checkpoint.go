@@ -1,0 +1,165 @@
+package gan
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"catsynth/nn"
+	"catsynth/nn/safetensors"
+)
+
+// Checkpoint metadata keys written by this package (besides nn's "config"
+// and "class_names").
+const (
+	MetaKind      = "catsynth_kind" // KindGenerator or KindTrainState
+	MetaStep      = "step"          // training steps done
+	MetaDConfig   = "config_d"      // DiscriminatorConfig JSON (state files)
+	MetaTrain     = "config_train"  // TrainConfig JSON (state files)
+	MetaLossTrace = "losses"        // JSON array of Losses (state files)
+
+	KindGenerator  = "oasis-generator"
+	KindTrainState = "oasis-train-state"
+)
+
+// SaveGenerator writes params (a generator's Params.All(), or an EMA's
+// Shadow()) with cfg as a model file that LoadGenerator reads. f16 halves
+// the file (for shipping; training state stays f32).
+func SaveGenerator(path string, params []*nn.Param, cfg GeneratorConfig, step int, f16 bool) error {
+	return nn.SaveParams(path, params, nn.SaveOptions{
+		Config:     cfg,
+		ClassNames: cfg.ClassNames,
+		Metadata:   map[string]string{MetaKind: KindGenerator, MetaStep: strconv.Itoa(step)},
+		F16:        f16,
+	})
+}
+
+// LoadGenerator builds the generator described by a model file's config
+// and loads its weights (plain or .zst safetensors), in eval mode.
+func LoadGenerator(dev *nn.Device, path string) (*Generator, error) {
+	ck, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	return generatorFrom(dev, ck)
+}
+
+// LoadGeneratorBytes is LoadGenerator for a file held in memory (an
+// embedded model); name is used in messages.
+func LoadGeneratorBytes(dev *nn.Device, data []byte, name string) (*Generator, error) {
+	f, err := safetensors.Decode(data, name)
+	if err != nil {
+		return nil, err
+	}
+	ck := &nn.Checkpoint{Path: name, File: f, Metadata: f.Metadata}
+	if s, ok := f.Metadata[nn.MetaConfig]; ok {
+		ck.Config = json.RawMessage(s)
+	}
+	return generatorFrom(dev, ck)
+}
+
+func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
+	if k := ck.Metadata[MetaKind]; k != "" && k != KindGenerator {
+		return nil, fmt.Errorf("gan: %s is a %q file, not a generator model", ck.Path, k)
+	}
+	if ck.Config == nil {
+		return nil, fmt.Errorf("gan: %s has no %q metadata: add the GeneratorConfig JSON when converting (docs/GAN.md)", ck.Path, nn.MetaConfig)
+	}
+	var cfg GeneratorConfig
+	if err := json.Unmarshal(ck.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("gan: %s: config: %w", ck.Path, err)
+	}
+	g, err := NewGenerator(dev, cfg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gan: %s: %w", ck.Path, err)
+	}
+	if err := ck.LoadInto(g.Params.All(), nn.LoadOptions{}); err != nil {
+		g.Release()
+		return nil, err
+	}
+	g.Params.SetTraining(false)
+	return g, nil
+}
+
+// prefixed returns params renamed with a prefix ("netG.") sharing tensors.
+func prefixed(prefix string, params []*nn.Param) []*nn.Param {
+	out := make([]*nn.Param, len(params))
+	for i, p := range params {
+		out[i] = &nn.Param{Name: prefix + p.Name, T: p.T, Trainable: p.Trainable}
+	}
+	return out
+}
+
+func (t *Trainer) stateParams() []*nn.Param {
+	ps := prefixed("netG.", t.G.Params.All())
+	ps = append(ps, prefixed("netD.", t.D.Params.All())...)
+	return append(ps, prefixed("netEMA.", t.EMA.Shadow())...)
+}
+
+// SaveState writes the whole training state (G, D and EMA weights as
+// netG.*, netD.*, netEMA.*, configs, step and the loss trace) for Resume.
+// Adam's moments are not saved (nn.Adam does not expose them): a resumed
+// run restarts them, which with beta1 = 0 only re-warms the second moment.
+func (t *Trainer) SaveState(path string, trace []Losses) error {
+	meta := map[string]string{MetaKind: KindTrainState, MetaStep: strconv.Itoa(t.Steps)}
+	for k, v := range map[string]any{MetaDConfig: t.D.Config, MetaTrain: t.Config, MetaLossTrace: trace} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		meta[k] = string(b)
+	}
+	return nn.SaveParams(path, t.stateParams(), nn.SaveOptions{Config: t.G.Config, Metadata: meta})
+}
+
+// ResumeTrainer rebuilds a trainer from a SaveState file and returns it
+// with the loss trace so far. override, when non-nil, replaces the saved
+// TrainConfig (e.g. new learning rates); the model configs are the saved ones.
+func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer, []Losses, error) {
+	ck, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k := ck.Metadata[MetaKind]; k != KindTrainState {
+		return nil, nil, fmt.Errorf("gan: %s is not a training state file (kind %q)", path, k)
+	}
+	var gc GeneratorConfig
+	var dc DiscriminatorConfig
+	var tc TrainConfig
+	var trace []Losses
+	for _, x := range []struct {
+		key string
+		raw string
+		dst any
+	}{{nn.MetaConfig, string(ck.Config), &gc}, {MetaDConfig, ck.Metadata[MetaDConfig], &dc},
+		{MetaTrain, ck.Metadata[MetaTrain], &tc}, {MetaLossTrace, ck.Metadata[MetaLossTrace], &trace}} {
+		if x.raw == "" {
+			return nil, nil, fmt.Errorf("gan: %s: metadata %q missing", path, x.key)
+		}
+		if err := json.Unmarshal([]byte(x.raw), x.dst); err != nil {
+			return nil, nil, fmt.Errorf("gan: %s: metadata %q: %w", path, x.key, err)
+		}
+	}
+	step, err := strconv.Atoi(ck.Metadata[MetaStep])
+	if err != nil {
+		return nil, nil, fmt.Errorf("gan: %s: bad step %q", path, ck.Metadata[MetaStep])
+	}
+	if override != nil {
+		o := *override
+		o.Seed = tc.Seed
+		tc = o
+	}
+	t, err := NewTrainer(dev, gc, dc, tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ck.LoadInto(t.stateParams(), nn.LoadOptions{}); err != nil {
+		t.Release()
+		return nil, nil, err
+	}
+	t.Steps = step
+	// A fresh random stream per resumed step count: resumed runs do not
+	// replay the noise of the first steps.
+	t.reseed(uint64(step))
+	return t, trace, nil
+}

@@ -1,0 +1,173 @@
+package gan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// LoopOptions configures Train. Zero intervals mean "only at the end".
+type LoopOptions struct {
+	Steps           int    // total steps (a resumed trainer continues up to it)
+	CheckpointEvery int    // write ModelPath and StatePath every K steps
+	SampleEvery     int    // write a sample grid every K steps
+	ModelPath       string // the EMA generator (what `generate` loads)
+	StatePath       string // the full training state (for --resume); "" skips it
+	SampleDir       string // sample grids samples_STEP.png; "" skips them
+	LossCurvePath   string // loss-curve PNG written at the end; "" skips it
+	F16             bool   // store ModelPath as float16
+	// SampleLabels, when non-nil, draws a label map of the sample batch for
+	// the grid's first row (e.g. with the dataset's class colours).
+	SampleLabels func(i int) image.Image
+	// Progress is called after every step.
+	Progress func(Progress)
+}
+
+// Progress reports one finished step.
+type Progress struct {
+	Step, Steps  int
+	Losses       Losses
+	ImagesPerSec float64 // over the steps of this run
+	ETA          time.Duration
+}
+
+// Train runs t until opts.Steps steps are done, drawing batches from next.
+// sample is a fixed batch shown in the sample grids (real images, then two
+// EMA samples with fixed seeds). trace is the loss history so far (resumed
+// runs); the returned one extends it.
+//
+// Checkpoints are atomic. On a non-finite loss Train stops with an error
+// wrapping ErrNonFinite and writes nothing more, so the last checkpoint on
+// disk is the last good one. When ctx is cancelled it writes a checkpoint
+// and returns ctx.Err().
+func Train(ctx context.Context, t *Trainer, next func() (Batch, error), sample Batch, trace []Losses, o LoopOptions) ([]Losses, error) {
+	if o.ModelPath == "" {
+		return trace, errors.New("gan: Train needs a model path")
+	}
+	save := func() error {
+		if err := t.SaveModel(o.ModelPath, o.F16); err != nil {
+			return err
+		}
+		if o.StatePath != "" {
+			return t.SaveState(o.StatePath, trace)
+		}
+		return nil
+	}
+	start, startStep := time.Now(), t.Steps
+	for t.Steps < o.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return trace, errors.Join(err, serr)
+			}
+			return trace, err
+		}
+		b, err := next()
+		if err != nil {
+			return trace, err
+		}
+		l, err := t.Step(b)
+		if err != nil {
+			return trace, fmt.Errorf("step %d: %w", t.Steps+1, err)
+		}
+		trace = append(trace, l)
+		if o.Progress != nil {
+			el := time.Since(start)
+			done := t.Steps - startStep
+			p := Progress{Step: t.Steps, Steps: o.Steps, Losses: l}
+			if el > 0 {
+				p.ImagesPerSec = float64(done*b.N) / el.Seconds()
+				p.ETA = time.Duration(float64(el) / float64(done) * float64(o.Steps-t.Steps))
+			}
+			o.Progress(p)
+		}
+		last := t.Steps == o.Steps
+		if o.SampleDir != "" && (last || (o.SampleEvery > 0 && t.Steps%o.SampleEvery == 0)) {
+			if err := t.writeSamples(filepath.Join(o.SampleDir, fmt.Sprintf("samples_%06d.png", t.Steps)), sample, o.SampleLabels); err != nil {
+				return trace, err
+			}
+		}
+		if last || (o.CheckpointEvery > 0 && t.Steps%o.CheckpointEvery == 0) {
+			if err := save(); err != nil {
+				return trace, err
+			}
+		}
+	}
+	if o.LossCurvePath != "" {
+		if err := WritePNG(o.LossCurvePath, LossCurve(trace, 800, 400)); err != nil {
+			return trace, err
+		}
+	}
+	return trace, nil
+}
+
+// SaveModel writes the EMA generator as a model file.
+func (t *Trainer) SaveModel(path string, f16 bool) error {
+	return SaveGenerator(path, t.EMA.Shadow(), t.G.Config, t.Steps, f16)
+}
+
+// SampleEMA generates images for labels with the EMA weights in eval mode
+// (the training weights and mode are restored afterwards).
+func (t *Trainer) SampleEMA(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	t.EMA.Swap()
+	defer t.EMA.Swap()
+	t.G.Params.SetTraining(false)
+	defer t.G.Params.SetTraining(true)
+	return t.G.Generate(labels, h, w, seeds)
+}
+
+// writeSamples writes a grid: optional label maps, real images, and EMA
+// samples with seeds 1..B and 1001..1000+B (fixed, so grids of successive
+// steps compare).
+func (t *Trainer) writeSamples(path string, b Batch, labelImg func(int) image.Image) error {
+	var cells []image.Image
+	if labelImg != nil {
+		for i := range b.N {
+			cells = append(cells, labelImg(i))
+		}
+	}
+	for _, im := range ImagesFromCHW(b.Images, b.N, b.H, b.W) {
+		cells = append(cells, im)
+	}
+	for _, first := range []uint64{1, 1001} {
+		imgs, err := t.SampleEMA(b.Labels, b.H, b.W, SeedRange(first, b.N))
+		if err != nil {
+			return err
+		}
+		for _, im := range imgs {
+			cells = append(cells, im)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return WritePNG(path, Grid(cells, b.N))
+}
+
+// WritePNG encodes img to path atomically (temp file, then rename).
+func WritePNG(path string, img image.Image) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.png")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = f.Chmod(0o644)
+	if err == nil {
+		err = png.Encode(f, img)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("gan: writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package gan
+
+import (
+	"math"
+	"testing"
+
+	"catsynth/nn"
+)
+
+func TestClassBalance(t *testing.T) {
+	// 8 pixels: class 0 three times, class 2 four times, one ignored; class 1
+	// absent. numel 8, 2 classes present: w0 = 8/(2*3), w2 = 8/(2*4).
+	labels := []int32{0, 2, 2, -1, 0, 2, 0, 2}
+	w, err := ClassBalance(labels, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]float64{0: 8.0 / 6, 2: 1, -1: 0}
+	perClass := map[int32]float64{}
+	for i, c := range labels {
+		if math.Abs(float64(w[i])-want[c]) > 1e-6 {
+			t.Errorf("pixel %d (class %d): weight %v, want %v", i, c, w[i], want[c])
+		}
+		perClass[c] += float64(w[i])
+	}
+	// Balanced: every present class carries the same total weight numel/present.
+	for _, c := range []int32{0, 2} {
+		if math.Abs(perClass[c]-4) > 1e-5 {
+			t.Errorf("class %d carries total weight %v, want 4", c, perClass[c])
+		}
+	}
+	if _, err := ClassBalance([]int32{0, 3}, 3); err == nil {
+		t.Error("label 3 of 3 classes: no error")
+	}
+}
+
+func TestN1Targets(t *testing.T) {
+	labels := []int32{2, -1, 0, 4}
+	cases := []struct {
+		real bool
+		want []float32
+	}{
+		{true, []float32{3, -1, 1, 5}},
+		{false, []float32{0, 0, 0, 0}},
+	}
+	for _, c := range cases {
+		got := N1Targets(labels, c.real)
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("real=%v: targets %v, want %v", c.real, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+// TestAdvLoss checks the N+1 loss against a float64 log-softmax on a tiny
+// hand-made input: 1 image, 2 classes (3 logits), 2x2 pixels, one ignored.
+func TestAdvLoss(t *testing.T) {
+	r, _ := testRNG(t)
+	dev := cpuDevice()
+	const c, hw = 3, 4
+	logits := make([]float32, c*hw)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64() * 2)
+	}
+	labels := []int32{0, 1, 1, -1}
+	w, _ := ClassBalance(labels, 2)
+	for _, real := range []bool{true, false} {
+		tg := N1Targets(labels, real)
+		var wt *nn.Tensor
+		if real {
+			wt = dev.FromData(w, 1, 2, 2)
+		}
+		got, err := AdvLoss(dev.FromData(logits, 1, c, 2, 2), dev.FromData(tg, 1, 2, 2), wt).Item()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0.0
+		for p := range hw {
+			k := int(tg[p])
+			if k < 0 {
+				continue
+			}
+			lse := 0.0
+			for ch := range c {
+				lse += math.Exp(float64(logits[ch*hw+p]))
+			}
+			l := math.Log(lse) - float64(logits[k*hw+p])
+			if real {
+				l *= float64(w[p])
+			}
+			want += l
+		}
+		want /= hw // torch.mean over all pixels, the ignored one included
+		if math.Abs(float64(got)-want) > 1e-5*(1+math.Abs(want)) {
+			t.Errorf("real=%v: loss %v, want %v", real, got, want)
+		}
+	}
+}
+
+func TestLabelMixMask(t *testing.T) {
+	r, _ := testRNG(t)
+	const b, h, w, n = 3, 8, 8, 12
+	labels := blobLabels(r, b, h, w, n)
+	labels[5] = -1
+	mask := LabelMixMask(labels, r)
+	bit := map[int32]float32{}
+	seen := map[float32]bool{}
+	for i, c := range labels {
+		v := mask[i]
+		if v != 0 && v != 1 {
+			t.Fatalf("mask value %v", v)
+		}
+		seen[v] = true
+		if prev, ok := bit[c]; ok && prev != v {
+			t.Fatalf("class %d has both mask values: the mask must be shared per class over the batch", c)
+		}
+		bit[c] = v
+	}
+	// With 13 groups, all-equal bits have probability 2^-12: a failure
+	// here means the bits are not drawn per class.
+	if !seen[0] || !seen[1] {
+		t.Errorf("mask is constant over %d classes", len(bit))
+	}
+}
+
+func TestLabelMixLoss(t *testing.T) {
+	r, _ := testRNG(t)
+	dev := cpuDevice()
+	rnd := func() []float32 {
+		v := make([]float32, 2*3*2*2)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	real, fake := rnd(), rnd()
+	maskV := []float32{1, 0, 0, 1, 0, 1, 1, 1}
+	mask := dev.FromData(maskV, 2, 1, 2, 2)
+	dR, dF := dev.FromData(real, 2, 3, 2, 2), dev.FromData(fake, 2, 3, 2, 2)
+	// D's output on the mix equal to the mix of outputs: zero loss.
+	mixed := MixImages(mask, dR, dF)
+	if v, _ := LabelMixLoss(mask, mixed, dF, dR).Item(); math.Abs(float64(v)) > 1e-10 {
+		t.Errorf("consistent outputs: loss %v, want 0", v)
+	}
+	// Against D(fake) everywhere: the loss is the mean of mask*(real-fake)^2.
+	want := 0.0
+	for i := range real {
+		bi, p := i/12, i%4
+		m := float64(maskV[bi*4+p])
+		d := m * float64(real[i]-fake[i])
+		want += d * d
+	}
+	want /= float64(len(real))
+	if v, _ := LabelMixLoss(mask, dF, dF, dR).Item(); math.Abs(float64(v)-want) > 1e-5 {
+		t.Errorf("loss %v, want %v", v, want)
+	}
+	// Mixed images take real pixels where the mask is 1.
+	mi, _ := MixImages(mask, dR, dF).Data()
+	for i := range mi {
+		bi, p := i/12, i%4
+		src := fake
+		if maskV[bi*4+p] == 1 {
+			src = real
+		}
+		if math.Abs(float64(mi[i]-src[i])) > 1e-6 {
+			t.Fatalf("mixed[%d] = %v, want %v", i, mi[i], src[i])
+		}
+	}
+}

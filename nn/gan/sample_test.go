@@ -1,0 +1,237 @@
+package gan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// trainTiny trains a tiny 32 px model for a few steps through Train and
+// returns the trainer and the output paths.
+func trainTiny(t *testing.T, steps int) (*Trainer, string, string) {
+	t.Helper()
+	r, seed := testRNG(t)
+	dev := cpuDevice()
+	const n, b = 4, 2
+	tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Release)
+	dir := t.TempDir()
+	next := func() (Batch, error) {
+		lab := blobLabels(r, b, 32, 32, n)
+		return Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)}, nil
+	}
+	sample, _ := next()
+	model, state := filepath.Join(dir, "m.safetensors.zst"), filepath.Join(dir, "m.state.safetensors.zst")
+	calls := 0
+	trace, err := Train(context.Background(), tr, next, sample, nil, LoopOptions{
+		Steps: steps, CheckpointEvery: 2, SampleEvery: 2, ModelPath: model, StatePath: state,
+		SampleDir: dir, LossCurvePath: filepath.Join(dir, "loss.png"),
+		Progress: func(p Progress) { calls++ },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trace) != steps || calls != steps {
+		t.Fatalf("trace %d, progress calls %d, want %d", len(trace), calls, steps)
+	}
+	for _, f := range []string{model, state, filepath.Join(dir, "loss.png"), filepath.Join(dir, "samples_000002.png")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("missing output: %v", err)
+		}
+	}
+	return tr, model, state
+}
+
+func TestTrainLoadGenerate(t *testing.T) {
+	tr, model, state := trainTiny(t, 3)
+	dev := tr.Dev
+	g, err := LoadGenerator(dev, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	r, _ := testRNG(t)
+	lab := blobLabels(r, 1, 32, 32, 4)
+	gen := func(seed uint64) []byte {
+		imgs, err := g.Generate(lab, 32, 32, []uint64{seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs[0].Pix
+	}
+	a, a2, b := gen(7), gen(7), gen(8)
+	if !bytes.Equal(a, a2) {
+		t.Error("same seed gave different images")
+	}
+	if bytes.Equal(a, b) {
+		t.Error("different seeds gave the same image")
+	}
+	// A batch with seeds 7, 8 makes the same images as single runs.
+	both, err := g.Generate(append(append([]int32(nil), lab...), lab...), 32, 32, SeedRange(7, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(both[0].Pix, a) || !bytes.Equal(both[1].Pix, b) {
+		t.Error("batched generation differs from single runs with the same seeds")
+	}
+	// The loaded model equals the trainer's EMA weights: same images.
+	ema, err := tr.SampleEMA(lab, 32, 32, []uint64{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ema[0].Pix, a) {
+		t.Error("loaded model and the trainer's EMA generate different images")
+	}
+
+	// Resume continues from the saved step with the same weights.
+	tr2, trace, err := ResumeTrainer(dev, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr2.Release()
+	if tr2.Steps != 3 || len(trace) != 3 {
+		t.Errorf("resumed at step %d with %d losses, want 3", tr2.Steps, len(trace))
+	}
+	ema2, err := tr2.SampleEMA(lab, 32, 32, []uint64{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ema2[0].Pix, a) {
+		t.Error("resumed EMA generates a different image")
+	}
+	if _, _, err := ResumeTrainer(dev, model, nil); err == nil {
+		t.Error("resuming from a model file (not a state): no error")
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	dev := cpuDevice()
+	g, err := NewGenerator(dev, tinyG(4), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	lab := make([]int32, 32*32)
+	lab[3*32+5] = 9
+	_, err = g.Generate(lab, 32, 32, []uint64{1})
+	if err == nil || !strings.Contains(err.Error(), "class index 9") || !strings.Contains(err.Error(), "x 5, y 3") {
+		t.Errorf("unknown class: err %v", err)
+	} else {
+		t.Log(err)
+	}
+	if _, err := g.Generate(make([]int32, 30*30), 30, 30, []uint64{1}); err == nil {
+		t.Error("size not a multiple of 4: no error")
+	}
+	// Non-square maps of another size than training work.
+	imgs, err := g.Generate(make([]int32, 16*48), 16, 48, []uint64{1})
+	if err != nil || imgs[0].Bounds() != image.Rect(0, 0, 48, 16) {
+		t.Errorf("48x16 map: %v, %v", err, imgs)
+	}
+}
+
+func TestLoadGeneratorErrors(t *testing.T) {
+	dev := cpuDevice()
+	dir := t.TempDir()
+	g, _ := NewGenerator(dev, tinyG(4), 1)
+	defer g.Release()
+	other, _ := NewGenerator(dev, tinyG(5), 1)
+	defer other.Release()
+	path := filepath.Join(dir, "m.safetensors")
+	// Weights of a 5-class model under a 4-class config: a shape mismatch.
+	if err := SaveGenerator(path, other.Params.All(), tinyG(4), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadGenerator(dev, path); err == nil {
+		t.Error("mismatched weights: no error")
+	} else {
+		t.Log(err)
+	}
+	if _, err := LoadGenerator(dev, filepath.Join(dir, "none")); err == nil {
+		t.Error("missing file: no error")
+	}
+	// Round trip in f16 keeps weights within half precision.
+	if err := SaveGenerator(path+".zst", g.Params.All(), tinyG(4), 5, true); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := LoadGenerator(dev, path+".zst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Release()
+	for i, p := range g.Params.All() {
+		a, _ := p.T.Data()
+		b, _ := g2.Params.All()[i].T.Data()
+		for j := range a {
+			if d := a[j] - b[j]; d > 1e-3*(1+abs32(a[j])) || -d > 1e-3*(1+abs32(a[j])) {
+				t.Fatalf("%s[%d]: %v after f16 round trip, was %v", p.Name, j, b[j], a[j])
+			}
+		}
+	}
+}
+
+func abs32(x float32) float32 { return max(x, -x) }
+
+func TestTrainStopsOnNaNKeepsCheckpoint(t *testing.T) {
+	dev := cpuDevice()
+	tr, err := NewTrainer(dev, tinyG(3), tinyD(3), TrainConfig{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Release()
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	step := 0
+	next := func() (Batch, error) {
+		step++
+		img := make([]float32, 3*32*32)
+		if step == 3 {
+			img[0] = float32(nanValue())
+		}
+		return Batch{N: 1, H: 32, W: 32, Labels: make([]int32, 32*32), Images: img}, nil
+	}
+	sample, _ := next()
+	step = 0
+	_, err = Train(context.Background(), tr, next, sample, nil, LoopOptions{Steps: 5, CheckpointEvery: 1, ModelPath: model})
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err %v, want ErrNonFinite", err)
+	}
+	t.Log(err)
+	g, err := LoadGenerator(dev, model)
+	if err != nil {
+		t.Fatalf("last good checkpoint: %v", err)
+	}
+	defer g.Release()
+	ck, _ := os.ReadFile(model)
+	if !bytes.Contains(ck, []byte(`"step":"2"`)) {
+		t.Error("the checkpoint on disk is not the one of step 2")
+	}
+}
+
+// TestLossCurve is the regression test for an endless line drawing loop:
+// every slope must finish, and the curve must draw coloured pixels.
+func TestLossCurve(t *testing.T) {
+	r, _ := testRNG(t)
+	var trace []Losses
+	for i := range 300 {
+		f := float32(r.Float64())
+		trace = append(trace, Losses{G: f * float32(i%7), DReal: 1 - f, DFake: f * f, LabelMix: float32(i) / 300})
+	}
+	img := LossCurve(trace, 200, 100)
+	coloured := 0
+	for p := 0; p < len(img.Pix); p += 4 {
+		if img.Pix[p] != img.Pix[p+1] || img.Pix[p+1] != img.Pix[p+2] {
+			coloured++
+		}
+	}
+	if coloured < 200 {
+		t.Errorf("only %d coloured pixels in the loss curve", coloured)
+	}
+}
