@@ -8,9 +8,10 @@ SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
 .PHONY: run test build deps wasm bench vet clean
 
-## run: the main job on the embedded default (for now: the engine demo, a small fit on the best backend)
-run: build
-	$(BIN) demo
+## run: the web app on the embedded default model: builds the wasm and serves public/
+## on http://127.0.0.1:8080 (the URL is printed)
+run: build wasm
+	$(BIN) serve --addr 127.0.0.1:8080 --dir public
 
 ## build: the catsynth binary in bin/
 build:
@@ -42,7 +43,7 @@ test: deps vet
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./nn/... ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet ./nn/... ./wasm/... ./webapp/...
 
 ## bench: the Go benchmarks of the engine (numbers go to docs/BENCHMARKS.md by hand)
 bench:

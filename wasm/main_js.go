@@ -27,6 +27,7 @@ import (
 func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("runParity", js.FuncOf(runParity))
+	registerApp(api) // the page's API: app_js.go
 	js.Global().Set("catsynth", api)
 	select {} // keep the exported functions alive
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"catsynth/models/ganmodels"
+	"catsynth/models/glove"
+	"catsynth/webapp"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the web page (public/) with the default models on 127.0.0.1:8080", run: runServe})
+}
+
+// runServe serves the web page: the static files of --dir (built by
+// `make wasm`), the embedded generator models and the GloVe table under
+// /models/. It prints the URL and runs until interrupted.
+func runServe(ctx context.Context, args []string) error {
+	fs := newFlags("serve", "[--addr 127.0.0.1:8080] [--dir public] [--model FILE]...")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (keep 127.0.0.1 unless you mean to share the page)")
+	dir := fs.String("dir", "public", "the static site: index.html, app.js, catsynth.wasm, wasm_exec.js, ...")
+	var models multiFlag
+	fs.Var(&models, "model", "also offer this generator or adapted model file (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return errors.Join(errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+	}
+	if err := webapp.CheckSite(*dir, nil); err != nil {
+		return err
+	}
+	assets, notes := defaultAssets()
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "serve:", n)
+	}
+	for _, m := range models {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(m)
+		if !strings.HasSuffix(name, ".safetensors.zst") {
+			name = strings.TrimSuffix(name, ".safetensors") + ".safetensors.zst" // the page decodes either
+		}
+		assets = append([]webapp.Asset{{Name: name, Kind: "gan", Data: data}}, assets...)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: webapp.Handler(webapp.ServerConfig{Dir: *dir, Assets: assets}), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("catsynth: serving %s on http://%s/ (Ctrl-C to stop)\n", *dir, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
+
+// defaultAssets are the embedded generator models in preference order
+// (empty or missing files are skipped with a note) and the GloVe table.
+func defaultAssets() (assets []webapp.Asset, notes []string) {
+	seen := map[string]bool{}
+	names := append(append([]string(nil), ganmodels.Preference...), ganmodels.Names()...)
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		data, err := ganmodels.Bytes(n)
+		if err != nil {
+			continue
+		}
+		if len(data) == 0 {
+			notes = append(notes, "embedded model "+n+" is an empty file; not offered")
+			continue
+		}
+		assets = append(assets, webapp.Asset{Name: n + ".safetensors.zst", Kind: "gan", Data: data})
+	}
+	assets = append(assets, webapp.Asset{Name: glove.File, Kind: "glove", Data: glove.Table})
+	return assets, notes
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

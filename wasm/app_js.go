@@ -1,0 +1,353 @@
+//go:build js
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"catsynth/affinity"
+	"catsynth/nn"
+	"catsynth/webapp"
+)
+
+// The page's API (see public/worker.js, which runs this wasm in a dedicated
+// worker so that no step blocks the page). Every function but stop returns
+// a Promise and runs on its own goroutine; calls are serialised by mu.
+// Values cross as plain objects (JSON), label maps and images as
+// Uint8Arrays (labels: H*W class bytes, 255 = none; images: H*W*4 RGBA).
+//
+//	open({backend: "auto"|"gpu"|"cpu"}) -> {backend, fallback, limit}
+//	loadModel(bytes, name)              -> ModelInfo
+//	generate(labels, seed)              -> {rgba, width, height, ms}
+//	examples(n)                         -> [{name, labels}]
+//	decodeLabelPNG(bytes, name)         -> labels;  encodeLabelPNG(labels) -> bytes
+//	addTargetFiles([{name, data}])      -> TargetInfo;  setTargetNames([..]) -> TargetInfo
+//	clearTarget()                       -> TargetInfo
+//	estimateText(gloveBytes)            -> MatrixInfo;  setAffinity(rows, method) -> MatrixInfo
+//	getAffinity()                       -> MatrixInfo or null
+//	setAdapted(bool)                    -> ModelInfo
+//	finetune(config, onProgress)        -> FinetuneResult (onProgress gets {step, steps, loss, msPerStep, etaMs, preview})
+//	stop()                              (synchronous: ends a finetune after its step)
+//	saveAdapted()                       -> bytes
+var (
+	mu    sync.Mutex
+	dev   *nn.Device
+	sess  *webapp.Session
+	table *affinity.Embeddings
+)
+
+func registerApp(api js.Value) {
+	fns := map[string]func(args []js.Value) (any, error){
+		"open": appOpen,
+		"loadModel": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return sess.LoadModel(bytesArg(a, 0), strArg(a, 1)) })
+		},
+		"info":     func(a []js.Value) (any, error) { return sessOr(func() (any, error) { return sess.Info(), nil }) },
+		"generate": appGenerate,
+		"examples": appExamples,
+		"decodeLabelPNG": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return wrapBytes(sess.DecodeLabelPNG(bytesArg(a, 0), strArg(a, 1))) })
+		},
+		"encodeLabelPNG": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return wrapBytes(sess.EncodeLabelPNG(bytesArg(a, 0))) })
+		},
+		"addTargetFiles": appAddTargetFiles,
+		"setTargetNames": func(a []js.Value) (any, error) {
+			var names []string
+			if err := jsonArg(a, 0, &names); err != nil {
+				return nil, err
+			}
+			return sessOr(func() (any, error) { return sess.SetTargetNames(names) })
+		},
+		"clearTarget": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { sess.ClearTarget(); return sess.TargetInfo(), nil })
+		},
+		"estimateText": appEstimateText,
+		"setAffinity": func(a []js.Value) (any, error) {
+			var rows [][]float64
+			if err := jsonArg(a, 0, &rows); err != nil {
+				return nil, err
+			}
+			return sessOr(func() (any, error) { return sess.SetAffinity(rows, strArg(a, 1)) })
+		},
+		"setAdapted": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return sess.SetAdapted(len(a) > 0 && a[0].Truthy()) })
+		},
+		"getAffinity": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) {
+				if m, ok := sess.Affinity(); ok {
+					return m, nil
+				}
+				return nil, nil
+			})
+		},
+		"finetune": appFinetune,
+		"saveAdapted": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return wrapBytes(sess.SaveAdapted()) })
+		},
+	}
+	for name, f := range fns {
+		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
+			return promise(name, func() (any, error) { return f(args) })
+		}))
+	}
+	// stop must not wait for mu: the finetune holds it.
+	api.Set("stop", js.FuncOf(func(js.Value, []js.Value) any {
+		if s := sess; s != nil {
+			s.Stop()
+		}
+		return nil
+	}))
+}
+
+// jsBytes marks a result to hand over as a Uint8Array.
+type jsBytes []byte
+
+func wrapBytes(b []byte, err error) (any, error) { return jsBytes(b), err }
+
+// sessOr runs f under mu when a session is open.
+func sessOr(f func() (any, error)) (any, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if sess == nil {
+		return nil, fmt.Errorf("no device is open: call open() first")
+	}
+	return f()
+}
+
+func appOpen(a []js.Value) (any, error) {
+	name := "auto"
+	if len(a) > 0 && a[0].Type() == js.TypeObject && a[0].Get("backend").Type() == js.TypeString {
+		name = a[0].Get("backend").String()
+	}
+	if name != "auto" && name != "gpu" && name != "cpu" {
+		return nil, fmt.Errorf("open: unknown backend %q (want auto, gpu or cpu)", name)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sess != nil {
+		sess.Release()
+		sess = nil
+	}
+	d, err := nn.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	dev = d
+	var limit int64
+	if d.FallbackReason() == "" && name != "cpu" {
+		limit = webapp.DefaultBindingLimit
+	}
+	sess = webapp.NewSession(d, limit)
+	return map[string]any{"backend": d.Name(), "fallback": d.FallbackReason(), "limit": limit}, nil
+}
+
+func appGenerate(a []js.Value) (any, error) {
+	labels := bytesArg(a, 0)
+	seed, err := seedArg(a, 1)
+	if err != nil {
+		return nil, err
+	}
+	return sessOr(func() (any, error) {
+		img, d, err := sess.Generate(labels, seed)
+		if err != nil {
+			return nil, err
+		}
+		b := img.Bounds()
+		return map[string]any{"rgba": jsBytes(img.Pix), "width": b.Dx(), "height": b.Dy(),
+			"ms": float64(d.Microseconds()) / 1000, "seed": float64(seed)}, nil
+	})
+}
+
+func appExamples(a []js.Value) (any, error) {
+	n := 4
+	if len(a) > 0 && a[0].Type() == js.TypeNumber {
+		n = max(1, min(a[0].Int(), 16))
+	}
+	return sessOr(func() (any, error) {
+		ex, err := sess.Examples(n)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, len(ex))
+		for i, e := range ex {
+			out[i] = map[string]any{"name": e.Name, "labels": jsBytes(e.Labels)}
+		}
+		return out, nil
+	})
+}
+
+func appAddTargetFiles(a []js.Value) (any, error) {
+	if len(a) == 0 || a[0].Type() != js.TypeObject {
+		return nil, fmt.Errorf("addTargetFiles: want an array of {name, data}")
+	}
+	var files []webapp.File
+	for i := range a[0].Length() {
+		f := a[0].Index(i)
+		files = append(files, webapp.File{Name: f.Get("name").String(), Data: bytesOf(f.Get("data"))})
+	}
+	return sessOr(func() (any, error) { return sess.AddTargetFiles(files) })
+}
+
+func appEstimateText(a []js.Value) (any, error) {
+	data := bytesArg(a, 0)
+	return sessOr(func() (any, error) {
+		if table == nil {
+			if len(data) == 0 {
+				return nil, fmt.Errorf("estimateText: the word-vector table is not loaded")
+			}
+			t, err := affinity.DecodeTable(data, "glove")
+			if err != nil {
+				return nil, err
+			}
+			table = t
+		}
+		return sess.EstimateText(table)
+	})
+}
+
+func appFinetune(a []js.Value) (any, error) {
+	var cfg webapp.FinetuneConfig
+	if err := jsonArg(a, 0, &cfg); err != nil {
+		return nil, err
+	}
+	onProgress := js.Undefined()
+	if len(a) > 1 && a[1].Type() == js.TypeFunction {
+		onProgress = a[1]
+	}
+	return sessOr(func() (any, error) {
+		return sess.Finetune(context.Background(), cfg, func(p webapp.Progress) {
+			if onProgress.IsUndefined() {
+				return
+			}
+			v := toJS(p)
+			if p.Preview != nil {
+				v.Set("preview", toJS(jsBytes(p.Preview.Pix)))
+			}
+			onProgress.Invoke(v)
+			// Let the worker's event loop run (a stop message, progress
+			// delivery) between steps.
+			time.Sleep(time.Millisecond)
+		})
+	})
+}
+
+// promise runs f on a new goroutine and returns a Promise of its result
+// (converted by toJS); an error or a panic rejects it with an Error.
+func promise(name string, f func() (any, error)) js.Value {
+	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			var (
+				v   any
+				err error
+			)
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						err = fmt.Errorf("panic in %s: %v\n%s", name, p, debug.Stack())
+					}
+				}()
+				v, err = f()
+			}()
+			if err != nil {
+				reject.Invoke(js.Global().Get("Error").New(err.Error()))
+				return
+			}
+			resolve.Invoke(toJS(v))
+		}()
+		return nil
+	})
+	defer executor.Release()
+	return js.Global().Get("Promise").New(executor)
+}
+
+// toJS converts a result: jsBytes to a Uint8Array, maps and slices
+// elementwise (so that nested jsBytes convert), anything else through JSON.
+func toJS(v any) js.Value {
+	switch x := v.(type) {
+	case nil:
+		return js.Null()
+	case jsBytes:
+		u := js.Global().Get("Uint8Array").New(len(x))
+		js.CopyBytesToJS(u, x)
+		return u
+	case map[string]any:
+		o := js.Global().Get("Object").New()
+		for k, e := range x {
+			o.Set(k, toJS(e))
+		}
+		return o
+	case []any:
+		arr := js.Global().Get("Array").New(len(x))
+		for i, e := range x {
+			arr.SetIndex(i, toJS(e))
+		}
+		return arr
+	case string, bool, int, float64, int64:
+		return js.ValueOf(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("toJS: %T: %v", v, err))
+	}
+	return js.Global().Get("JSON").Call("parse", string(b))
+}
+
+func bytesOf(v js.Value) []byte {
+	if v.IsUndefined() || v.IsNull() {
+		return nil
+	}
+	if v.InstanceOf(js.Global().Get("ArrayBuffer")) {
+		v = js.Global().Get("Uint8Array").New(v)
+	}
+	if !v.InstanceOf(js.Global().Get("Uint8Array")) {
+		v = js.Global().Get("Uint8Array").New(v)
+	}
+	b := make([]byte, v.Length())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+func bytesArg(a []js.Value, i int) []byte {
+	if i >= len(a) {
+		return nil
+	}
+	return bytesOf(a[i])
+}
+
+func strArg(a []js.Value, i int) string {
+	if i >= len(a) || a[i].Type() != js.TypeString {
+		return ""
+	}
+	return a[i].String()
+}
+
+func seedArg(a []js.Value, i int) (uint64, error) {
+	if i >= len(a) || a[i].Type() != js.TypeNumber {
+		return 0, fmt.Errorf("seed must be a number")
+	}
+	f := a[i].Float()
+	if f < 0 || f >= 1<<53 || f != float64(uint64(f)) {
+		return 0, fmt.Errorf("seed %v is not an integer in [0, 2^53)", f)
+	}
+	return uint64(f), nil
+}
+
+// jsonArg decodes argument i (any JS value) through JSON into dst.
+func jsonArg(a []js.Value, i int, dst any) error {
+	if i >= len(a) || a[i].IsUndefined() || a[i].IsNull() {
+		return nil
+	}
+	s := js.Global().Get("JSON").Call("stringify", a[i]).String()
+	if err := json.Unmarshal([]byte(s), dst); err != nil {
+		return fmt.Errorf("bad argument: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,409 @@
+//go:build !js
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"catsynth/dataset/synth"
+	"catsynth/internal/browser"
+	"catsynth/models/ganmodels"
+	"catsynth/models/glove"
+	"catsynth/nn"
+	"catsynth/webapp"
+)
+
+// testModel is the tiny model of the tests: models/ganmodels' tiny32 when
+// it is there and loads, else an untrained tiny generator of the synthetic
+// source classes (webapp.UntrainedModel, seed logged).
+func testModel(t *testing.T) (name string, data []byte) {
+	if b, err := ganmodels.Bytes("tiny32"); err == nil && len(b) > 0 {
+		dev, _ := nn.Open("cpu")
+		s := webapp.NewSession(dev, 0)
+		_, err := s.LoadModel(b, "tiny32")
+		s.Release()
+		if err == nil {
+			return "tiny32", b
+		}
+		t.Logf("embedded tiny32 does not load (%v); using an untrained model", err)
+	} else {
+		t.Logf("no usable embedded tiny32 (%v, %d bytes); using an untrained model", err, len(b))
+	}
+	const seed = 11
+	t.Logf("untrained tiny model, seed %d", seed)
+	b, err := webapp.UntrainedModel("tiny", synth.SourceClasses, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "tiny-untrained", b
+}
+
+func wasmExecPath(t *testing.T) string {
+	out, err := execOutput(goTool(), "env", "GOROOT")
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(out), "lib", "wasm", "wasm_exec.js")
+}
+
+// TestBrowserApp drives the web page (public/index.html) in headless
+// Chromium, served by webapp.Handler as `catsynth serve` does: it paints
+// through real pointer events and checks the generated canvas against a
+// native CPU generation of the same map and seed; runs a short
+// affinity-only transfer on synthetic files set on the page's file input;
+// saves the adapted model; checks that no request leaves 127.0.0.1 and
+// that nothing is requested after the assets loaded; checks the CPU
+// fallback notice in a browser without WebGPU; and reloads the page with
+// the server stopped (service worker and caches). Screenshots of each stage
+// go to the test's artifact directory (go test -artifacts).
+func TestBrowserApp(t *testing.T) {
+	exe := browser.Need(t)
+	wasmFile := buildWasm(t, ".")
+	modelName, model := testModel(t)
+	handler := webapp.Handler(webapp.ServerConfig{
+		Dir:   "../public",
+		Files: map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
+		Assets: []webapp.Asset{{Name: modelName + ".safetensors.zst", Kind: "gan", Data: model},
+			{Name: glove.File, Kind: "glove", Data: glove.Table}},
+	})
+	srv, err := browser.Serve(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 1100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	shot := func(name string) {
+		png, err := b.Screenshot(10 * time.Second)
+		if err != nil {
+			t.Logf("screenshot %s: %v", name, err)
+			return
+		}
+		p := filepath.Join(t.ArtifactDir(), name)
+		os.WriteFile(p, png, 0o644)
+		if dir := os.Getenv("CATSYNTH_SCREENSHOTS"); dir != "" && strings.HasPrefix(name, "web-") { // docs/img
+			os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		}
+	}
+	fail := func(format string, args ...any) {
+		t.Helper()
+		shot("failure.png")
+		t.Fatalf(format+"\nconsole:\n%s", append(args, b.ConsoleText())...)
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := browser.Eval[string](b, "String("+expr+")", 20*time.Second)
+		if err != nil {
+			fail("%v", err)
+		}
+		return v
+	}
+
+	// 1. Load: engine, backend, model, first image.
+	start := time.Now()
+	if err := b.Navigate(srv.URL+"/", 30*time.Second); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
+		fail("page never became ready: %v", err)
+	}
+	if e := eval("appState.bootError || ''"); e != "" {
+		fail("page failed to start: %s", e)
+	}
+	firstImage := time.Since(start)
+	backendName, fallback := eval("appState.backend"), eval("appState.fallback")
+	t.Logf("first image %v after navigation; backend %q, fallback %q, %s ms per image", firstImage.Round(time.Millisecond),
+		backendName, fallback, eval("appState.lastGen.ms"))
+	if browser.Required() && !strings.HasPrefix(backendName, "gpu") {
+		fail("backend %q (fallback %q), want WebGPU in this browser", backendName, fallback)
+	}
+	if pill := eval(`document.getElementById("backend").textContent`); !strings.Contains(pill, "WebGPU") && fallback == "" {
+		t.Errorf("backend pill %q does not name WebGPU", pill)
+	}
+	if _, err := browser.Wait[bool](b, "appState.assetsLoaded && appState.swReady", 30*time.Second); err != nil {
+		fail("assets or service worker not ready: %v", err)
+	}
+	loaded := len(b.Requests())
+	served := len(srv.Served())
+	shot("web-start.png")
+
+	// 2. Paint a stroke of class 5 with real pointer events, at a fixed seed.
+	const class, seed = 5, 1234
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS(`#classes li[data-index="5"]`))); err != nil {
+		fail("%v", err)
+	}
+	eval(fmt.Sprintf(`(() => { const s = document.getElementById("seed"); s.value = %d; s.dispatchEvent(new Event("change")); return 1; })()`, seed))
+	var rect struct{ X, Y, W, H float64 }
+	if err := json.Unmarshal([]byte(eval(`JSON.stringify((r => ({X: r.left, Y: r.top, W: r.width, H: r.height}))(document.getElementById("labels").getBoundingClientRect()))`)), &rect); err != nil {
+		t.Fatal(err)
+	}
+	gens := eval("appState.genCount")
+	left := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons = input.MouseButtonLeft, 1 }
+	steps := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, rect.X+rect.W*0.2, rect.Y+rect.H*0.3, left, chromedp.ClickCount(1))}
+	for i := 1; i <= 12; i++ {
+		f := float64(i) / 12
+		steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, rect.X+rect.W*(0.2+0.6*f), rect.Y+rect.H*(0.3+0.4*f), left))
+	}
+	steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, rect.X+rect.W*0.8, rect.Y+rect.H*0.7, left, chromedp.ClickCount(1)))
+	if err := b.Do(20*time.Second, steps...); err != nil {
+		fail("%v", err)
+	}
+	cond := fmt.Sprintf("appState.genCount > %s && !appState.busy && appState.lastGen.seed === %d && appState.lastGen.labels.filter(v => v === %d).length > 10", gens, seed, class)
+	if _, err := browser.Wait[bool](b, cond, 30*time.Second); err != nil {
+		fail("no image of the painted map: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // a debounced regeneration may still be due
+	if _, err := browser.Wait[bool](b, "!appState.busy", 30*time.Second); err != nil {
+		fail("%v", err)
+	}
+	var labels, pixels []byte
+	var ints []int
+	json.Unmarshal([]byte(eval("JSON.stringify(appState.lastGen.labels)")), &ints)
+	for _, v := range ints {
+		labels = append(labels, byte(v))
+	}
+	json.Unmarshal([]byte(eval(`JSON.stringify(Array.from(document.getElementById("image").getContext("2d").getImageData(0, 0, appState.lastGen.labels.length ** 0.5, appState.lastGen.labels.length ** 0.5).data))`)), &ints)
+	for _, v := range ints {
+		pixels = append(pixels, byte(v))
+	}
+	dev, _ := nn.Open("cpu")
+	native := webapp.NewSession(dev, 0)
+	defer native.Release()
+	if _, err := native.LoadModel(model, modelName); err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := native.Generate(labels, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pixels) != len(want.Pix) {
+		fail("canvas has %d values, native image %d", len(pixels), len(want.Pix))
+	}
+	maxDiff, sum := 0, 0
+	for i := range pixels {
+		d := int(pixels[i]) - int(want.Pix[i])
+		d = max(d, -d)
+		maxDiff, sum = max(maxDiff, d), sum+d
+	}
+	mean := float64(sum) / float64(len(pixels))
+	t.Logf("canvas vs native CPU generation (seed %d): max diff %d levels, mean %.3f", seed, maxDiff, mean)
+	if maxDiff > 8 || mean > 1 {
+		t.Errorf("canvas differs from the native generation: max %d levels (tolerance 8), mean %.3f (tolerance 1)", maxDiff, mean)
+	}
+	shot("web-paint.png")
+
+	// 3. Few-shot transfer from files set on the page's file input.
+	dir := t.TempDir()
+	files := writeTargetFiles(t, dir)
+	if err := b.Do(10*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#targetFiles"), files)); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.target && appState.target.pairs.length === 4", 20*time.Second); err != nil {
+		fail("target set not taken: %v (%s)", err, eval("JSON.stringify(appState.target)"))
+	}
+	msgs := eval(`JSON.stringify(appState.target.messages.map(m => m.file))`)
+	if !strings.Contains(msgs, "notes.txt") || !strings.Contains(msgs, "e_label.png") {
+		t.Errorf("messages for the bad files: %s, want notes.txt and e_label.png", msgs)
+	}
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#estimate"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2`, 30*time.Second); err != nil {
+		fail("no heatmap: %v", err)
+	}
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS(`#heatmap tbody tr`))); err != nil {
+		fail("%v", err)
+	}
+	shot("web-affinity.png")
+	eval(`(() => { document.getElementById("steps").value = 4; document.getElementById("batch").value = 1; document.getElementById("lr").value = 0.3; return 1; })()`)
+	ftStart := time.Now()
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#start"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.finetune && !appState.finetune.running", 90*time.Second); err != nil {
+		fail("finetune did not end: %v; progress: %s", err, eval(`document.getElementById("trainText").textContent`))
+	}
+	var ft struct {
+		Losses                []float64
+		MsPerStep             float64
+		LossBefore, LossAfter float64
+		Error                 string
+	}
+	json.Unmarshal([]byte(eval("JSON.stringify(appState.finetune)")), &ft)
+	if ft.Error != "" || len(ft.Losses) != 4 {
+		fail("finetune: %+v", ft)
+	}
+	t.Logf("in-page finetune: 4 steps of 1 image in %v, %.0f ms/step, losses %.4f, loss on the target set %.4f -> %.4f",
+		time.Since(ftStart).Round(time.Millisecond), ft.MsPerStep, ft.Losses, ft.LossBefore, ft.LossAfter)
+	if !(ft.LossAfter < ft.LossBefore) {
+		t.Errorf("in-page finetune: the loss on the target set did not fall: %.4f -> %.4f", ft.LossBefore, ft.LossAfter)
+	}
+	if _, err := browser.Wait[bool](b, "appState.lastGen.adapted && !appState.busy", 30*time.Second); err != nil {
+		fail("no image with the target classes: %v", err)
+	}
+	if pal := eval(`[...document.querySelectorAll("#classes li")].map(li => li.textContent).join(",")`); pal != "ocean,meadow" {
+		t.Errorf("palette after the transfer: %q, want the target classes ocean,meadow", pal)
+	}
+	shot("web-transfer.png")
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#saveModel"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.saved === 1", 20*time.Second); err != nil {
+		fail("adapted model not saved: %v", err)
+	}
+
+	// The saved model loads back from IndexedDB, in the target classes.
+	eval(`(() => { const s = document.getElementById("savedModels"); s.value = s.options[1].value; return 1; })()`)
+	gens = eval("appState.genCount")
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#loadSaved"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && appState.lastGen.adapted && !appState.busy", 30*time.Second); err != nil {
+		fail("adapted model from IndexedDB: %v; errors %s", err, eval("JSON.stringify(appState.errors)"))
+	}
+	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2`, 10*time.Second); err != nil {
+		fail("the loaded adapted model's matrix is not shown: %v", err)
+	}
+	// Engine restart (the recovery from a lost device): a fresh device,
+	// the same model, a new image.
+	gens = eval("appState.genCount")
+	eval(`(() => { document.getElementById("recover").hidden = false; document.getElementById("notice").hidden = false; return 1; })()`)
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#recover"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && !appState.busy", 30*time.Second); err != nil {
+		fail("engine restart: %v", err)
+	}
+
+	// 4. Privacy: nothing left 127.0.0.1, nothing was fetched after load.
+	for _, r := range b.Requests() {
+		if !strings.HasPrefix(r.URL, srv.URL+"/") && !strings.HasPrefix(r.URL, "blob:"+srv.URL+"/") && !strings.HasPrefix(r.URL, "data:") {
+			t.Errorf("request to %s (%s %s) is not to the local server %s", r.URL, r.Method, r.Type, srv.URL)
+		}
+	}
+	for _, r := range b.Requests()[loaded:] {
+		if !strings.HasPrefix(r.URL, "blob:") && !strings.HasPrefix(r.URL, "data:") {
+			t.Errorf("request after the assets loaded: %s %s (%s)", r.Method, r.URL, r.Type)
+		}
+	}
+	// The server sees the workers' requests too. The one allowed late
+	// request is the browser's own service-worker update check (GET
+	// /sw.js, no body).
+	for _, p := range srv.Served()[served:] {
+		if p != "/sw.js" {
+			t.Errorf("the server answered a request for %s after the assets loaded", p)
+		}
+	}
+	if ex := b.Exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught exceptions: %v", ex)
+	}
+
+	// 5. Offline: the server is gone, the page still starts and generates.
+	srv.Close()
+	if err := b.Navigate(srv.URL+"/", 30*time.Second); err != nil {
+		fail("offline reload: %v", err)
+	}
+	if _, err := browser.Wait[bool](b, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
+		fail("offline page never became ready: %v", err)
+	}
+	if e := eval("appState.bootError || ''"); e != "" {
+		fail("offline start failed: %s", e)
+	}
+	shot("web-offline.png")
+
+	// 6. A browser without WebGPU falls back to the CPU and says why.
+	t.Run("cpu-fallback", func(t *testing.T) {
+		srv2, err := browser.Serve(handler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv2.Close()
+		b2, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 900,
+			Flags: map[string]any{"enable-unsafe-webgpu": false}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b2.Close()
+		if err := b2.Navigate(srv2.URL+"/", 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := browser.Wait[bool](b2, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
+			t.Fatalf("%v\n%s", err, b2.ConsoleText())
+		}
+		fb, _ := browser.Eval[string](b2, "appState.fallback + ' | ' + document.getElementById('backend').textContent + ' | ' + document.getElementById('noticeText').textContent", 10*time.Second)
+		t.Logf("fallback: %s", fb)
+		if !strings.Contains(fb, "CPU") || strings.HasPrefix(fb, " |") {
+			t.Errorf("no CPU fallback notice with a reason: %q", fb)
+		}
+		if png, err := b2.Screenshot(10 * time.Second); err == nil {
+			os.WriteFile(filepath.Join(t.ArtifactDir(), "web-fallback.png"), png, 0o644)
+			if dir := os.Getenv("CATSYNTH_SCREENSHOTS"); dir != "" {
+				os.WriteFile(filepath.Join(dir, "web-fallback.png"), png, 0o644)
+			}
+		}
+	})
+}
+
+// writeTargetFiles writes four synthetic target pairs (blue "ocean" over
+// green "meadow", 64x64), a classes.txt, and two bad files: a text file and
+// a label map with a value beyond the two classes.
+func writeTargetFiles(t *testing.T, dir string) []string {
+	var out []string
+	put := func(name string, data []byte) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	enc := func(img image.Image) []byte {
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		return b.Bytes()
+	}
+	for i, split := range []int{16, 24, 32, 40, 28} {
+		im := image.NewRGBA(image.Rect(0, 0, 64, 64))
+		lab := image.NewGray(image.Rect(0, 0, 64, 64))
+		for y := range 64 {
+			for x := range 64 {
+				if y < split+(x*i)%7 {
+					im.Set(x, y, color.RGBA{uint8(20 + 4*i), 70, 190, 255})
+				} else {
+					im.Set(x, y, color.RGBA{50, uint8(150 + 5*i), 40, 255})
+					lab.Pix[y*64+x] = 1
+				}
+			}
+		}
+		name := string(rune('a' + i))
+		if i == 4 {
+			lab.Pix[100] = 9 // beyond the classes
+		}
+		put(name+".png", enc(im))
+		put(name+"_label.png", enc(lab))
+	}
+	put("classes.txt", []byte("ocean\nmeadow\n"))
+	put("notes.txt", []byte("not data"))
+	return out
+}
+
+func execOutput(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}

@@ -1,0 +1,394 @@
+// Package webapp is the platform-independent core of catsynth's web page:
+// the model session behind the page's JavaScript API (load a generator,
+// paint-and-generate, label PNGs, the few-shot target set, affinity
+// estimation, affinity-only finetuning, adapted-model files) and the small
+// HTTP server of `catsynth serve`. It has no syscall/js code, so it is tested
+// natively; wasm/app_js.go wraps it for the browser.
+//
+// Label maps cross the API as one byte per pixel, row-major, H x W at the
+// model's resolution: the class index, or Unlabelled (255).
+package webapp
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"catsynth/affinity"
+	"catsynth/dataset"
+	"catsynth/dataset/synth"
+	"catsynth/nn"
+	"catsynth/nn/gan"
+	"catsynth/nn/safetensors"
+)
+
+// Unlabelled is the label byte of a pixel with no class (the eraser).
+const Unlabelled = 255
+
+// MaxClasses is the most classes a label byte can index (0..254).
+const MaxClasses = 255
+
+// ClassInfo is one class of the palette.
+type ClassInfo struct {
+	Name  string `json:"name"`
+	Color string `json:"color"` // "#rrggbb"
+}
+
+// ModelInfo describes the active model to the page.
+type ModelInfo struct {
+	Name    string      `json:"name"`
+	Classes []ClassInfo `json:"classes"` // the classes label maps use now (target classes when adapted)
+	Source  []ClassInfo `json:"source"`  // the generator's own classes
+	Width   int         `json:"width"`
+	Height  int         `json:"height"`
+	ZDim    int         `json:"zdim"`
+	Params  int         `json:"params"`
+	Adapted bool        `json:"adapted"` // generation goes through the affinity layer
+}
+
+// Session holds one device and one source generator, plus the target set,
+// affinity matrix and affinity layer of a transfer. It is used by one
+// goroutine at a time (the page serialises its calls), except Stop.
+type Session struct {
+	Dev *nn.Device
+
+	name    string
+	gen     *gan.Generator
+	source  []dataset.Class
+	limit   int64 // device buffer limit in bytes (0: unchecked)
+	target  *TargetSet
+	aff     *affinity.Matrix
+	layer   *affinity.Layer
+	layerPs *nn.Params
+	adapted bool
+	stop    atomic.Bool
+}
+
+// NewSession wraps an open device. limit is the largest buffer (bytes) the
+// device allows, checked when a model loads (0: no check, as on the CPU).
+func NewSession(dev *nn.Device, limit int64) *Session {
+	return &Session{Dev: dev, limit: limit}
+}
+
+// Release frees the models (not the device).
+func (s *Session) Release() {
+	s.dropLayer()
+	if s.gen != nil {
+		s.gen.Release()
+		s.gen = nil
+	}
+}
+
+// ErrNoModel is returned by calls that need a loaded model.
+var ErrNoModel = errors.New("no model is loaded")
+
+// LoadModel loads a generator file (safetensors, plain or zstd) or an
+// adapted model (SaveAdapted's file), replacing the current model and any
+// transfer state. name is used in messages.
+func (s *Session) LoadModel(data []byte, name string) (ModelInfo, error) {
+	if len(data) == 0 {
+		return ModelInfo{}, fmt.Errorf("%s is empty", name)
+	}
+	f, err := safetensors.Decode(data, name)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if isAdapted(f) {
+		return s.loadAdapted(f, name)
+	}
+	g, err := s.buildGenerator(f, name, false)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if err := s.install(g, name); err != nil {
+		g.Release()
+		return ModelInfo{}, err
+	}
+	return s.Info(), nil
+}
+
+// install makes g the source generator after the size checks.
+func (s *Session) install(g *gan.Generator, name string) error {
+	c := g.Config
+	if c.LabelNC >= MaxClasses {
+		return fmt.Errorf("%s has %d classes; the page handles at most %d", name, c.LabelNC, MaxClasses-1)
+	}
+	if err := CheckLimits(c, 1, s.limit); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.Release()
+	s.target, s.aff, s.adapted = nil, nil, false
+	s.gen, s.name = g, name
+	s.source = SourceClasses(c)
+	return nil
+}
+
+// SourceClasses names and colours the generator's classes: the synthetic
+// source domain's colours when the names match its classes, else the
+// Pascal VOC palette (dataset.DefaultColor).
+func SourceClasses(c gan.GeneratorConfig) []dataset.Class {
+	pal := map[string]color.RGBA{}
+	if d, err := synth.Lookup("source"); err == nil {
+		for _, k := range d.Classes {
+			pal[k.Name] = color.RGBA{k.Color[0], k.Color[1], k.Color[2], 255}
+		}
+	}
+	out := make([]dataset.Class, c.LabelNC)
+	for i := range out {
+		name := fmt.Sprintf("class %d", i)
+		if i < len(c.ClassNames) {
+			name = c.ClassNames[i]
+		}
+		col, ok := pal[name]
+		if !ok {
+			col = dataset.DefaultColor(i)
+		}
+		out[i] = dataset.Class{Name: name, Color: col}
+	}
+	return out
+}
+
+func classInfos(cs []dataset.Class) []ClassInfo {
+	out := make([]ClassInfo, len(cs))
+	for i, c := range cs {
+		out[i] = ClassInfo{Name: c.Name, Color: fmt.Sprintf("#%02x%02x%02x", c.Color.R, c.Color.G, c.Color.B)}
+	}
+	return out
+}
+
+// Info describes the model in its current mode.
+func (s *Session) Info() ModelInfo {
+	if s.gen == nil {
+		return ModelInfo{}
+	}
+	c := s.gen.Config
+	return ModelInfo{Name: s.name, Classes: classInfos(s.Classes()), Source: classInfos(s.source),
+		Width: c.W, Height: c.H, ZDim: c.ZDim, Params: s.gen.Params.Count(), Adapted: s.adapted}
+}
+
+// Classes are the classes label maps use now: the target classes when the
+// session generates through the affinity layer, else the source classes.
+func (s *Session) Classes() []dataset.Class {
+	if s.adapted && s.target != nil {
+		return s.target.Classes
+	}
+	return s.source
+}
+
+// SetAdapted switches generation between the source classes (false) and
+// the target classes through the affinity layer (true; needs a matrix).
+func (s *Session) SetAdapted(on bool) (ModelInfo, error) {
+	if s.gen == nil {
+		return ModelInfo{}, ErrNoModel
+	}
+	if on {
+		if err := s.ensureLayer(); err != nil {
+			return ModelInfo{}, err
+		}
+	}
+	s.adapted = on
+	s.applyMode()
+	return s.Info(), nil
+}
+
+// applyMode points the generator's LabelMap hook at the layer when adapted.
+func (s *Session) applyMode() {
+	if s.adapted && s.layer != nil {
+		s.gen.LabelMap, s.gen.InputNC = s.layer.Forward, len(s.layer.Target)
+		return
+	}
+	s.gen.LabelMap, s.gen.InputNC = nil, 0
+}
+
+// Generate makes one image from a label map (H*W bytes at the model's size,
+// Unlabelled for no class) with the noise of seed. It returns the image and
+// the time it took (upload, forward and readback).
+func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Duration, error) {
+	if s.gen == nil {
+		return nil, 0, ErrNoModel
+	}
+	c := s.gen.Config
+	idx, err := s.indices(labels)
+	if err != nil {
+		return nil, 0, err
+	}
+	start := time.Now()
+	imgs, err := s.gen.Generate(idx, c.H, c.W, []uint64{seed})
+	if err != nil {
+		return nil, 0, err
+	}
+	return imgs[0], time.Since(start), nil
+}
+
+// indices checks a label byte map against the model and widens it.
+func (s *Session) indices(labels []byte) ([]int32, error) {
+	c := s.gen.Config
+	if len(labels) != c.W*c.H {
+		return nil, fmt.Errorf("label map has %d pixels, the model makes %dx%d = %d", len(labels), c.W, c.H, c.W*c.H)
+	}
+	n := len(s.Classes())
+	idx := make([]int32, len(labels))
+	for i, v := range labels {
+		switch {
+		case v == Unlabelled:
+			idx[i] = dataset.Ignore
+		case int(v) >= n:
+			return nil, fmt.Errorf("label map pixel (%d,%d) has class %d; the palette has %d classes", i%c.W, i/c.W, v, n)
+		default:
+			idx[i] = int32(v)
+		}
+	}
+	return idx, nil
+}
+
+// Stop asks a running Finetune to end after its current step. It may be
+// called from any goroutine.
+func (s *Session) Stop() { s.stop.Store(true) }
+
+// Example is a label map to start painting from.
+type Example struct {
+	Name   string `json:"name"`
+	Labels []byte `json:"-"`
+}
+
+// Examples returns up to n label maps at the model's size: the user's
+// target maps when adapted (banded maps of the target classes when the
+// set has none, as after loading an adapted model); synthetic source
+// scenes when the model speaks the synthetic source vocabulary; else
+// simple banded maps.
+func (s *Session) Examples(n int) ([]Example, error) {
+	if s.gen == nil {
+		return nil, ErrNoModel
+	}
+	c := s.gen.Config
+	if s.adapted && s.target != nil && len(s.target.Pairs) > 0 {
+		var out []Example
+		for _, p := range s.target.Pairs {
+			if len(out) == n {
+				break
+			}
+			out = append(out, Example{Name: p.Name, Labels: toBytes(p.Labels)})
+		}
+		return out, nil
+	}
+	if !s.adapted && sameNames(s.source, synth.SourceClasses) {
+		ds, err := dataset.OpenSynth(dataset.SynthConfig{Domain: "source", N: n, Seed: 7, W: c.W, H: c.H})
+		if err != nil {
+			return nil, err
+		}
+		var out []Example
+		for i := range n {
+			smp, err := ds.Load(i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Example{Name: ds.ItemName(i), Labels: toBytes(smp.Label.Pix)})
+		}
+		return out, nil
+	}
+	var out []Example
+	for k := range n {
+		m := make([]byte, c.W*c.H)
+		bands := 2 + k%3
+		for i := range m {
+			m[i] = byte(((i/c.W)*bands/c.H + k) % len(s.Classes()))
+		}
+		out = append(out, Example{Name: fmt.Sprintf("bands %d", k+1), Labels: m})
+	}
+	return out, nil
+}
+
+func sameNames(cs []dataset.Class, names []string) bool {
+	if len(cs) != len(names) {
+		return false
+	}
+	for i, c := range cs {
+		if c.Name != names[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func toBytes(pix []int32) []byte {
+	out := make([]byte, len(pix))
+	for i, v := range pix {
+		if v < 0 || v >= MaxClasses {
+			out[i] = Unlabelled
+		} else {
+			out[i] = byte(v)
+		}
+	}
+	return out
+}
+
+// DecodeLabelPNG reads a label PNG in the active palette (gray: value =
+// class, 255 = none; or RGB in the palette's colours, black = none) and
+// resizes it (nearest) to the model's size.
+func (s *Session) DecodeLabelPNG(data []byte, name string) ([]byte, error) {
+	if s.gen == nil {
+		return nil, ErrNoModel
+	}
+	m, err := dataset.DecodeLabel(data, name, paletteFormat(s.Classes()))
+	if err != nil {
+		return nil, err
+	}
+	c := s.gen.Config
+	return toBytes(resizeLabels(m, c.W, c.H).Pix), nil
+}
+
+// EncodeLabelPNG writes a label byte map as the folder format's 8-bit gray PNG.
+func (s *Session) EncodeLabelPNG(labels []byte) ([]byte, error) {
+	if s.gen == nil {
+		return nil, ErrNoModel
+	}
+	idx, err := s.indices(labels)
+	if err != nil {
+		return nil, err
+	}
+	c := s.gen.Config
+	return dataset.EncodeLabel(&dataset.LabelMap{W: c.W, H: c.H, Pix: idx}, len(s.Classes()))
+}
+
+// paletteFormat decodes gray label maps by value and RGB ones by the
+// classes' colours (black = unlabelled unless a class is black).
+func paletteFormat(cs []dataset.Class) dataset.LabelFormat {
+	f := dataset.LabelFormat{NumClasses: len(cs), Colors: map[color.RGBA]int32{}}
+	for i, c := range cs {
+		c.Color.A = 255
+		f.Colors[c.Color] = int32(i)
+	}
+	black := color.RGBA{0, 0, 0, 255}
+	if _, used := f.Colors[black]; !used {
+		f.IgnoreColor, f.HasIgnoreColor = black, true
+	}
+	return f
+}
+
+// resizeLabels resizes m to w x h by nearest neighbour (pixel centres).
+func resizeLabels(m *dataset.LabelMap, w, h int) *dataset.LabelMap {
+	if m.W == w && m.H == h {
+		return m
+	}
+	out := &dataset.LabelMap{W: w, H: h, Pix: make([]int32, w*h)}
+	for y := range h {
+		sy := min((2*y+1)*m.H/(2*h), m.H-1)
+		for x := range w {
+			sx := min((2*x+1)*m.W/(2*w), m.W-1)
+			out.Pix[y*w+x] = m.Pix[sy*m.W+sx]
+		}
+	}
+	return out
+}
+
+// joinLimit shortens a list of messages for an error.
+func joinLimit(msgs []string, n int) string {
+	if len(msgs) > n {
+		return strings.Join(msgs[:n], "; ") + fmt.Sprintf("; ... (%d more)", len(msgs)-n)
+	}
+	return strings.Join(msgs, "; ")
+}
