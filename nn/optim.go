@@ -59,6 +59,24 @@ func (a *Adam) Step() {
 	}
 }
 
+// State returns the moment buffers as checkpoint entries, named
+// prefix+"m."+names[i] and prefix+"v."+names[i] for the i-th parameter given
+// to NewAdam, so that a resumed run continues exactly (with SetSteps).
+func (a *Adam) State(prefix string, names []string) []*Param {
+	if len(names) != len(a.params) {
+		panic(fmt.Sprintf("nn: Adam.State: %d names for %d parameters", len(names), len(a.params)))
+	}
+	out := make([]*Param, 0, 2*len(names))
+	for i, n := range names {
+		out = append(out, &Param{Name: prefix + "m." + n, T: a.m[i]}, &Param{Name: prefix + "v." + n, T: a.v[i]})
+	}
+	return out
+}
+
+// SetSteps sets the number of steps taken so far, which the bias
+// correction uses; call it after loading State into a new optimizer.
+func (a *Adam) SetSteps(n int) { a.step = n }
+
 // ZeroGrad drops the gradients of the optimizer's parameters.
 func (a *Adam) ZeroGrad() {
 	for _, p := range a.params {

@@ -81,3 +81,47 @@ func TestClipGradNorm(t *testing.T) {
 		t.Errorf("norm after clipping %g, want 1", norm)
 	}
 }
+
+// Saving the parameters with the optimizer's State and resuming in a new
+// optimizer continues exactly where an uninterrupted run would be.
+func TestAdamStateResume(t *testing.T) {
+	r, _ := testRNG(t)
+	dev := testDevice()
+	p0, c := randVals(r, 6, -1, 1), randVals(r, 6, -1, 1)
+	ct := dev.FromData(c, 6)
+	step := func(p *Tensor, opt *Adam) {
+		s := dev.Scope()
+		opt.ZeroGrad()
+		SumAll(Mul(ct, Square(p))).Backward()
+		opt.Step()
+		s.Close()
+	}
+	cfg := DefaultAdam(0.05)
+	straight := dev.FromData(p0, 6).SetRequiresGrad(true)
+	optS := NewAdam([]*Tensor{straight}, cfg)
+	for range 5 {
+		step(straight, optS)
+	}
+
+	p := dev.FromData(p0, 6).SetRequiresGrad(true)
+	opt := NewAdam([]*Tensor{p}, cfg)
+	for range 3 {
+		step(p, opt)
+	}
+	path := t.TempDir() + "/state.safetensors"
+	save := append([]*Param{{Name: "w", T: p, Trainable: true}}, opt.State("opt.", []string{"w"})...)
+	if err := SaveParams(path, save, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	q := dev.FromData(make([]float32, 6), 6).SetRequiresGrad(true)
+	opt2 := NewAdam([]*Tensor{q}, cfg)
+	load := append([]*Param{{Name: "w", T: q, Trainable: true}}, opt2.State("opt.", []string{"w"})...)
+	if _, err := LoadParams(path, load, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	opt2.SetSteps(opt.Steps())
+	for range 2 {
+		step(q, opt2)
+	}
+	assertClose(t, "resumed", mustData(t, q), to64(mustData(t, straight)), 1e-7, 1e-6)
+}

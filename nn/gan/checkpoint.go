@@ -96,10 +96,30 @@ func (t *Trainer) stateParams() []*nn.Param {
 	return append(ps, prefixed("netEMA.", t.EMA.Shadow())...)
 }
 
+// optimizerParams are the Adam moments of G and D, named optG.m.<param>,
+// optG.v.<param>, optD.m.<param>, optD.v.<param>.
+func (t *Trainer) optimizerParams() []*nn.Param {
+	ps := t.optG.State("optG.", trainableNames(t.G.Params.All()))
+	return append(ps, t.optD.State("optD.", trainableNames(t.D.Params.All()))...)
+}
+
+// trainableNames lists the names of the trainable parameters, in the order
+// Params.Trainable gives their tensors (the order the optimizers hold).
+func trainableNames(all []*nn.Param) []string {
+	var names []string
+	for _, p := range all {
+		if p.Trainable {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
 // SaveState writes the whole training state (G, D and EMA weights as
 // netG.*, netD.*, netEMA.*, configs, step and the loss trace) for Resume.
-// Adam's moments are not saved (nn.Adam does not expose them): a resumed
-// run restarts them, which with beta1 = 0 only re-warms the second moment.
+// Adam's moments are saved too (optG.*, optD.*), so a resumed run continues
+// exactly; state files written before they were saved still resume, with
+// fresh moments.
 func (t *Trainer) SaveState(path string, trace []Losses) error {
 	meta := map[string]string{MetaKind: KindTrainState, MetaStep: strconv.Itoa(t.Steps)}
 	for k, v := range map[string]any{MetaDConfig: t.D.Config, MetaTrain: t.Config, MetaLossTrace: trace} {
@@ -109,7 +129,8 @@ func (t *Trainer) SaveState(path string, trace []Losses) error {
 		}
 		meta[k] = string(b)
 	}
-	return nn.SaveParams(path, t.stateParams(), nn.SaveOptions{Config: t.G.Config, Metadata: meta})
+	ps := append(t.stateParams(), t.optimizerParams()...)
+	return nn.SaveParams(path, ps, nn.SaveOptions{Config: t.G.Config, Metadata: meta})
 }
 
 // ResumeTrainer rebuilds a trainer from a SaveState file and returns it
@@ -153,10 +174,25 @@ func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ck.LoadInto(t.stateParams(), nn.LoadOptions{}); err != nil {
+	opt := t.optimizerParams()
+	optNames := map[string]bool{}
+	for _, p := range opt {
+		optNames[p.Name] = true
+	}
+	hasOpt := false
+	for _, st := range ck.File.Tensors {
+		hasOpt = hasOpt || optNames[st.Name]
+	}
+	load := t.stateParams()
+	if hasOpt {
+		load = append(load, opt...)
+	}
+	if err := ck.LoadInto(load, nn.LoadOptions{}); err != nil {
 		t.Release()
 		return nil, nil, err
 	}
+	t.optG.SetSteps(step)
+	t.optD.SetSteps(step)
 	t.Steps = step
 	// A fresh random stream per resumed step count: resumed runs do not
 	// replay the noise of the first steps.

@@ -7,6 +7,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,6 +107,18 @@ func TestTrainLoadGenerate(t *testing.T) {
 	}
 	if !bytes.Equal(ema2[0].Pix, a) {
 		t.Error("resumed EMA generates a different image")
+	}
+	// The optimizers' moments and step counts come back too.
+	want, got := tr.optimizerParams(), tr2.optimizerParams()
+	for i := range want {
+		w, _ := want[i].T.Data()
+		g, _ := got[i].T.Data()
+		if want[i].Name != got[i].Name || !slices.Equal(w, g) {
+			t.Fatalf("optimizer state %s differs after resume", want[i].Name)
+		}
+	}
+	if tr2.optG.Steps() != 3 || tr2.optD.Steps() != 3 {
+		t.Errorf("resumed optimizers at steps %d, %d, want 3", tr2.optG.Steps(), tr2.optD.Steps())
 	}
 	if _, _, err := ResumeTrainer(dev, model, nil); err == nil {
 		t.Error("resuming from a model file (not a state): no error")
