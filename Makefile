@@ -6,7 +6,7 @@ BIN := bin/catsynth
 # tests and Chromium for the browser tests.
 SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
-.PHONY: run test build deps wasm bench vet clean
+.PHONY: run test build deps wasm bench bench-transfer vet clean
 
 ## run: the web app on the embedded default model: builds the wasm and serves public/
 ## on http://127.0.0.1:8080 (the URL is printed)
@@ -48,6 +48,16 @@ vet:
 ## bench: the Go benchmarks of the engine (numbers go to docs/BENCHMARKS.md by hand)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./nn/...
+
+## bench-transfer: the class-affinity-transfer benchmark (docs/TRANSFER.md); about 4 h on 2 CPU cores
+TRANSFER_SOURCE ?= bench-out/tiny32.safetensors.zst
+$(TRANSFER_SOURCE):
+	$(GO) run ./cmd/catsynth train gan --data synth:source:n=1000,size=32 --preset tiny --norm clade \
+	    --size 32 --batch 4 --steps 3000 --out $@
+	$(GO) run ./cmd/catsynth affinity prototypes --model $@ --data synth:source:n=64,seed=3,size=32 --n 64
+bench-transfer: $(TRANSFER_SOURCE)
+	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
+	    --shots 25,100 --steps 1000 --seeds 1,2 --heldout 100 --seg-steps 1500 --out bench-out/transfer
 
 clean:
 	rm -rf bin

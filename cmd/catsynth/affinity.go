@@ -39,13 +39,14 @@ SRC: a model checkpoint (.safetensors or .safetensors.zst, class names in its me
 classes.txt (one class per line), or a dataset spec. DATA: a dataset spec or a classes.txt.
 `
 
-// Hooks for the estimators whose models live in other packages. They stay
-// nil until a trained source model (seg) or the eval package's MobileNetV2
-// (vision) can be loaded; the command then says what is missing.
+// Hooks for the estimators whose models live in other packages (tests
+// replace them).
 var (
-	// affinitySegmenter returns the source-class segmenter of a checkpoint
-	// (e.g. the OASIS discriminator's class head).
-	affinitySegmenter func(dev *nn.Device, checkpoint string) (affinity.Segmenter, error)
+	// affinitySegmenter returns the source-class segmenter of a checkpoint:
+	// the OASIS discriminator's class head, read from the training state
+	// beside the model (sourceSegmenter in transfer.go). An error wrapping
+	// errNoSegmenter makes the seg estimator skip instead of fail.
+	affinitySegmenter = sourceSegmenter
 	// affinityFeatures returns the frozen feature extractor stored at path,
 	// its name and the square image size it wants.
 	affinityFeatures = backboneFeatures
@@ -331,8 +332,14 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string, 
 		return nil, "", err
 	}
 	seg, err := affinitySegmenter(dev, f.source)
+	if errors.Is(err, errNoSegmenter) {
+		return nil, err.Error(), nil
+	}
 	if err != nil {
 		return nil, "", err
+	}
+	if s, ok := seg.(interface{ InputSize() int }); ok && s.InputSize() > 0 {
+		f.size = s.InputSize() // the size the discriminator was trained at
 	}
 	ld, err := targetBatches(f)
 	if err != nil {
@@ -348,7 +355,15 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string, 
 
 func visionEstimate(ctx context.Context, f affinityFlags, target, source []string, stderr io.Writer) (*affinity.Matrix, string, error) {
 	if f.prototypes == "" {
-		return nil, "needs stored source prototypes (--prototypes FILE, made once by 'catsynth affinity prototypes')", nil
+		if p := besidePrototypes(f.source); p != "" {
+			if _, err := os.Stat(p); err == nil {
+				f.prototypes = p
+			} else {
+				return nil, fmt.Sprintf("the source model has no stored prototypes (%s): make them once with 'catsynth affinity prototypes --model %s --data SOURCE_DATA', or give --prototypes FILE", p, f.source), nil
+			}
+		} else {
+			return nil, "needs stored source prototypes (--prototypes FILE, made once by 'catsynth affinity prototypes')", nil
+		}
 	}
 	if _, err := dataset.Open(f.target); err != nil {
 		return nil, "--target has no images (" + err.Error() + ")", nil
@@ -538,18 +553,22 @@ func loadWinkSource(path string) (*affinity.Embeddings, error) {
 // affinityPrototypes computes the source prototypes of the vision estimator
 // from source images and stores them.
 func affinityPrototypes(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlags("affinity prototypes", "--data SOURCE_DATA --out FILE [--n N] [--backbone FILE]")
+	fs := newFlags("affinity prototypes", "--data SOURCE_DATA (--out FILE | --model M) [--n N] [--backbone FILE]")
 	data := fs.String("data", "", "the source dataset spec (its images and label maps)")
 	out := fs.String("out", "", "the prototype file to write (.safetensors, .zst compresses)")
+	model := fs.String("model", "", "store them beside this source model (M.prototypes.safetensors), where the vision estimator and transfer look")
 	n := fs.Int("n", 200, "number of source images used")
 	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (an eval/backbone checkpoint)")
 	be := fs.String("backend", "", "cpu, gpu or auto")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *out == "" && *model != "" {
+		*out = besidePrototypes(*model)
+	}
 	if *data == "" || *out == "" || fs.NArg() > 0 || *n <= 0 {
 		fs.Usage()
-		return fmt.Errorf("%w: need --data and --out", errUsage)
+		return fmt.Errorf("%w: need --data and --out (or --model)", errUsage)
 	}
 	dev, err := openDevice(*be)
 	if err != nil {
@@ -564,6 +583,15 @@ func affinityPrototypes(ctx context.Context, args []string, stdout io.Writer) er
 		return err
 	}
 	classes := dataset.ClassNames(ds.Classes())
+	if *model != "" {
+		mc, err := classNames(*model, true)
+		if err != nil {
+			return err
+		}
+		if err := affinity.NewMatrix(nil, mc).CheckClasses(nil, classes); err != nil {
+			return fmt.Errorf("--data %s does not have the classes of --model %s: %w", *data, *model, err)
+		}
+	}
 	ld, err := targetBatches(affinityFlags{target: *data, n: *n, size: size})
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "transfer" {
+		return runBenchTransfer(ctx, args[1:]) // benchtransfer.go
+	}
 	fs := newFlags("bench", "[--backend B] [--only SUBSTR] [--large] [--json]")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
 	only := fs.String("only", "", "run only cases whose name contains this")

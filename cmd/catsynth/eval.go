@@ -7,11 +7,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	"catsynth/affinity"
+	"catsynth/dataset"
 	"catsynth/eval"
 	"catsynth/eval/backbone"
 	"catsynth/eval/keras"
+	"catsynth/eval/report"
+	"catsynth/eval/seg"
 )
 
 func init() {
@@ -47,9 +53,9 @@ func readMatrix(path string) ([][]float64, error) {
 }
 
 func runEval(ctx context.Context, args []string) error {
-	fs := newFlags("eval", "--real DIR --generated DIR [flags] | --affinity EST.json --affinity-truth TRUE.json")
+	fs := newFlags("eval", "--real DIR --generated DIR [flags] | --miou --segmenter M --generated DIR --labels DIR | --affinity EST.json --affinity-truth TRUE.json; --report DIR renders HTML")
 	real := fs.String("real", "", "folder of real images (.png, .jpg)")
-	gen := fs.String("generated", "", "folder of generated images")
+	gen := fs.String("generated", "", "folder of generated images; DIR1,DIR2,... adds folders (e.g. other seeds) as sample-grid columns, the first is scored")
 	bbPath := fs.String("backbone", "", "feature network checkpoint (default: models/backbones/nsfwjs-inception_v3 if imported, else nsfwjs-mobilenet_v2)")
 	modelsDir := fs.String("models", filepath.Join("models", "backbones"), "folder searched for the default backbone")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
@@ -58,52 +64,123 @@ func runEval(ctx context.Context, args []string) error {
 	subsetSize := fs.Int("kid-size", 0, "KID: images per subset (0: min(1000, both sets))")
 	seed := fs.Uint64("seed", 1, "KID: seed of the subset draws")
 	noFID := fs.Bool("no-fid", false, "skip FID (it needs many images to mean much)")
-	affEst := fs.String("affinity", "", "estimated affinity matrix (JSON, T rows of S values summing to 1)")
+	miou := fs.Bool("miou", false, "score generated images with --segmenter against the label maps in --labels (generated NAME.png vs label NAME.png)")
+	segPath := fs.String("segmenter", "", "segmenter file for --miou (catsynth train seg; shipped in models/segmenters/)")
+	labels := fs.String("labels", "", "folder of label maps NAME.png (or a dataset folder with labels/ and classes.txt)")
+	affEst := fs.String("affinity", "", "estimated affinity matrix (affinity JSON with class names, or a JSON array of T rows of S values summing to 1)")
 	affTrue := fs.String("affinity-truth", "", "ground-truth affinity matrix (same shape)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
+	reportDir := fs.String("report", "", "write an HTML report with PNG charts and sample grids to this folder")
+	samples := fs.Int("samples", 6, "rows of the report's sample grid")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	images := *real != "" || *gen != ""
-	if images && (*real == "" || *gen == "") {
-		return fmt.Errorf("%w: --real and --generated go together", errUsage)
+	var genDirs []string
+	if *gen != "" {
+		genDirs = strings.Split(*gen, ",")
+	}
+	first := ""
+	if len(genDirs) > 0 {
+		first = genDirs[0]
+	}
+	images := *real != ""
+	if images && first == "" {
+		return fmt.Errorf("%w: --real needs --generated", errUsage)
+	}
+	if *miou && (first == "" || *segPath == "" || *labels == "") {
+		return fmt.Errorf("%w: --miou needs --segmenter, --generated and --labels", errUsage)
+	}
+	if first != "" && !images && !*miou && *reportDir == "" {
+		return fmt.Errorf("%w: --generated needs --real (FID/KID), --miou, or --report", errUsage)
 	}
 	if (*affEst == "") != (*affTrue == "") {
 		return fmt.Errorf("%w: --affinity and --affinity-truth go together", errUsage)
 	}
-	if !images && *affEst == "" {
+	if !images && !*miou && *affEst == "" && *reportDir == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: nothing to evaluate", errUsage)
 	}
 	start := time.Now()
 	rep := &eval.Report{Time: start.UTC()}
+	res := &report.Results{Report: rep}
+	var affMat *affinity.Matrix
 	if *affEst != "" {
-		est, err := readMatrix(*affEst)
+		est, m, named, err := readAffinity(*affEst)
 		if err != nil {
 			return err
 		}
-		truth, err := readMatrix(*affTrue)
+		truth, tm, tnamed, err := readAffinity(*affTrue)
 		if err != nil {
 			return err
+		}
+		if named && tnamed {
+			// both name their classes: compare rows and columns by name
+			if tm, err = tm.Reorder(m.Target, m.Source); err != nil {
+				return fmt.Errorf("%s vs %s: %w", *affEst, *affTrue, err)
+			}
+			truth = tm.W
 		}
 		s, err := eval.ScoreAffinity(est, truth)
 		if err != nil {
 			return err
 		}
 		rep.Affinity = &s
+		affMat = m
 	}
 	if images {
-		if err := evalImages(ctx, rep, *real, *gen, *bbPath, *modelsDir, *backendName, *batch, !*noFID,
+		if err := evalImages(ctx, rep, *real, first, *bbPath, *modelsDir, *backendName, *batch, !*noFID,
 			eval.KIDOptions{Subsets: *subsets, SubsetSize: *subsetSize, Seed: *seed}); err != nil {
 			return err
 		}
 	}
+	var segClasses []string
+	if *miou {
+		var err error
+		if segClasses, err = evalMIoU(ctx, res, *segPath, first, *labels, *backendName, *batch); err != nil {
+			return err
+		}
+	}
 	rep.Seconds = time.Since(start).Seconds()
-	rep.WriteTable(os.Stdout)
+	res.WriteTable(os.Stdout)
 	if *jsonOut != "" {
-		return rep.WriteJSON(*jsonOut)
+		if err := res.WriteJSON(*jsonOut); err != nil {
+			return err
+		}
+	}
+	if *reportDir != "" {
+		return writeReport(res, *reportDir, *labels, *real, genDirs, segClasses, *samples, affMat)
 	}
 	return nil
+}
+
+// readAffinity reads an affinity matrix: the affinity package's JSON (with
+// class names, drawn with them in the report; named is true) or a bare
+// array of rows (classes named t0.., s0..).
+func readAffinity(path string) (rows [][]float64, m *affinity.Matrix, named bool, err error) {
+	if m, _, err := affinity.ReadJSONFile(path); err == nil {
+		return m.W, m, true, nil
+	}
+	if rows, err = readMatrix(path); err != nil {
+		return nil, nil, false, err
+	}
+	if len(rows) == 0 {
+		return nil, nil, false, fmt.Errorf("%s: empty matrix", path)
+	}
+	t, s := make([]string, len(rows)), make([]string, len(rows[0]))
+	for i := range t {
+		t[i] = fmt.Sprintf("t%d", i)
+	}
+	for j := range s {
+		s[j] = fmt.Sprintf("s%d", j)
+	}
+	m = affinity.NewMatrix(t, s)
+	for i, r := range rows {
+		if len(r) != len(s) {
+			return nil, nil, false, fmt.Errorf("%s: row %d has %d values, row 0 has %d", path, i, len(r), len(s))
+		}
+		copy(m.W[i], r)
+	}
+	return rows, m, false, nil
 }
 
 func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, modelsDir, backendName string, batch int, fid bool, ko eval.KIDOptions) error {
@@ -167,5 +244,130 @@ func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, models
 			rep.Notes = append(rep.Notes, "FID skipped: "+err.Error())
 		}
 	}
+	return nil
+}
+
+// evalMIoU scores the generated images in genDir against the label maps in
+// labels with the segmenter at segPath and stores the result (and the
+// segmenter's recorded held-out ceiling) in res. It returns the segmenter's
+// class names.
+func evalMIoU(ctx context.Context, res *report.Results, segPath, genDir, labels, backendName string, batch int) ([]string, error) {
+	dev, err := openDevice(backendName)
+	if err != nil {
+		return nil, err
+	}
+	net, err := seg.Load(dev, segPath)
+	if err != nil {
+		return nil, err
+	}
+	defer net.Release()
+	labelDir, classesFile := seg.LabelDir(labels)
+	format := dataset.LabelFormat{NumClasses: net.Config.Classes}
+	if classesFile != "" {
+		if err := checkClassesFile(classesFile, net.ClassNames); err != nil {
+			return nil, err
+		}
+	}
+	files, err := eval.ImageFiles(genDir)
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := seg.MatchPairs(files, labelDir)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "segmenter: %s (%d classes, %d px)\n", segPath, net.Config.Classes, net.Config.Size)
+	cm, err := net.ScorePairs(ctx, pairs, seg.ScoreOptions{Format: format, Batch: batch, Progress: func(done, total int) {
+		fmt.Fprintf(os.Stderr, "\rmIoU: %d/%d images", done, total)
+	}})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	r := cm.Score()
+	r.Classes = net.ClassNames
+	m := report.NewMIoU(r)
+	m.Segmenter, m.Size = filepath.Base(segPath), net.Config.Size
+	m.Generated, m.Labels, m.Images = genDir, labelDir, len(pairs)
+	m.Tiles = int(r.Pixels+r.Ignored) / (net.Config.Size * net.Config.Size)
+	m.Ceiling = net.HeldOut
+	if net.Training != "" {
+		var t struct {
+			Data string `json:"data"`
+		}
+		if json.Unmarshal([]byte(net.Training), &t) == nil {
+			m.SegmenterData = t.Data
+		}
+	}
+	res.MIoU = m
+	if res.Backend == "" {
+		res.Backend = dev.Name()
+	}
+	return net.ClassNames, nil
+}
+
+// checkClassesFile fails when a labels folder's classes.txt names other
+// classes than the segmenter: the label indices would mean other things.
+func checkClassesFile(path string, names []string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cs, _, err := dataset.ParseClasses(f, path)
+	if err != nil {
+		return err
+	}
+	if got := dataset.ClassNames(cs); !slices.Equal(got, names) {
+		return fmt.Errorf("%s lists %d classes (%s...), the segmenter has %d (%s...): label indices would not match",
+			path, len(got), strings.Join(got[:min(3, len(got))], ", "), len(names), strings.Join(names[:min(3, len(names))], ", "))
+	}
+	return nil
+}
+
+// writeReport renders res as an HTML page with PNGs in dir, with a sample
+// grid of up to n names from the first generated folder.
+func writeReport(res *report.Results, dir, labels, real string, genDirs, classes []string, n int, aff *affinity.Matrix) error {
+	p := report.Page{Affinity: aff}
+	if len(genDirs) > 0 && n > 0 {
+		names, err := report.SampleNames(genDirs[0], n)
+		if err != nil {
+			return err
+		}
+		src := report.SampleSources{RealDir: real, GeneratedDirs: genDirs}
+		if labels != "" {
+			labelDir, classesFile := seg.LabelDir(labels)
+			if classes == nil {
+				if classesFile == "" {
+					return fmt.Errorf("%w: --report with --labels needs --segmenter or a classes.txt to know the classes", errUsage)
+				}
+				f, err := os.Open(classesFile)
+				if err != nil {
+					return err
+				}
+				cs, _, err := dataset.ParseClasses(f, classesFile)
+				f.Close()
+				if err != nil {
+					return err
+				}
+				classes = dataset.ClassNames(cs)
+			}
+			src.LabelDir, src.Format = labelDir, dataset.LabelFormat{NumClasses: len(classes)}
+			p.Classes = report.ClassColors(classes, classesFile)
+			if src.RealDir == "" {
+				if st, err := os.Stat(filepath.Join(labels, "images")); err == nil && st.IsDir() {
+					src.RealDir = filepath.Join(labels, "images")
+				}
+			}
+		}
+		if p.Samples, p.SeedNames, err = report.LoadSamples(names, src); err != nil {
+			return err
+		}
+	}
+	files, err := report.Write(dir, res, p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "report: %s (%s)\n", filepath.Join(dir, report.FileHTML), strings.Join(files, ", "))
 	return nil
 }

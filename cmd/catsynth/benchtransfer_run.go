@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"catsynth/affinity"
+	"catsynth/dataset"
+	"catsynth/dataset/synth"
+	"catsynth/eval"
+	"catsynth/eval/backbone"
+	"catsynth/eval/seg"
+	"catsynth/nn"
+	"catsynth/nn/gan"
+	"catsynth/transfer"
+)
+
+// tbEstimates computes every estimator's A on the training images of one
+// setting (text, seg, vision when prototypes exist; combined = mean of
+// those; onehot = top-1 of combined) and scores each against the domain's
+// ground truth over the rows that have a source relative.
+func tbEstimates(ctx context.Context, c tbConfig, spec string, shots int, target, source []string,
+	rel synth.Relation, dom string, rep *tbReport) (map[string]*affinity.Matrix, error) {
+	ests := map[string]*affinity.Matrix{}
+	var used []*affinity.Matrix
+	for _, method := range []string{"text", "seg", "vision"} {
+		af := affinityFlags{source: c.source, target: spec, method: method, prototypes: c.prototypes,
+			backbone: c.backbone, combine: affinity.CombineMean, n: shots, size: 128, backend: c.backend}
+		m, err := affinityEstimate(ctx, af, target, source, io.Discard)
+		if err != nil {
+			rep.Estimates = append(rep.Estimates, tbEstimate{Domain: dom, Shots: shots, Method: method, Note: err.Error()})
+			continue
+		}
+		ests[method] = m
+		used = append(used, m)
+	}
+	if len(used) == 0 {
+		return nil, fmt.Errorf("no affinity estimator could run")
+	}
+	comb, err := affinity.Combine(affinity.CombineMean, used, nil)
+	if err != nil {
+		return nil, err
+	}
+	ests["combined"] = comb
+	ests["onehot"] = affinity.TopKRows(comb, 1)
+	for _, method := range []string{"text", "seg", "vision", "combined", "onehot"} {
+		m := ests[method]
+		if m == nil {
+			continue
+		}
+		sc, err := scoreAgainstTruth(m, rel)
+		if err != nil {
+			return nil, err
+		}
+		sc.Domain, sc.Shots, sc.Method = dom, shots, method
+		rep.Estimates = append(rep.Estimates, sc)
+	}
+	return ests, nil
+}
+
+// scoreAgainstTruth scores m with eval.ScoreAffinity on the target classes
+// that have a source relative (novel classes have an empty truth row).
+func scoreAgainstTruth(m *affinity.Matrix, rel synth.Relation) (tbEstimate, error) {
+	sidx := map[string]int{}
+	for j, s := range m.Source {
+		sidx[s] = j
+	}
+	var est, truth [][]float64
+	for _, t := range rel.TargetClasses {
+		mt := -1
+		for k, n := range m.Target {
+			if n == t {
+				mt = k
+			}
+		}
+		w := rel.Weights[t]
+		if mt < 0 || len(w) == 0 {
+			continue
+		}
+		row := make([]float64, len(m.Source))
+		for s, v := range w {
+			j, ok := sidx[s]
+			if !ok {
+				return tbEstimate{}, fmt.Errorf("truth names source class %q the model lacks", s)
+			}
+			row[j] = v
+		}
+		est, truth = append(est, m.W[mt]), append(truth, row)
+	}
+	sc, err := eval.ScoreAffinity(est, truth)
+	return tbEstimate{Top1: sc.Top1, MeanTV: sc.MeanTV, Rows: sc.Rows}, err
+}
+
+// benchRow trains one row on the setting's images, then renders the
+// held-out label maps and scores them.
+func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Source, ds dataset.Dataset, r tbRow,
+	ests map[string]*affinity.Matrix, seed uint64, ho *heldOut) (tbResult, []*image.RGBA, error) {
+	var res tbResult
+	target := dataset.ClassNames(ds.Classes())
+	var A *affinity.Matrix
+	if r.Affinity != "" {
+		if A = ests[r.Affinity]; A == nil {
+			res.Skipped = "no " + r.Affinity + " estimate (see the estimator table)"
+			return res, nil, nil
+		}
+	}
+	o := r.Options
+	o.GAN = gan.TrainConfig{BatchSize: c.batch, Seed: seed}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapInuse, ms.HeapInuse
+	m, err := transfer.New(dev, src, target, A, o)
+	if err != nil {
+		return res, nil, err
+	}
+	defer m.Release()
+	res.TrainG, res.TrainD = m.TrainableCount()
+	ld, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: c.batch, H: ho.h, W: ho.w, Seed: seed,
+		Shuffle: true, DropLast: ds.Len() >= c.batch, Augment: dataset.Augment{Flip: true}})
+	if err != nil {
+		return res, nil, err
+	}
+	next, stop := batches(ctx, ld, 0)
+	defer stop()
+	start := time.Now()
+	for m.Steps < c.steps {
+		if err := ctx.Err(); err != nil {
+			return res, nil, err
+		}
+		b, err := next()
+		if err != nil {
+			return res, nil, err
+		}
+		if _, err := m.Step(b); err != nil {
+			return res, nil, err
+		}
+		if m.Steps%10 == 1 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.StepMS = 1000 * res.Seconds / float64(c.steps)
+	res.PeakHeapMB = float64(peak-base) / (1 << 20)
+	// Render the held-out maps with the exported (folded) model, as a user
+	// of `catsynth generate` would.
+	g, _, err := m.Export()
+	if err != nil {
+		return res, nil, err
+	}
+	defer g.Release()
+	var imgs []*image.RGBA
+	plane := ho.h * ho.w
+	for lo := 0; lo < ho.n; lo += 8 {
+		hi := min(lo+8, ho.n)
+		out, err := g.Generate(ho.labels[lo*plane:hi*plane], ho.h, ho.w, gan.SeedRange(uint64(lo+1), hi-lo))
+		if err != nil {
+			return res, nil, err
+		}
+		imgs = append(imgs, out...)
+	}
+	feats, err := c.features(imgs)
+	if err != nil {
+		return res, nil, err
+	}
+	if res.FID, err = eval.FID(ho.feats, feats); err != nil {
+		res.FID = math.NaN()
+	}
+	if res.KID, err = eval.KID(ho.feats, feats, eval.KIDOptions{Subsets: 100, SubsetSize: max(2, min(len(feats), len(ho.feats))/2), Seed: seed}); err != nil {
+		return res, nil, err
+	}
+	cm := seg.NewConfusion(len(target))
+	if err := scoreImages(ho.seg, cm, imgs, ho.labels, ho.h, ho.w); err != nil {
+		return res, nil, err
+	}
+	res.MIoU, res.Ceiling = cm.Score().MeanIoU, ho.ceiling
+	return res, imgs, nil
+}
+
+// scoreImages segments images (RGBA, h x w) and adds them to cm against
+// labels (N*h*w).
+func scoreImages(n *seg.Net, cm *seg.Confusion, imgs []*image.RGBA, labels []int32, h, w int) error {
+	plane := h * w
+	for lo := 0; lo < len(imgs); lo += 8 {
+		hi := min(lo+8, len(imgs))
+		data := make([]float32, 0, (hi-lo)*3*plane)
+		for _, im := range imgs[lo:hi] {
+			for _, v := range eval.ResizeRGB(im, h, w) {
+				data = append(data, 2*v-1)
+			}
+		}
+		pred, err := n.Predict(data, hi-lo, h, w)
+		if err != nil {
+			return err
+		}
+		if err := cm.Add(pred, labels[lo*plane:hi*plane]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// embedImages runs images through a backbone (resized to its input).
+func embedImages(net *backbone.Net, imgs []*image.RGBA) (eval.Features, error) {
+	s := net.Spec
+	var out eval.Features
+	for lo := 0; lo < len(imgs); lo += 8 {
+		hi := min(lo+8, len(imgs))
+		var data []float32
+		for _, im := range imgs[lo:hi] {
+			data = append(data, eval.ResizeRGB(im, s.InputH, s.InputW)...)
+		}
+		f, err := eval.Embed(net, data, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f...)
+	}
+	return out, nil
+}
+
+// hardware describes the machine: backend, CPU model and cores.
+func hardware(dev *nn.Device) string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s backend; %s, %d cores visible to Go (%s/%s)", dev.Name(), cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+}
+
+// writeTBGrid writes one grid: columns are held-out maps; rows the label
+// maps, the real images, then each benchmark row (first seed) in order.
+func writeTBGrid(path string, ho *heldOut, rows [][]*image.RGBA, n int) error {
+	n = min(n, ho.n)
+	var cells []image.Image
+	plane := ho.h * ho.w
+	for i := range n {
+		lm := &dataset.LabelMap{W: ho.w, H: ho.h, Pix: ho.labels[i*plane : (i+1)*plane]}
+		cells = append(cells, dataset.Colorize(lm, ho.classes))
+	}
+	for _, im := range ho.images[:n] {
+		cells = append(cells, im)
+	}
+	for _, r := range rows {
+		for i := range n {
+			if i < len(r) {
+				cells = append(cells, r[i])
+			} else {
+				cells = append(cells, image.NewRGBA(image.Rect(0, 0, ho.w, ho.h)))
+			}
+		}
+	}
+	return gan.WritePNG(path, gan.Grid(cells, n))
+}
+
+// meanStd of xs (std 0 for one value).
+func meanStd(xs []float64) (float64, float64) {
+	m := 0.0
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	if len(xs) < 2 {
+		return m, 0
+	}
+	v := 0.0
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(v / float64(len(xs)-1))
+}
+
+// writeTBReport writes results.json and results.md (tables: one per
+// setting, rows averaged over their seeds; estimator accuracy).
+func writeTBReport(c tbConfig, rep *tbReport) error {
+	if err := writeJSONFile(filepath.Join(c.out, "results.json"), rep); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Source %s; %d steps, batch %d; %d held-out maps; seeds %v; features: %s; %s; total %.0f s.\n\n",
+		rep.Source, rep.Steps, rep.Batch, rep.Heldout, rep.Seeds, rep.Features, rep.Hardware, rep.Seconds)
+	type key struct {
+		dom   string
+		shots int
+	}
+	var keys []key
+	groups := map[key]map[string][]tbResult{}
+	for _, r := range rep.Results {
+		k := key{r.Domain, r.Shots}
+		if groups[k] == nil {
+			groups[k] = map[string][]tbResult{}
+			keys = append(keys, k)
+		}
+		groups[k][r.Row] = append(groups[k][r.Row], r)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&b, "### %s, %d target images\n\n", k.dom, k.shots)
+		b.WriteString("| row | seeds | FID | KID x1000 (std over subsets) | mIoU (ceiling) | ms/step | train s | trained params G / D | peak heap MB |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, row := range rep.Rows {
+			rs := groups[k][row.Name]
+			if len(rs) == 0 {
+				continue
+			}
+			if rs[0].Skipped != "" {
+				fmt.Fprintf(&b, "| %s | | skipped: %s | | | | | | |\n", row.Name, rs[0].Skipped)
+				continue
+			}
+			var fid, kid, kstd, miou, seeds []float64
+			var seedS []string
+			for _, r := range rs {
+				fid, kid, kstd, miou = append(fid, r.FID), append(kid, 1000*r.KID.Mean), append(kstd, 1000*r.KID.Std), append(miou, r.MIoU)
+				seeds = append(seeds, float64(r.Seed))
+				seedS = append(seedS, fmt.Sprint(r.Seed))
+			}
+			f, fs := meanStd(fid)
+			kk, _ := meanStd(kid)
+			ks, _ := meanStd(kstd)
+			mi, ms := meanStd(miou)
+			r0 := rs[0]
+			spread := func(m, s float64, n int) string {
+				if n < 2 {
+					return fmt.Sprintf("%.2f", m)
+				}
+				return fmt.Sprintf("%.2f ± %.2f", m, s)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f ± %.2f | %s (%.3f) | %.0f | %.0f | %d / %d | %.1f |\n", row.Name, strings.Join(seedS, ","),
+				spread(f, fs, len(rs)), kk, ks, spread(mi, ms, len(rs)), r0.Ceiling, r0.StepMS, r0.Seconds, r0.TrainG, r0.TrainD, r0.PeakHeapMB)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("### Affinity estimators against the ground truth (rows with a source relative)\n\n| domain | images | estimator | top-1 | mean TV | rows |\n|---|---|---|---|---|---|\n")
+	sort.SliceStable(rep.Estimates, func(i, j int) bool { return rep.Estimates[i].Domain < rep.Estimates[j].Domain })
+	for _, e := range rep.Estimates {
+		if e.Note != "" {
+			fmt.Fprintf(&b, "| %s | %d | %s | not run: %s | | |\n", e.Domain, e.Shots, e.Method, e.Note)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %.2f | %.3f | %d |\n", e.Domain, e.Shots, e.Method, e.Top1, e.MeanTV, e.Rows)
+	}
+	fmt.Fprintf(&b, "\nGrids (columns: held-out maps; rows: label map, real image, then %s): %s\n", rowNames(rep.Rows), strings.Join(rep.Grids, ", "))
+	fmt.Fprint(c.stdout, b.String())
+	return os.WriteFile(filepath.Join(c.out, "results.md"), []byte(b.String()), 0o644)
+}
+
+func rowNames(rs []tbRow) string {
+	var n []string
+	for _, r := range rs {
+		n = append(n, r.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// writeJSONFile writes v as indented JSON, atomically.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+
+	"catsynth/affinity"
+	"catsynth/dataset"
+	"catsynth/nn"
+	"catsynth/nn/gan"
+	"catsynth/transfer"
+)
+
+func init() {
+	register(command{
+		name:    "transfer",
+		summary: "adapt a source GAN to target classes: transfer --source M --target DATA --affinity A.json|METHOD --steps N --out T.safetensors.zst",
+		run:     func(ctx context.Context, args []string) error { return runTransfer(ctx, args, os.Stderr) },
+	})
+}
+
+// errNoSegmenter marks a source without a discriminator: the seg estimator
+// is skipped rather than failing.
+var errNoSegmenter = errors.New("no source segmenter")
+
+// sourceSegmenter is the seg estimator's segmenter: the discriminator stored
+// in the training state beside a source model, fake channel dropped.
+func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, error) {
+	if _, err := os.Stat(transfer.StatePath(checkpoint)); err != nil {
+		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to segment with", errNoSegmenter, transfer.StatePath(checkpoint))
+	}
+	src, err := transfer.LoadSource(checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	return transfer.NewSegmenter(dev, src)
+}
+
+// besidePrototypes is where the source prototypes of a model checkpoint are
+// stored (M.prototypes.safetensors), or "" when spec is not a checkpoint.
+func besidePrototypes(spec string) string {
+	low := strings.ToLower(spec)
+	if !strings.HasSuffix(low, ".safetensors") && !strings.HasSuffix(low, ".safetensors.zst") {
+		return ""
+	}
+	return transfer.SidePath(spec, ".prototypes.safetensors")
+}
+
+type transferFlags struct {
+	source, target, affinity, out, backend, prototypes, backbone string
+	init, head, train                                            string
+	steps, batch, limit, sampleEvery, ckptEvery                  int
+	trainA, trainSPADE, resume, f16                              bool
+	lrG, lrD, lrA, ema, labelMix, temperature                    float64
+	seed                                                         uint64
+}
+
+func transferFlagSet(f *transferFlags) *flag.FlagSet {
+	fs := newFlags("transfer", "--source M --target DATA --affinity A.json|METHOD --steps N --out T.safetensors.zst [flags]")
+	fs.StringVar(&f.source, "source", "", "source model (its training state M.state.safetensors.zst must be beside it)")
+	fs.StringVar(&f.target, "target", "", "target dataset spec (images, label maps, classes)\n"+dataset.SpecHelp)
+	fs.StringVar(&f.affinity, "affinity", "combined", "A.json, or an estimator: text, seg, vision, combined, onehot[:METHOD] (top-1 of METHOD, default combined)")
+	fs.StringVar(&f.out, "out", "", "adapted model (a normal generator for target label maps); state, samples and A go beside it")
+	fs.StringVar(&f.init, "init", transfer.InitCAT, "cat (source weights + A), finetune (source weights + a new random input layer), scratch (no source weights)")
+	fs.StringVar(&f.head, "head", "", "discriminator head: affinity (source head read through A; default for cat) or reinit (new T+1 head)")
+	fs.StringVar(&f.train, "train", transfer.TrainAll, "all (G, D, A when --train-a) or affinity (only A, and the SPADE convs with --train-spade; D frozen)")
+	fs.BoolVar(&f.trainA, "train-a", false, "train A (row softmax of logits) instead of keeping it frozen")
+	fs.BoolVar(&f.trainSPADE, "train-spade", false, "with --train affinity: also train the SPADE/CLADE scale/shift convolutions")
+	fs.IntVar(&f.steps, "steps", 1000, "total finetuning steps")
+	fs.IntVar(&f.batch, "batch", 4, "batch size")
+	fs.IntVar(&f.limit, "limit", 0, "use N target images (dataset.Limit with seed 0, the subset the estimators see); 0: all")
+	fs.Float64Var(&f.lrG, "lr-g", 1e-4, "generator learning rate")
+	fs.Float64Var(&f.lrD, "lr-d", 4e-4, "discriminator learning rate")
+	fs.Float64Var(&f.lrA, "lr-a", 5e-3, "learning rate of A's logits (and of finetune's input layer)")
+	fs.Float64Var(&f.temperature, "temperature", 1, "softmax temperature of a trained A")
+	fs.Float64Var(&f.ema, "ema", 0.999, "EMA decay (ramped up as (1+k)/(10+k))")
+	fs.Float64Var(&f.labelMix, "labelmix", 10, "LabelMix weight (0: off)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of new weights, noise and data order")
+	fs.IntVar(&f.sampleEvery, "sample-every", 250, "write a sample grid every K steps")
+	fs.IntVar(&f.ckptEvery, "ckpt-every", 250, "write a checkpoint every K steps")
+	fs.BoolVar(&f.f16, "f16", false, "store the model file as float16")
+	fs.BoolVar(&f.resume, "resume", false, "continue from the transfer state beside --out")
+	fs.StringVar(&f.backend, "backend", "", "cpu, gpu or auto")
+	fs.StringVar(&f.prototypes, "prototypes", "", "vision estimator: source prototypes (default: beside the source model)")
+	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision estimator: the frozen feature extractor")
+	return fs
+}
+
+// options turns the flags into transfer.Options.
+func (f *transferFlags) options() transfer.Options {
+	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, TrainA: f.trainA, TrainSPADE: f.trainSPADE,
+		Temperature: f.temperature, LRA: float32(f.lrA),
+		GAN: gan.TrainConfig{BatchSize: f.batch, LRG: float32(f.lrG), LRD: float32(f.lrD), EMADecay: float32(f.ema),
+			LambdaLabelMix: float32(f.labelMix), NoLabelMix: f.labelMix == 0, Seed: f.seed}}
+}
+
+func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
+	var f transferFlags
+	fs := transferFlagSet(&f)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if f.out == "" || f.target == "" || (f.source == "" && !f.resume) {
+		return fmt.Errorf("%w: need --source, --target and --out", errUsage)
+	}
+	if f.steps < 1 || f.batch < 1 || f.limit < 0 {
+		return fmt.Errorf("%w: --steps and --batch must be at least 1, --limit not negative", errUsage)
+	}
+	ds, err := openTarget(f.target, f.limit)
+	if err != nil {
+		return err
+	}
+	target := dataset.ClassNames(ds.Classes())
+	dev, err := openDevice(f.backend)
+	if err != nil {
+		return err
+	}
+	var m *transfer.Model
+	var trace []gan.Losses
+	if f.resume {
+		if m, trace, err = transfer.Resume(dev, transfer.StatePath(f.out)); err != nil {
+			return err
+		}
+		if strings.Join(m.Target, "\x00") != strings.Join(target, "\x00") {
+			m.Release()
+			return fmt.Errorf("the model being resumed has target classes %v, the data %v", m.Target, target)
+		}
+		fmt.Fprintf(stderr, "resuming at step %d of %d\n", m.Steps, f.steps)
+	} else {
+		if m, err = newTransferModel(ctx, dev, f, target, stderr); err != nil {
+			return err
+		}
+	}
+	defer m.Release()
+	return trainTransfer(ctx, m, ds, f, trace, stderr)
+}
+
+// openTarget opens the target data, keeping limit images (seed 0) when
+// limit > 0, and reports skipped files.
+func openTarget(spec string, limit int) (dataset.Dataset, error) {
+	ds, err := dataset.Open(spec)
+	if err != nil {
+		return nil, err
+	}
+	if skips := dataset.Skipped(ds); len(skips) > 0 {
+		fmt.Fprintln(os.Stderr, dataset.DescribeSkips(skips))
+	}
+	if limit > 0 && limit < ds.Len() {
+		return dataset.Limit(ds, limit, 0)
+	}
+	return ds, nil
+}
+
+// newTransferModel loads the source, gets A (file or estimator) and builds
+// the model; the A used is written beside --out.
+func newTransferModel(ctx context.Context, dev *nn.Device, f transferFlags, target []string, stderr io.Writer) (*transfer.Model, error) {
+	src, err := transfer.LoadSource(f.source)
+	if err != nil {
+		return nil, err
+	}
+	o := f.options()
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	var A *affinity.Matrix
+	if o.Init == "" || o.Init == transfer.InitCAT {
+		if A, err = transferAffinity(ctx, f, target, src.Classes, stderr); err != nil {
+			return nil, err
+		}
+		if err := ensureDir(f.out); err != nil {
+			return nil, err
+		}
+		p := sideName(f.out, ".affinity.json")
+		if err := A.WriteJSONFile(p); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "A (%s) written to %s\n", A.Meta["method"], p)
+	}
+	return transfer.New(dev, src, target, A, o)
+}
+
+// transferAffinity reads A from a JSON file (checked against the classes,
+// reordered when only the order differs) or estimates it.
+func transferAffinity(ctx context.Context, f transferFlags, target, source []string, stderr io.Writer) (*affinity.Matrix, error) {
+	spec := f.affinity
+	if strings.HasSuffix(strings.ToLower(spec), ".json") {
+		m, warn, err := affinity.ReadJSONFile(spec)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range warn {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		if err := m.CheckClasses(target, source); err != nil {
+			r, rerr := m.Reorder(target, source)
+			if rerr != nil {
+				return nil, fmt.Errorf("%s does not fit the source model and the target data: %w", spec, err)
+			}
+			m = r
+		}
+		return m, nil
+	}
+	method, onehot := spec, false
+	if rest, ok := strings.CutPrefix(spec, "onehot"); ok {
+		onehot, method = true, strings.TrimPrefix(rest, ":")
+		if method == "" {
+			method = "combined"
+		}
+	}
+	switch method {
+	case "text", "seg", "vision", "combined":
+	default:
+		return nil, fmt.Errorf("%w: --affinity %q: want A.json, text, seg, vision, combined or onehot[:METHOD]", errUsage, spec)
+	}
+	af := affinityFlags{source: f.source, target: f.target, method: method, prototypes: f.prototypes,
+		backbone: f.backbone, combine: affinity.CombineMean, n: f.limit, size: 128, backend: f.backend}
+	if af.n == 0 {
+		af.n = 100
+	}
+	m, err := affinityEstimate(ctx, af, target, source, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if onehot {
+		m = affinity.TopKRows(m, 1)
+		m.SetMeta("method", "onehot:"+method)
+	}
+	return m, nil
+}
+
+// trainTransfer runs the finetuning loop with a progress bar, sample grids
+// and atomic checkpoints.
+func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f transferFlags, trace []gan.Losses, stderr io.Writer) error {
+	gc := m.G.Config
+	if err := checkImageSizes(ds, gc.H, gc.W); err != nil {
+		return err
+	}
+	if err := ensureDir(f.out); err != nil {
+		return err
+	}
+	if err := dataset.WriteNames(sideName(f.out, ".images.txt"), ds); err != nil {
+		return err
+	}
+	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: f.batch, H: gc.H, W: gc.W, Seed: f.seed,
+		Shuffle: true, DropLast: ds.Len() >= f.batch, Augment: dataset.Augment{Flip: true}})
+	if err != nil {
+		return err
+	}
+	next, stop := batches(ctx, loader, m.Steps/max(loader.Len(), 1))
+	defer stop()
+	sample, err := next()
+	if err != nil {
+		return err
+	}
+	g, d := m.TrainableCount()
+	fmt.Fprintf(stderr, "transfer (%s, head %s, train %s, A %s) to %s: %d target classes from %d images, %dx%d, trained parameters G %d / D %d, %d steps\n",
+		m.Options.Init, m.Options.Head, m.Options.Train, map[bool]string{true: "trained", false: "frozen"}[m.Options.TrainA],
+		ds.Name(), m.T(), ds.Len(), gc.W, gc.H, g, d, f.steps)
+	bar := progressbar.NewOptions(f.steps, progressbar.OptionSetDescription("transfer"), progressbar.OptionShowCount(),
+		progressbar.OptionSetWriter(stderr), progressbar.OptionThrottle(0))
+	_ = bar.Set(m.Steps)
+	_, err = transfer.Run(ctx, m, next, sample, trace, transfer.LoopOptions{
+		Steps: f.steps, CheckpointEvery: f.ckptEvery, SampleEvery: f.sampleEvery,
+		ModelPath: f.out, StatePath: transfer.StatePath(f.out), SampleDir: sideName(f.out, "_samples"), F16: f.f16,
+		SampleLabels: func(i int) image.Image {
+			lm := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*sample.H*sample.W : (i+1)*sample.H*sample.W]}
+			return dataset.Colorize(lm, ds.Classes())
+		},
+		Progress: func(p gan.Progress) {
+			l := p.Losses
+			bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
+				p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
+			_ = bar.Set(p.Step)
+		},
+	})
+	_ = bar.Finish()
+	fmt.Fprintln(stderr)
+	if err != nil {
+		if errors.Is(err, gan.ErrNonFinite) {
+			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume)", err, f.out)
+		}
+		return err
+	}
+	if m.Layer != nil && m.Layer.Trainable() {
+		A, err := m.Matrix()
+		if err != nil {
+			return err
+		}
+		p := sideName(f.out, ".affinity-trained.json")
+		if err := A.WriteJSONFile(p); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "trained A written to", p)
+	}
+	fmt.Fprintf(stderr, "wrote %s (step %d; run it with catsynth generate --model %s --labels TARGET_LABELS), state %s, samples in %s\n",
+		f.out, m.Steps, f.out, transfer.StatePath(f.out), sideName(f.out, "_samples"))
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package transfer adapts a trained source GAN (package nn/gan) to a target
+// class vocabulary with class affinity transfer (Careil et al., CVPR 2023;
+// docs/TRANSFER.md): a T x S affinity matrix A is put in front of every
+// input of the generator that sees labels, the discriminator learns the
+// target vocabulary (a new T+1 head, or the source head read through A), and
+// the model is finetuned on a few target images. The baselines of the paper
+// (training from scratch, plain finetuning with a new random first layer) and
+// an affinity-only mode (only A, and optionally the SPADE/CLADE convolutions,
+// are trained: what the browser runs) share the same code.
+//
+// The adapted generator is exported as an ordinary gan model file: A (or the
+// finetune baseline's input layer) is folded into the convolutions that read
+// the label map, which is exact because those layers are linear in the map
+// (see Fold), so `catsynth generate` runs it on target label maps unchanged.
+//
+// Dimension letters: B batch, T target classes, S source classes, Z noise
+// size, H, W pixels.
+package transfer
+
+import (
+	"fmt"
+
+	"catsynth/nn/gan"
+)
+
+// Init values: where the weights come from.
+const (
+	// InitCAT starts from the source weights with the affinity layer A.
+	InitCAT = "cat"
+	// InitFinetune starts from the source weights with a new, randomly
+	// initialised, unconstrained T -> S input layer instead of A (the
+	// paper's plain finetuning baseline).
+	InitFinetune = "finetune"
+	// InitScratch trains the same architecture, built for T classes, from
+	// random weights on the target images only.
+	InitScratch = "scratch"
+)
+
+// Head values: how the discriminator speaks the target vocabulary.
+const (
+	// HeadReinit replaces the source head (S+1 outputs) by a new, randomly
+	// initialised T+1 head; the rest of D keeps the source weights.
+	HeadReinit = "reinit"
+	// HeadAffinity keeps the source head and reads it through A: a real
+	// pixel of target class t has the soft target A[t, :] over the source
+	// classes (fake stays channel 0), the soft-label N+1 cross-entropy.
+	HeadAffinity = "affinity"
+)
+
+// Train values: which parameters are trained.
+const (
+	// TrainAll trains G (and A when Options.TrainA), D and the EMA of G.
+	TrainAll = "all"
+	// TrainAffinity trains only A (which must then be trainable) and, with
+	// Options.TrainSPADE, the SPADE/CLADE convolutions that read the label
+	// map; D stays frozen (so the head must be HeadAffinity) and no EMA is
+	// kept. This is the browser's light finetuning.
+	TrainAffinity = "affinity"
+)
+
+// Options configure a transfer. The zero value is CAT with a frozen A, the
+// source head read through A, everything trained, and gan's default
+// hyperparameters.
+type Options struct {
+	Init  string `json:"init"`  // InitCAT (default), InitFinetune, InitScratch
+	Head  string `json:"head"`  // HeadAffinity (default for CAT), HeadReinit (forced for the baselines)
+	Train string `json:"train"` // TrainAll (default), TrainAffinity
+	// TrainA trains A as a row softmax of logits (rows stay distributions);
+	// false keeps A frozen. CAT only.
+	TrainA bool `json:"train_a"`
+	// TrainSPADE (TrainAffinity only) also trains the SPADE/CLADE
+	// scale/shift convolutions (mlp_shared, mlp_gamma, mlp_beta).
+	TrainSPADE bool `json:"train_spade"`
+	// Temperature of the trainable A's softmax (0 means 1).
+	Temperature float64 `json:"temperature"`
+	// LRA is the Adam learning rate of A's logits and of the finetune
+	// baseline's input layer (0 means 5e-3: A's logits span about
+	// [-14, 0], so the generator's 1e-4 would not move them in a few
+	// hundred steps).
+	LRA float32 `json:"lr_a"`
+	// GAN holds batch size, learning rates, LabelMix, EMA decay and seed.
+	// The EMA decay ramps up as min(EMADecay, (1+k)/(10+k)) at step k, so
+	// that a few hundred finetuning steps are not averaged away.
+	GAN gan.TrainConfig `json:"gan"`
+}
+
+// withDefaults fills the zero fields; the baselines always get a new head.
+func (o Options) withDefaults() Options {
+	if o.Init == "" {
+		o.Init = InitCAT
+	}
+	if o.Train == "" {
+		o.Train = TrainAll
+	}
+	if o.Head == "" {
+		o.Head = HeadAffinity
+		if o.Init != InitCAT {
+			o.Head = HeadReinit
+		}
+	}
+	if o.Temperature == 0 {
+		o.Temperature = 1
+	}
+	if o.LRA == 0 {
+		o.LRA = 5e-3
+	}
+	return o
+}
+
+// Validate reports a contradictory combination (after defaults).
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	switch o.Init {
+	case InitCAT, InitFinetune, InitScratch:
+	default:
+		return fmt.Errorf("transfer: init %q: want %s, %s or %s", o.Init, InitCAT, InitFinetune, InitScratch)
+	}
+	switch o.Head {
+	case HeadReinit, HeadAffinity:
+	default:
+		return fmt.Errorf("transfer: head %q: want %s or %s", o.Head, HeadReinit, HeadAffinity)
+	}
+	switch o.Train {
+	case TrainAll, TrainAffinity:
+	default:
+		return fmt.Errorf("transfer: train %q: want %s or %s", o.Train, TrainAll, TrainAffinity)
+	}
+	if o.Init != InitCAT {
+		if o.Head == HeadAffinity {
+			return fmt.Errorf("transfer: init %s has no affinity matrix to read the source head through: use head %s", o.Init, HeadReinit)
+		}
+		if o.TrainA {
+			return fmt.Errorf("transfer: init %s has no affinity matrix to train", o.Init)
+		}
+		if o.Train == TrainAffinity {
+			return fmt.Errorf("transfer: affinity-only training needs init %s", InitCAT)
+		}
+	}
+	if o.TrainSPADE && o.Train != TrainAffinity {
+		return fmt.Errorf("transfer: TrainSPADE only applies to affinity-only training (everything is trained already)")
+	}
+	if o.Train == TrainAffinity {
+		if o.Head != HeadAffinity {
+			return fmt.Errorf("transfer: affinity-only training keeps the discriminator frozen, so it must keep the source head read through A (head %s)", HeadAffinity)
+		}
+		if !o.TrainA && !o.TrainSPADE {
+			return fmt.Errorf("transfer: affinity-only training with a frozen A and frozen SPADE convolutions trains nothing: train A, or the SPADE convolutions")
+		}
+	}
+	if !(o.Temperature > 0) || !(o.LRA > 0) {
+		return fmt.Errorf("transfer: temperature %v and lr_a %v must be positive", o.Temperature, o.LRA)
+	}
+	return nil
+}

@@ -1,0 +1,383 @@
+package transfer
+
+import (
+	"errors"
+	"image"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"catsynth/affinity"
+	"catsynth/nn"
+	"catsynth/nn/gan"
+)
+
+// imgDiff is the largest per-channel difference between two image lists.
+func imgDiff(a, b []*image.RGBA) int {
+	d := 0
+	for i := range a {
+		for j := range a[i].Pix {
+			v := int(a[i].Pix[j]) - int(b[i].Pix[j])
+			d = max(d, v, -v)
+		}
+	}
+	return d
+}
+
+// TestFoldIsExact: the exported T-class generator (A folded into the
+// layers that read labels) makes the same images as the source network
+// behind the affinity layer, for SPADE and CLADE, CAT and finetune; and a
+// different A gives different images (the check can fail).
+func TestFoldIsExact(t *testing.T) {
+	for _, tc := range []struct{ norm, init string }{
+		{gan.NormSPADE, InitCAT}, {gan.NormCLADE, InitCAT}, {gan.NormCLADE, InitFinetune}, {gan.NormSPADE, InitScratch},
+	} {
+		t.Run(tc.norm+"-"+tc.init, func(t *testing.T) {
+			r, seed := testRNG(t)
+			_, src := tinySource(t, t.TempDir(), tc.norm, seed)
+			dev := cpuDevice()
+			A := randomA(r, tgtNames, srcNames)
+			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, TrainA: tc.init == InitCAT, GAN: gan.TrainConfig{Seed: seed}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Release()
+			for range 2 { // so that the EMA differs from the live weights
+				if _, err := m.Step(targetBatch(r, 2)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, _, err := m.Export()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			if g.Config.LabelNC != len(tgtNames) || g.LabelMap != nil {
+				t.Fatalf("exported generator has %d label channels, hook %v", g.Config.LabelNC, g.LabelMap != nil)
+			}
+			lab := blobLabels(r, 3, 16, 16, len(tgtNames))
+			seeds := gan.SeedRange(7, 3)
+			want, err := m.Generate(lab, 16, 16, seeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := g.Generate(lab, 16, 16, seeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := imgDiff(want, got); d > 1 {
+				t.Errorf("folded model differs from the model behind its label map by %d levels", d)
+			}
+			if tc.init != InitCAT {
+				return
+			}
+			B := randomA(r, tgtNames, srcNames)
+			g2, err := Fold(dev, m.G.Params.All(), m.G.Config, B.Flat(), tgtNames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g2.Release()
+			other, _ := g2.Generate(lab, 16, 16, seeds)
+			if imgDiff(want, other) <= 1 {
+				t.Error("folding another A made the same images: the fold ignores A")
+			}
+		})
+	}
+}
+
+// TestModesTrainWhatTheySay runs a few steps of every mode and checks which
+// weights moved, that losses are finite and that a trained A stays
+// row-stochastic.
+func TestModesTrainWhatTheySay(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		o                         Options
+		gMoves, dMoves, aMoves    bool
+		headOut                   int // D outputs: T+1 or S+1
+		spadeMoves, spadeFrozenOK bool
+	}{
+		{"cat-frozenA-affhead", Options{}, true, true, false, len(srcNames) + 1, true, false},
+		{"cat-trainedA-reinit", Options{TrainA: true, Head: HeadReinit}, true, true, true, len(tgtNames) + 1, true, false},
+		{"finetune", Options{Init: InitFinetune}, true, true, true, len(tgtNames) + 1, true, false},
+		{"scratch", Options{Init: InitScratch}, true, true, false, len(tgtNames) + 1, true, false},
+		{"affinity-only", Options{Train: TrainAffinity, TrainA: true}, false, false, true, len(srcNames) + 1, false, true},
+		{"affinity+spade", Options{Train: TrainAffinity, TrainA: true, TrainSPADE: true}, false, false, true, len(srcNames) + 1, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, seed := testRNG(t)
+			_, src := tinySource(t, t.TempDir(), gan.NormSPADE, seed)
+			dev := cpuDevice()
+			tc.o.GAN = gan.TrainConfig{Seed: seed, BatchSize: 2}
+			m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Release()
+			if got := m.D.Config.NumClasses + 1; got != tc.headOut {
+				t.Errorf("D head has %d outputs, want %d", got, tc.headOut)
+			}
+			snap := func() (g, d, a, sp []float32) {
+				for _, p := range m.G.Params.All() {
+					v := data(t, p.T)
+					switch {
+					case isLabelMapParam(p.Name):
+						a = append(a, v...)
+					case strings.HasSuffix(p.Name, "conv_0.weight_orig") || strings.HasSuffix(p.Name, "conv_img.weight"):
+						g = append(g, v...)
+					case isSPADEConv(p.Name):
+						sp = append(sp, v...)
+					}
+				}
+				for _, p := range m.D.Params.Trainable() {
+					d = append(d, data(t, p)...)
+				}
+				return
+			}
+			g0, d0, a0, s0 := snap()
+			live := 0
+			for i := range 3 {
+				if i == 2 {
+					live = dev.LiveBuffers()
+				}
+				l, err := m.Step(targetBatch(r, 2))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range []float32{l.G, l.DReal, l.DFake, l.LabelMix} {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
+						t.Fatalf("bad losses %+v", l)
+					}
+				}
+			}
+			if now := dev.LiveBuffers(); now != live {
+				t.Errorf("live buffers %d -> %d in one step: a step leaks", live, now)
+			}
+			g1, d1, a1, s1 := snap()
+			for _, c := range []struct {
+				what       string
+				a, b       []float32
+				wantChange bool
+			}{{"G convs", g0, g1, tc.gMoves}, {"D", d0, d1, tc.dMoves}, {"label map", a0, a1, tc.aMoves}, {"SPADE convs", s0, s1, tc.spadeMoves}} {
+				if len(c.a) == 0 {
+					if c.wantChange {
+						t.Errorf("%s: no tensors found", c.what)
+					}
+					continue
+				}
+				if changed := maxDiff(c.a, c.b) > 0; changed != c.wantChange {
+					t.Errorf("%s changed = %v, want %v", c.what, changed, c.wantChange)
+				}
+			}
+			g, d := m.TrainableCount()
+			t.Logf("trainable: G %d, D %d", g, d)
+			if (d > 0) != tc.dMoves {
+				t.Errorf("D trainable count %d", d)
+			}
+			if m.Layer != nil && m.Layer.Trainable() {
+				A, err := m.Layer.Matrix()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, row := range A.W {
+					s := 0.0
+					for _, v := range row {
+						s += v
+						if v < 0 {
+							t.Fatalf("row %d has a negative entry", i)
+						}
+					}
+					if math.Abs(s-1) > 1e-4 {
+						t.Errorf("trained A row %d sums to %v", i, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSoftAdvLossMatchesAdvLoss: one-hot soft targets give gan.AdvLoss.
+func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
+	r, _ := testRNG(t)
+	dev := cpuDevice()
+	const b, c, h, w = 2, 4, 3, 5
+	logits := make([]float32, b*c*h*w)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64())
+	}
+	idx := make([]float32, b*h*w)
+	wts := make([]float32, b*h*w)
+	for i := range idx {
+		idx[i] = float32(r.IntN(c))
+		wts[i] = float32(r.Float64() * 2)
+	}
+	x := dev.FromData(logits, b, c, h, w)
+	want, _ := gan.AdvLoss(x, dev.FromData(idx, b, h, w), dev.FromData(wts, b, h, w)).Item()
+	got, _ := SoftAdvLoss(x, nn.OneHot(dev.FromData(idx, b, h, w), c), dev.FromData(wts, b, h, w)).Item()
+	if math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+		t.Errorf("SoftAdvLoss %v, AdvLoss %v", got, want)
+	}
+}
+
+// TestSaveResumeAndLoad: the model file is an ordinary generator that
+// gan.LoadGenerator reads and runs on target labels; the state resumes at
+// the same step with the same weights.
+func TestSaveResumeAndLoad(t *testing.T) {
+	r, seed := testRNG(t)
+	dir := t.TempDir()
+	_, src := tinySource(t, dir, gan.NormCLADE, seed)
+	dev := cpuDevice()
+	m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), Options{TrainA: true, GAN: gan.TrainConfig{Seed: seed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release()
+	if _, err := m.Step(targetBatch(r, 2)); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "out.safetensors.zst")
+	state := StatePath(model)
+	if err := m.SaveModel(model, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SaveState(state, []gan.Losses{{G: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := gan.LoadGenerator(dev, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	lab := blobLabels(r, 2, 16, 16, len(tgtNames))
+	want, _ := m.Generate(lab, 16, 16, gan.SeedRange(3, 2))
+	got, err := g.Generate(lab, 16, 16, gan.SeedRange(3, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := imgDiff(want, got); d > 1 {
+		t.Errorf("loaded model differs by %d levels", d)
+	}
+	bad := append([]int32(nil), lab...)
+	bad[5] = int32(len(tgtNames))
+	if _, err := g.Generate(bad, 16, 16, gan.SeedRange(3, 2)); err == nil {
+		t.Error("label beyond the target classes: no error")
+	}
+	m2, trace, err := Resume(dev, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Release()
+	if m2.Steps != 1 || len(trace) != 1 {
+		t.Errorf("resumed at step %d with %d losses", m2.Steps, len(trace))
+	}
+	again, _ := m2.Generate(lab, 16, 16, gan.SeedRange(3, 2))
+	if d := imgDiff(want, again); d > 1 {
+		t.Errorf("resumed model differs by %d levels", d)
+	}
+	if _, err := m2.Step(targetBatch(r, 2)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBadInput: clear errors, never panics, for what a user can get wrong.
+func TestBadInput(t *testing.T) {
+	r, seed := testRNG(t)
+	dir := t.TempDir()
+	model, src := tinySource(t, dir, gan.NormSPADE, seed)
+	dev := cpuDevice()
+	A := randomA(r, tgtNames, srcNames)
+	wrongShape := randomA(r, tgtNames[:3], srcNames)
+	renamed := randomA(r, []string{"heaven", "lawn", "street", "lorry"}, srcNames)
+	for _, tc := range []struct {
+		name   string
+		target []string
+		A      *affinity.Matrix
+		o      Options
+		want   string
+	}{
+		{"duplicate target", []string{"a", "b", "a"}, nil, Options{Init: InitScratch}, "twice"},
+		{"empty target", nil, nil, Options{Init: InitScratch}, "no target"},
+		{"no A", tgtNames, nil, Options{}, "needs an affinity"},
+		{"A shape", tgtNames, wrongShape, Options{}, "3 x 5"},
+		{"A names", tgtNames, renamed, Options{}, "does not match"},
+		{"finetune head through A", tgtNames, nil, Options{Init: InitFinetune, Head: HeadAffinity}, "no affinity matrix"},
+		{"affinity-only with reinit head", tgtNames, A, Options{Train: TrainAffinity, TrainA: true, Head: HeadReinit}, "frozen"},
+		{"affinity-only trains nothing", tgtNames, A, Options{Train: TrainAffinity}, "trains nothing"},
+		{"unknown init", tgtNames, A, Options{Init: "magic"}, "init"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := New(dev, src, tc.target, tc.A, tc.o)
+			if err == nil {
+				m.Release()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+	t.Run("label beyond T", func(t *testing.T) {
+		m, err := New(dev, src, tgtNames, A, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Release()
+		b := targetBatch(r, 1)
+		b.Labels[0] = int32(len(tgtNames))
+		if _, err := m.Step(b); err == nil {
+			t.Error("no error")
+		} else {
+			t.Log(err)
+		}
+	})
+	t.Run("source without state", func(t *testing.T) {
+		alone := filepath.Join(t.TempDir(), "m.safetensors.zst")
+		_, err := LoadSource(alone)
+		if err == nil || !strings.Contains(err.Error(), "discriminator") {
+			t.Errorf("error %v", err)
+		}
+		if _, err := LoadSource(model); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("NaN image", func(t *testing.T) {
+		m, err := New(dev, src, tgtNames, A, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Release()
+		b := targetBatch(r, 1)
+		b.Images[0] = float32(math.NaN())
+		if _, err := m.Step(b); !errors.Is(err, gan.ErrNonFinite) {
+			t.Errorf("err %v, want ErrNonFinite", err)
+		}
+	})
+}
+
+// TestSegmenterDropsFake: the segmenter is the discriminator without its
+// fake channel.
+func TestSegmenterDropsFake(t *testing.T) {
+	r, seed := testRNG(t)
+	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
+	dev := cpuDevice()
+	s, err := NewSegmenter(dev, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	img := labelImages(blobLabels(r, 1, 16, 16, 5), 1, 16, 16, 5)
+	x := dev.FromData(img, 1, 3, 16, 16)
+	out, err := s.Segment(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := data(t, s.D.Forward(x))
+	got := data(t, out)
+	if out.Dim(1) != len(srcNames) || maxDiff(got, full[16*16:]) != 0 {
+		t.Errorf("segmenter output %v is not the D logits without channel 0", out.Shape())
+	}
+	if _, err := s.Segment(dev.FromData(make([]float32, 3*10*10), 1, 3, 10, 10)); err == nil {
+		t.Error("10 px input to a 2-block D: no error")
+	}
+}
