@@ -12,7 +12,7 @@ import (
 // as JSON. FeatureNetwork is always set: FID/KID values are only comparable
 // between reports that name the same network.
 type Report struct {
-	FeatureNetwork string         `json:"feature_network"`
+	FeatureNetwork string         `json:"feature_network,omitempty"`
 	FeatureSource  string         `json:"feature_source,omitempty"`
 	FeatureDim     int            `json:"feature_dim,omitempty"`
 	Backend        string         `json:"backend,omitempty"`

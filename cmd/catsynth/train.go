@@ -35,7 +35,7 @@ func init() {
 			}
 			sort.Strings(kinds)
 			if len(args) == 0 || trainers[args[0]] == nil {
-				return fmt.Errorf("%w: usage: catsynth train KIND [flags]; KIND is one of %s", errUsage, strings.Join(kinds, ", "))
+				return fmt.Errorf("%w: catsynth train KIND [flags]; KIND is one of %s", errUsage, strings.Join(kinds, ", "))
 			}
 			return trainers[args[0]](ctx, args[1:])
 		},
