@@ -24,11 +24,15 @@ func (n *Net) Save(path string, f16 bool) error {
 	})
 }
 
-// Load reads a backbone checkpoint written by Save and builds the network on dev.
+// Load reads a backbone checkpoint written by Save, or a pytorch-fid
+// InceptionV3 state_dict (see IsFIDInception), and builds the network on dev.
 func Load(dev *nn.Device, path string) (*Net, error) {
 	c, err := nn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, err
+	}
+	if c.Metadata[MetaKind] != KindValue && IsFIDInception(c) {
+		return FIDInceptionFromCheckpoint(dev, c)
 	}
 	if c.Metadata[MetaKind] != KindValue || c.Config == nil {
 		return nil, fmt.Errorf("backbone: %s is not a catsynth backbone checkpoint (no %s=%s metadata and spec)", path, MetaKind, KindValue)
