@@ -92,7 +92,7 @@ func OpenFolder(dir string) (Dataset, error) {
 	}
 	format := LabelFormat{NumClasses: len(classes)}
 	if hasColors {
-		format = colorFormat(classes)
+		format = ColorFormat(classes)
 	}
 	if len(classes) >= 65535 {
 		return nil, fileErr(cpath, "%d classes: at most 65534 fit a 16-bit label map", len(classes))

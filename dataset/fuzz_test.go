@@ -24,7 +24,7 @@ func FuzzDecodeLabel(f *testing.F) {
 		nc := int(n%200) + 1
 		format := LabelFormat{NumClasses: nc}
 		if colors {
-			format = colorFormat(withColors(make([]string, nc)))
+			format = ColorFormat(withColors(make([]string, nc)))
 		}
 		m, err := DecodeLabel(data, "fuzz.png", format)
 		if err != nil {

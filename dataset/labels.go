@@ -219,9 +219,10 @@ func identityLUT(n int) *[256]int32 {
 	return &l
 }
 
-// colorFormat builds the palette lookup of classes: black is Ignore unless a
-// class uses it.
-func colorFormat(classes []Class) LabelFormat {
+// ColorFormat is the LabelFormat of a classes list: gray label maps decode
+// by value, RGB ones by the classes' colours (black is Ignore unless a
+// class uses it).
+func ColorFormat(classes []Class) LabelFormat {
 	f := LabelFormat{NumClasses: len(classes), Colors: map[color.RGBA]int32{}}
 	for i, c := range classes {
 		c.Color.A = 255

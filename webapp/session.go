@@ -333,7 +333,7 @@ func (s *Session) DecodeLabelPNG(data []byte, name string) ([]byte, error) {
 	if s.gen == nil {
 		return nil, ErrNoModel
 	}
-	m, err := dataset.DecodeLabel(data, name, paletteFormat(s.Classes()))
+	m, err := dataset.DecodeLabel(data, name, dataset.ColorFormat(s.Classes()))
 	if err != nil {
 		return nil, err
 	}
@@ -352,21 +352,6 @@ func (s *Session) EncodeLabelPNG(labels []byte) ([]byte, error) {
 	}
 	c := s.gen.Config
 	return dataset.EncodeLabel(&dataset.LabelMap{W: c.W, H: c.H, Pix: idx}, len(s.Classes()))
-}
-
-// paletteFormat decodes gray label maps by value and RGB ones by the
-// classes' colours (black = unlabelled unless a class is black).
-func paletteFormat(cs []dataset.Class) dataset.LabelFormat {
-	f := dataset.LabelFormat{NumClasses: len(cs), Colors: map[color.RGBA]int32{}}
-	for i, c := range cs {
-		c.Color.A = 255
-		f.Colors[c.Color] = int32(i)
-	}
-	black := color.RGBA{0, 0, 0, 255}
-	if _, used := f.Colors[black]; !used {
-		f.IgnoreColor, f.HasIgnoreColor = black, true
-	}
-	return f
 }
 
 // resizeLabels resizes m to w x h by nearest neighbour (pixel centres).

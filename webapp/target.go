@@ -139,7 +139,7 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 	numClasses := len(ts.Classes)
 	format := dataset.LabelFormat{NumClasses: MaxClasses - 1}
 	if numClasses > 0 {
-		format = paletteFormat(ts.Classes)
+		format = dataset.ColorFormat(ts.Classes)
 		if !ts.fromFile || !hasColors(ts.Classes) {
 			format.Colors = nil
 		}
