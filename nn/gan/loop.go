@@ -45,7 +45,7 @@ type Progress struct {
 // wrapping ErrNonFinite and writes nothing more, so the last checkpoint on
 // disk is the last good one. When ctx is cancelled it writes a checkpoint
 // and returns ctx.Err().
-func Train(ctx context.Context, t *Trainer, next func() (Batch, error), sample Batch, trace []Losses, o LoopOptions) ([]Losses, error) {
+func Train(ctx context.Context, t Learner, next func() (Batch, error), sample Batch, trace []Losses, o LoopOptions) ([]Losses, error) {
 	if o.ModelPath == "" {
 		return trace, errors.New("gan: Train needs a model path")
 	}
@@ -58,8 +58,8 @@ func Train(ctx context.Context, t *Trainer, next func() (Batch, error), sample B
 		}
 		return nil
 	}
-	start, startStep := time.Now(), t.Steps
-	for t.Steps < o.Steps {
+	start, startStep := time.Now(), t.StepsDone()
+	for t.StepsDone() < o.Steps {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
 				return trace, errors.Join(err, serr)
@@ -72,26 +72,26 @@ func Train(ctx context.Context, t *Trainer, next func() (Batch, error), sample B
 		}
 		l, err := t.Step(b)
 		if err != nil {
-			return trace, fmt.Errorf("step %d: %w", t.Steps+1, err)
+			return trace, fmt.Errorf("step %d: %w", t.StepsDone()+1, err)
 		}
 		trace = append(trace, l)
 		if o.Progress != nil {
 			el := time.Since(start)
-			done := t.Steps - startStep
-			p := Progress{Step: t.Steps, Steps: o.Steps, Losses: l}
+			done := t.StepsDone() - startStep
+			p := Progress{Step: t.StepsDone(), Steps: o.Steps, Losses: l}
 			if el > 0 {
 				p.ImagesPerSec = float64(done*b.N) / el.Seconds()
-				p.ETA = time.Duration(float64(el) / float64(done) * float64(o.Steps-t.Steps))
+				p.ETA = time.Duration(float64(el) / float64(done) * float64(o.Steps-t.StepsDone()))
 			}
 			o.Progress(p)
 		}
-		last := t.Steps == o.Steps
-		if o.SampleDir != "" && (last || (o.SampleEvery > 0 && t.Steps%o.SampleEvery == 0)) {
-			if err := t.writeSamples(filepath.Join(o.SampleDir, fmt.Sprintf("samples_%06d.png", t.Steps)), sample, o.SampleLabels); err != nil {
+		last := t.StepsDone() == o.Steps
+		if o.SampleDir != "" && (last || (o.SampleEvery > 0 && t.StepsDone()%o.SampleEvery == 0)) {
+			if err := WriteSamples(filepath.Join(o.SampleDir, fmt.Sprintf("samples_%06d.png", t.StepsDone())), t, sample, o.SampleLabels); err != nil {
 				return trace, err
 			}
 		}
-		if last || (o.CheckpointEvery > 0 && t.Steps%o.CheckpointEvery == 0) {
+		if last || (o.CheckpointEvery > 0 && t.StepsDone()%o.CheckpointEvery == 0) {
 			if err := save(); err != nil {
 				return trace, err
 			}
@@ -103,6 +103,29 @@ func Train(ctx context.Context, t *Trainer, next func() (Batch, error), sample B
 		}
 	}
 	return trace, nil
+}
+
+// Learner is what Train drives: the GAN Trainer here, and the class
+// affinity transfer model of package transfer.
+type Learner interface {
+	// Step runs one training step on b.
+	Step(b Batch) (Losses, error)
+	// StepsDone is the number of steps taken so far (resumed ones included).
+	StepsDone() int
+	// SaveModel writes the generator that `generate` loads.
+	SaveModel(path string, f16 bool) error
+	// SaveState writes everything a resumed run needs.
+	SaveState(path string, trace []Losses) error
+	// Sample generates images with the weights SaveModel writes, for the grids.
+	Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error)
+}
+
+// StepsDone implements Learner.
+func (t *Trainer) StepsDone() int { return t.Steps }
+
+// Sample implements Learner with the EMA weights.
+func (t *Trainer) Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	return t.SampleEMA(labels, h, w, seeds)
 }
 
 // SaveModel writes the EMA generator as a model file.
@@ -120,10 +143,10 @@ func (t *Trainer) SampleEMA(labels []int32, h, w int, seeds []uint64) ([]*image.
 	return t.G.Generate(labels, h, w, seeds)
 }
 
-// writeSamples writes a grid: optional label maps, real images, and EMA
+// WriteSamples writes a grid: optional label maps, real images, and l's
 // samples with seeds 1..B and 1001..1000+B (fixed, so grids of successive
 // steps compare).
-func (t *Trainer) writeSamples(path string, b Batch, labelImg func(int) image.Image) error {
+func WriteSamples(path string, l Learner, b Batch, labelImg func(int) image.Image) error {
 	var cells []image.Image
 	if labelImg != nil {
 		for i := range b.N {
@@ -134,7 +157,7 @@ func (t *Trainer) writeSamples(path string, b Batch, labelImg func(int) image.Im
 		cells = append(cells, im)
 	}
 	for _, first := range []uint64{1, 1001} {
-		imgs, err := t.SampleEMA(b.Labels, b.H, b.W, SeedRange(first, b.N))
+		imgs, err := l.Sample(b.Labels, b.H, b.W, SeedRange(first, b.N))
 		if err != nil {
 			return err
 		}
