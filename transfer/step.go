@@ -85,35 +85,13 @@ func (m *Model) Step(b gan.Batch) (gan.Losses, error) {
 	// Discriminator update on a fresh fake batch.
 	var fake *nn.Tensor
 	dev.NoGrad(func() { fake = m.G.Forward(y, noise()).Detach() })
-	dFake := m.D.Forward(fake)
-	lossFake := gan.AdvLoss(dFake, dev.Zeros(n, h, w), nil)
-	dReal := m.D.Forward(real)
-	lossReal := realLoss(dReal)
-	lossD := nn.Add(lossFake, lossReal)
-	var lossLM *nn.Tensor
+	lambda := float32(0)
 	if !m.Options.GAN.NoLabelMix {
-		lambda := orDefault(m.Options.GAN.LambdaLabelMix, 10)
-		mask := dev.FromData(gan.LabelMixMask(b.Labels, m.rng), n, 1, h, w)
-		dMix := m.D.Forward(gan.MixImages(mask, real, fake))
-		lossLM = nn.MulScalar(gan.LabelMixLoss(mask, dMix, dFake, dReal), lambda)
-		lossD = nn.Add(lossD, lossLM)
+		lambda = orDefault(m.Options.GAN.LambdaLabelMix, 10)
 	}
-	lossD.Backward()
-	for _, p := range []struct {
-		x    *nn.Tensor
-		dst  *float32
-		name string
-	}{{lossFake, &l.DFake, "discriminator (fake)"}, {lossReal, &l.DReal, "discriminator (real)"}, {lossLM, &l.LabelMix, "LabelMix"}} {
-		if p.x == nil {
-			continue
-		}
-		if *p.dst, err = finite(p.x, p.name); err != nil {
-			m.optD.ZeroGrad()
-			return l, err
-		}
+	if err := gan.DiscriminatorStep(m.D, m.optD, fake, real, b.Labels, realLoss, lambda, m.rng, &l); err != nil {
+		return l, err
 	}
-	m.optD.Step()
-	m.optD.ZeroGrad()
 	k := float32(m.Steps)
 	m.EMA.Decay = min(orDefault(m.Options.GAN.EMADecay, 0.999), (1+k)/(10+k))
 	m.EMA.Update()

@@ -167,7 +167,6 @@ func (t *Trainer) Step(b Batch) (Losses, error) {
 	real := dev.FromData(b.Images, n, 3, h, w)
 	wt := dev.FromData(weights, n, h, w)
 	tReal := dev.FromData(N1Targets(b.Labels, true), n, h, w)
-	tFake := dev.Zeros(n, h, w)
 	noise := func() *nn.Tensor {
 		if gc.ZDim == 0 {
 			return nil
@@ -191,16 +190,40 @@ func (t *Trainer) Step(b Batch) (Losses, error) {
 	// Discriminator update on a fresh fake batch.
 	var fake *nn.Tensor
 	dev.NoGrad(func() { fake = t.G.Forward(y, noise()).Detach() })
-	dFake := t.D.Forward(fake)
-	lossFake := AdvLoss(dFake, tFake, nil)
-	dReal := t.D.Forward(real)
-	lossReal := AdvLoss(dReal, tReal, wt)
+	lambda := t.Config.LambdaLabelMix
+	if t.Config.NoLabelMix {
+		lambda = 0
+	}
+	realLoss := func(logits *nn.Tensor) *nn.Tensor { return AdvLoss(logits, tReal, wt) }
+	if err := DiscriminatorStep(t.D, t.optD, fake, real, b.Labels, realLoss, lambda, t.rng, &l); err != nil {
+		return l, err
+	}
+	t.EMA.Update()
+	t.Steps++
+	return l, dev.Flush()
+}
+
+// DiscriminatorStep runs the discriminator's half of an OASIS iteration
+// and its optimizer step: D on fake images (B, 3, H, W) is pulled toward
+// "fake", D on the real images toward realLoss (the N+1 class targets; class
+// affinity transfer passes soft ones), plus LabelMix with weight lambda
+// (0: off) on a per-class mix of real and fake drawn from rng. It fills
+// l.DFake, l.DReal and l.LabelMix; a non-finite loss stops before the
+// optimizer step (ErrNonFinite) with the gradients dropped.
+func DiscriminatorStep(d *Discriminator, opt *nn.Adam, fake, real *nn.Tensor, labels []int32,
+	realLoss func(logits *nn.Tensor) *nn.Tensor, lambda float32, rng *rand.Rand, l *Losses) error {
+	dev, shape := real.Device(), real.Shape()
+	n, h, w := shape[0], shape[2], shape[3]
+	dFake := d.Forward(fake)
+	lossFake := AdvLoss(dFake, dev.Zeros(n, h, w), nil)
+	dReal := d.Forward(real)
+	lossReal := realLoss(dReal)
 	lossD := nn.Add(lossFake, lossReal)
 	var lossLM *nn.Tensor
-	if !t.Config.NoLabelMix {
-		mask := dev.FromData(LabelMixMask(b.Labels, t.rng), n, 1, h, w)
-		dMix := t.D.Forward(MixImages(mask, real, fake))
-		lossLM = nn.MulScalar(LabelMixLoss(mask, dMix, dFake, dReal), t.Config.LambdaLabelMix)
+	if lambda > 0 {
+		mask := dev.FromData(LabelMixMask(labels, rng), n, 1, h, w)
+		dMix := d.Forward(MixImages(mask, real, fake))
+		lossLM = nn.MulScalar(LabelMixLoss(mask, dMix, dFake, dReal), lambda)
 		lossD = nn.Add(lossD, lossLM)
 	}
 	lossD.Backward()
@@ -212,16 +235,15 @@ func (t *Trainer) Step(b Batch) (Losses, error) {
 		if p.x == nil {
 			continue
 		}
+		var err error
 		if *p.dst, err = finite(p.x, p.name); err != nil {
-			t.optD.ZeroGrad()
-			return l, err
+			opt.ZeroGrad()
+			return err
 		}
 	}
-	t.optD.Step()
-	t.optD.ZeroGrad()
-	t.EMA.Update()
-	t.Steps++
-	return l, dev.Flush()
+	opt.Step()
+	opt.ZeroGrad()
+	return nil
 }
 
 // reseed restarts the trainer's random stream (noise, LabelMix masks) at a
