@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Combination rules for several estimates of A (METHOD.md: the rule is not
-// known from the paper; the mean is our default).
+// Combination rules for several estimates of A (the paper does not say which
+// rule it used; the mean is our default).
 const (
 	CombineMean     = "mean"     // (1/n) sum_i A_i
 	CombineProduct  = "product"  // row-renormalised prod_i max(A_i, ProductFloor)

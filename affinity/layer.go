@@ -29,7 +29,7 @@ type LayerOptions struct {
 	Temperature float64
 }
 
-// Layer is the class affinity layer of METHOD.md: it turns a target label map
+// Layer is the class affinity layer (docs/AFFINITY.md): it turns a target label map
 // (B, T, H, W) (one-hot, or any per-pixel mixture of target classes) into a
 // soft source map (B, S, H, W), y_s[b,s,h,w] = sum_t y_t[b,t,h,w] * A[t,s]:
 // a bias-free 1x1 convolution with weight A^T, computed as one batched matmul

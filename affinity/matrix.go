@@ -1,5 +1,5 @@
 // Package affinity estimates, combines, stores and applies class affinity
-// matrices (METHOD.md, "class affinity transfer"): A (T x S) relates each of
+// matrices (class affinity transfer, docs/AFFINITY.md): A (T x S) relates each of
 // the T classes of a target dataset to the S classes of a source model, row t
 // being a distribution over source classes. Estimators: text (class-name word
 // vectors), segmentation (a source-class segmenter run on target images) and

@@ -162,7 +162,7 @@ func postprocess(m *Matrix, topK int, temp float64) (*Matrix, error) {
 	return m, nil
 }
 
-// SegEstimate runs seg on every target batch and counts (METHOD.md,
+// SegEstimate runs seg on every target batch and counts (the paper's
 // estimator 1): A[t,s] = share of the pixels labelled t that seg predicts as
 // s. batches come from a dataset.Loader over the target images (their
 // NumClasses must be len(target)). It returns the warnings of

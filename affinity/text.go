@@ -200,7 +200,7 @@ func TextScores(e *Embeddings, target, source []string, aliases map[string]strin
 	return m, nil
 }
 
-// TextEstimate estimates A from class names alone (METHOD.md, estimator 2):
+// TextEstimate estimates A from class names alone (the paper's estimator 2):
 // cosine similarity of name vectors, then a row softmax with temperature
 // (or top-k sparsification).
 func TextEstimate(e *Embeddings, target, source []string, o TextOptions) (*Matrix, error) {

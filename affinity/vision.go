@@ -15,7 +15,7 @@ import (
 	"catsynth/nn/safetensors"
 )
 
-// FeatureExtractor is a frozen image backbone (METHOD.md, estimator 3; here
+// FeatureExtractor is a frozen image backbone (the paper's estimator 3; here
 // MobileNetV2 from package eval, the paper used DINO-style features).
 type FeatureExtractor interface {
 	// Features maps images (B, 3, H, W), values in [-1, 1], to feature maps

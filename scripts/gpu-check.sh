@@ -10,11 +10,11 @@
 #
 # The GPU machine has Go but no module cache and no network, so `go test`
 # cannot build there: the prebuilt test binary is what runs (a binary built
-# here runs there unchanged, PLATFORM.md).
+# here runs there unchanged: it links wgpu-native statically).
 #
 # Steps (each logged to its own file under $OUT, default ./gpu-check-out):
 #   0. environment: Vulkan loader (installed from a libvulkan1 .deb when
-#      missing, see PLATFORM.md), VK_DRIVER_FILES, nvidia-smi       -> env.txt
+#      missing: the GPU machine ships none), VK_DRIVER_FILES, nvidia-smi       -> env.txt
 #   1. every nn/gpu test with CATSYNTH_REQUIRE_GPU=1 (parity of every kernel
 #      variant against float64 references and the CPU backend)       -> parity.txt
 #   2. the kernel benchmarks (autotuned): matmul 1024^3, 4096^3; conv3x3 at
@@ -27,7 +27,7 @@
 #
 # Environment: OUT (output folder), VULKAN_DEB (path of libvulkan1_*.deb when
 # the loader is missing; default: the first gpu-check-bin/libvulkan1_*.deb),
-# VK_DRIVER_FILES (default: the NVIDIA ICD path of PLATFORM.md), BENCHTIME
+# VK_DRIVER_FILES (default: /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json), BENCHTIME
 # (default 10x), GPU_TEST_BIN (prebuilt test binary; default
 # gpu-check-bin/gpu.test, else `go test` is used).
 set -uo pipefail

@@ -109,7 +109,7 @@ type Options struct {
 
 // DefaultFlags returns the command-line flags Start passes on top of
 // chromedp's defaults (headless, no extensions, no default apps, ...). They
-// come from PLATFORM.md: without enable-unsafe-webgpu, requestAdapter()
+// were verified on these machines: without enable-unsafe-webgpu, requestAdapter()
 // returns null for the software (SwiftShader) adapter; disable-quic and the
 // background-networking, component-update and sync switches keep a test
 // offline. The user data dir is a fresh temp dir that chromedp creates for

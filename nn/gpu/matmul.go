@@ -183,7 +183,7 @@ func (b *Backend) pieceWork() float64 {
 
 // softwareCharge multiplies the flops a GEMM dispatch charges to the
 // recorder's submission budget on software adapters. The ~5 s lavapipe
-// limit (PLATFORM.md) seems to apply to the host's wait for all queued work,
+// limit (one submission running longer kills the process) seems to apply to the host's wait for all queued work,
 // and under CPU contention lavapipe falls to 0.1-0.5 GFLOP/s on these
 // kernels (seen on 2 shared cores, with crashes of heavy benchmarks), so a
 // budget sized for 1-10 GFLOP/s is too much there.
