@@ -1,7 +1,6 @@
 # torch_kernels.py: the PyTorch peer of the nn/gpu kernel benchmarks, run by
 # scripts/gpu-check.sh on a machine with an NVIDIA GPU (PyTorch installed, no
-# network). Copied from the project's shared peer script
-# (/work/shared/peers/torch_kernels.py) with the backward convolutions added,
+# network). Times matmul and conv3x3 forward and both backward convolutions,
 # so that every shape of `go test ./nn/gpu -bench 'MatMul|Conv3x3'` has a
 # PyTorch number beside it. fp32 with TF32 off unless a line says tf32;
 # GFLOP counts match the Go benchmarks (a backward conv counts the forward's flops).
