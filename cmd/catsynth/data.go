@@ -103,7 +103,7 @@ func dataSynth(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	err = dataset.WriteFolder(ctx, *dir, ds, *n, *workers, dataProgress(os.Stderr, "rendering"))
+	err = dataset.WriteFolder(ctx, *dir, ds, *n, *workers, countProgress(os.Stderr, "rendering", 500))
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func dataInspect(ctx context.Context, name string, args []string, out io.Writer)
 	if scan != nil {
 		max = *scan
 	}
-	st, err := dataset.ComputeStats(ctx, ds, max, dataProgress(os.Stderr, "reading"))
+	st, err := dataset.ComputeStats(ctx, ds, max, countProgress(os.Stderr, "reading", 500))
 	if err != nil {
 		return err
 	}
@@ -234,15 +234,4 @@ func dataWriteJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// dataProgress reports progress on w about ten times per run.
-func dataProgress(w io.Writer, what string) func(done, total int) {
-	last := -1
-	return func(done, total int) {
-		if step := done * 10 / total; step != last && total >= 500 {
-			last = step
-			fmt.Fprintf(w, "%s %d/%d\n", what, done, total)
-		}
-	}
 }

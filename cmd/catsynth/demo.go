@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"catsynth/nn"
 )
 
@@ -35,13 +33,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("fitting a 3-layer conv net to map a random label map to a random image (seed %d)\n", *seed)
-	bar := progressbar.NewOptions(*steps,
-		progressbar.OptionSetDescription("fit"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish())
+	bar := newProgressBar(os.Stderr, *steps, "fit")
 	start := time.Now()
 	losses, err := nn.FitDemo(dev, *steps, *seed, func(step int, loss float32) {
 		bar.Describe(fmt.Sprintf("fit loss %.4f", loss))

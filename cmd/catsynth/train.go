@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
-
 	"catsynth/dataset"
 	"catsynth/nn/gan"
 )
@@ -161,8 +159,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "training %s on %s: %d classes, %dx%d, G %.2fM / D %.2fM parameters, batch %d, %d steps\n",
 		*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params.Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)
-	bar := progressbar.NewOptions(*steps, progressbar.OptionSetDescription("train"), progressbar.OptionShowCount(),
-		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(0))
+	bar := newProgressBar(os.Stderr, *steps, "train")
 	_ = bar.Set(tr.Steps)
 	_, err = gan.Train(ctx, tr, next, sample, trace, gan.LoopOptions{
 		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,

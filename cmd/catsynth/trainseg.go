@@ -182,8 +182,7 @@ func runTrainSeg(ctx context.Context, args []string) error {
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		bar = progressbar.NewOptions(*steps, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
-			progressbar.OptionSetDescription("train seg"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))
+		bar = newProgressBar(os.Stderr, *steps, "train seg")
 	}
 	save := func(extra map[string]string) error {
 		rec.Seconds = time.Since(start).Seconds()

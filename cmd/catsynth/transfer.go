@@ -10,8 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
-
 	"catsynth/affinity"
 	"catsynth/dataset"
 	"catsynth/nn"
@@ -267,8 +265,7 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 	fmt.Fprintf(stderr, "transfer (%s, head %s, train %s, A %s) to %s: %d target classes from %d images, %dx%d, trained parameters G %d / D %d, %d steps\n",
 		m.Options.Init, m.Options.Head, m.Options.Train, map[bool]string{true: "trained", false: "frozen"}[m.Options.TrainA],
 		ds.Name(), m.T(), ds.Len(), gc.W, gc.H, g, d, f.steps)
-	bar := progressbar.NewOptions(f.steps, progressbar.OptionSetDescription("transfer"), progressbar.OptionShowCount(),
-		progressbar.OptionSetWriter(stderr), progressbar.OptionThrottle(0))
+	bar := newProgressBar(stderr, f.steps, "transfer")
 	_ = bar.Set(m.Steps)
 	_, err = transfer.Run(ctx, m, next, sample, trace, transfer.LoopOptions{
 		Steps: f.steps, CheckpointEvery: f.ckptEvery, SampleEvery: f.sampleEvery,

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// newProgressBar is the progress bar of every long command: count, rate,
+// time left, redrawn at most ten times a second on w (stderr, so that
+// stdout stays clean for results).
+func newProgressBar(w io.Writer, total int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond))
+}
+
+// countProgress adapts a (done, total) callback to a bar created on first
+// use; small jobs (under minTotal items) show none.
+func countProgress(w io.Writer, what string, minTotal int) func(done, total int) {
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if total < minTotal {
+			return
+		}
+		if bar == nil {
+			bar = newProgressBar(w, total, what)
+		}
+		_ = bar.Set(done)
+		if done == total {
+			_ = bar.Finish()
+			_, _ = io.WriteString(w, "\n")
+		}
+	}
+}
