@@ -19,6 +19,16 @@ func newProgressBar(w io.Writer, total int, what string) *progressbar.ProgressBa
 		progressbar.OptionThrottle(100*time.Millisecond))
 }
 
+// finishBar fills the bar when the work completed, and leaves it where it
+// stopped when it ended early (an error, or Ctrl-C).
+func finishBar(bar *progressbar.ProgressBar, err error) {
+	if err != nil {
+		_ = bar.Exit()
+		return
+	}
+	_ = bar.Finish()
+}
+
 // countProgress adapts a (done, total) callback to a bar created on first
 // use; small jobs (under minTotal items) show none.
 func countProgress(w io.Writer, what string, minTotal int) func(done, total int) {

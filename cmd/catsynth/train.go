@@ -176,7 +176,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 			_ = bar.Set(p.Step)
 		},
 	})
-	_ = bar.Finish()
+	finishBar(bar, err)
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		if errors.Is(err, gan.ErrNonFinite) {

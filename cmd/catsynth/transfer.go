@@ -281,7 +281,7 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 			_ = bar.Set(p.Step)
 		},
 	})
-	_ = bar.Finish()
+	finishBar(bar, err)
 	fmt.Fprintln(stderr)
 	if err != nil {
 		if errors.Is(err, gan.ErrNonFinite) {
