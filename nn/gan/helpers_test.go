@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"catsynth/internal/testscenes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -29,46 +30,14 @@ func tinyD(n int) DiscriminatorConfig {
 	return DiscriminatorConfig{NumClasses: n, Channels: 4, NumBlocks: 3}
 }
 
-// blobLabels draws b label maps of h x w with n classes as a few
-// axis-aligned rectangles (so classes form regions, as in real maps).
+// blobLabels draws b label maps of h x w with n classes as regions.
 func blobLabels(r *rand.Rand, b, h, w, n int) []int32 {
-	lab := make([]int32, b*h*w)
-	for i := range b {
-		img := lab[i*h*w : (i+1)*h*w]
-		for j := range img {
-			img[j] = int32(r.IntN(n))
-		}
-		for range 4 {
-			c := int32(r.IntN(n))
-			y0, x0 := r.IntN(h), r.IntN(w)
-			y1, x1 := y0+1+r.IntN(h-y0), x0+1+r.IntN(w-x0)
-			for y := y0; y < y1; y++ {
-				for x := x0; x < x1; x++ {
-					img[y*w+x] = c
-				}
-			}
-		}
-	}
-	return lab
+	return testscenes.Labels(r, b, h, w, n, 4)
 }
 
-// labelImages makes images whose colour depends on the class (a learnable
-// mapping), in [-1, 1].
+// labelImages makes images whose colour is a learnable function of the class.
 func labelImages(lab []int32, b, h, w, n int) []float32 {
-	img := make([]float32, b*3*h*w)
-	for i := range b {
-		for p := range h * w {
-			c := lab[i*h*w+p]
-			for ch := range 3 {
-				v := float32(-1)
-				if c >= 0 {
-					v = float32((int(c)*(ch+2))%n)/float32(n)*2 - 1
-				}
-				img[(i*3+ch)*h*w+p] = v
-			}
-		}
-	}
-	return img
+	return testscenes.Images(lab, b, h, w, n)
 }
 
 func nanValue() float64 { return math.NaN() }
