@@ -1,13 +1,13 @@
 package transfer
 
 import (
-	"catsynth/internal/testscenes"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"catsynth/affinity"
+	"catsynth/internal/testscenes"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
 	"catsynth/nn/gan"

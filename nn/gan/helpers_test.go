@@ -1,12 +1,12 @@
 package gan
 
 import (
-	"catsynth/internal/testscenes"
 	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"catsynth/internal/testscenes"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
 )
