@@ -3,11 +3,11 @@ package eval
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"catsynth/eval/backbone"
+	"catsynth/internal/testgpu"
 	"catsynth/nn"
 )
 
@@ -16,13 +16,7 @@ import (
 // backend as on the CPU reference. Skips without an adapter unless
 // CATSYNTH_REQUIRE_GPU=1.
 func TestMobileNetV2GPUMatchesCPU(t *testing.T) {
-	gpuDev, err := nn.Open("gpu")
-	if err != nil {
-		if os.Getenv("CATSYNTH_REQUIRE_GPU") == "1" {
-			t.Fatalf("CATSYNTH_REQUIRE_GPU=1 but no GPU: %v", err)
-		}
-		t.Skipf("no GPU: %v", err)
-	}
+	gpuDev := testgpu.Device(t)
 	path := filepath.Join("..", "models", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
 	cpuDev, err := nn.Open("cpu")
 	if err != nil {

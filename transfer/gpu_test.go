@@ -3,9 +3,9 @@ package transfer
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
+	"catsynth/internal/testgpu"
 	"catsynth/nn"
 	"catsynth/nn/gan"
 )
@@ -15,13 +15,7 @@ import (
 // affinity-only mode the browser runs. Skips without an adapter unless
 // CATSYNTH_REQUIRE_GPU=1.
 func TestStepsGPUMatchCPU(t *testing.T) {
-	gpuDev, err := nn.Open("gpu")
-	if err != nil {
-		if os.Getenv("CATSYNTH_REQUIRE_GPU") == "1" {
-			t.Fatalf("CATSYNTH_REQUIRE_GPU=1 but no GPU: %v", err)
-		}
-		t.Skipf("no GPU: %v", err)
-	}
+	gpuDev := testgpu.Device(t)
 	_, seed := testRNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormSPADE, seed)
 	for _, o := range []Options{{Train: TrainAll, TrainA: true}, {Train: TrainAffinity, TrainA: true}} {

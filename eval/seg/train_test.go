@@ -3,11 +3,11 @@ package seg
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"catsynth/dataset"
+	"catsynth/internal/testgpu"
 	"catsynth/nn"
 )
 
@@ -21,14 +21,8 @@ func devices(t *testing.T) map[string]*nn.Device {
 		t.Fatal(err)
 	}
 	out["cpu"] = cpu
-	gpu, err := nn.Open("gpu")
-	switch {
-	case err == nil:
+	if gpu := testgpu.Optional(t); gpu != nil {
 		out["gpu"] = gpu
-	case os.Getenv("CATSYNTH_REQUIRE_GPU") == "1":
-		t.Fatalf("CATSYNTH_REQUIRE_GPU=1 but no GPU: %v", err)
-	default:
-		t.Logf("gpu backend skipped: %v", err)
 	}
 	return out
 }

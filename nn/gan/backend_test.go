@@ -2,9 +2,9 @@ package gan
 
 import (
 	"math"
-	"os"
 	"testing"
 
+	"catsynth/internal/testgpu"
 	"catsynth/models/ganmodels"
 	"catsynth/nn"
 )
@@ -14,13 +14,7 @@ import (
 // the SPADE path and any label map. Skips without an adapter unless
 // CATSYNTH_REQUIRE_GPU=1.
 func TestGenerateGPUMatchesCPU(t *testing.T) {
-	gpuDev, err := nn.Open("gpu")
-	if err != nil {
-		if os.Getenv("CATSYNTH_REQUIRE_GPU") == "1" {
-			t.Fatalf("CATSYNTH_REQUIRE_GPU=1 but no GPU: %v", err)
-		}
-		t.Skipf("no GPU: %v", err)
-	}
+	gpuDev := testgpu.Device(t)
 	data, err := ganmodels.Bytes("tiny32")
 	if err != nil {
 		t.Fatal(err)
@@ -59,13 +53,7 @@ func TestGenerateGPUMatchesCPU(t *testing.T) {
 // backend as on the CPU reference (same seed, same batches), within a
 // tolerance that allows float32 summation-order differences to grow.
 func TestTrainStepsGPUMatchCPU(t *testing.T) {
-	gpuDev, err := nn.Open("gpu")
-	if err != nil {
-		if os.Getenv("CATSYNTH_REQUIRE_GPU") == "1" {
-			t.Fatalf("CATSYNTH_REQUIRE_GPU=1 but no GPU: %v", err)
-		}
-		t.Skipf("no GPU: %v", err)
-	}
+	gpuDev := testgpu.Device(t)
 	r, seed := testRNG(t)
 	const n, b = 4, 2
 	var batches []Batch
