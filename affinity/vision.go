@@ -181,6 +181,20 @@ func LoadPrototypes(path string) (*Prototypes, error) {
 		}
 		return nil, err
 	}
+	return prototypesOf(f, path)
+}
+
+// DecodePrototypes is LoadPrototypes for a file in memory; name is used in
+// errors.
+func DecodePrototypes(data []byte, name string) (*Prototypes, error) {
+	f, err := safetensors.Decode(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return prototypesOf(f, name)
+}
+
+func prototypesOf(f *safetensors.File, path string) (*Prototypes, error) {
 	var names []string
 	var pix []float64
 	if err := json.Unmarshal([]byte(f.Metadata[metaProtoClass]), &names); err != nil {

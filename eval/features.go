@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"catsynth/dataset"
 	"catsynth/eval/backbone"
 	"catsynth/nn"
 )
@@ -66,30 +67,7 @@ func ResizeRGB(img image.Image, h, w int) []float32 {
 			src[(2*sh+y)*sw+x] = float32(bl) / 65535
 		}
 	}
-	if sh == h && sw == w {
-		return src
-	}
-	out := make([]float32, 3*h*w)
-	coord := func(o, in, size int) (int, int, float32) {
-		s := (float32(o)+0.5)*float32(in)/float32(size) - 0.5
-		s = max(s, 0)
-		i0 := min(int(s), in-1)
-		i1 := min(i0+1, in-1)
-		return i0, i1, s - float32(i0)
-	}
-	for y := range h {
-		y0, y1, fy := coord(y, sh, h)
-		for x := range w {
-			x0, x1, fx := coord(x, sw, w)
-			for c := range 3 {
-				p := src[c*sh*sw:]
-				top := p[y0*sw+x0]*(1-fx) + p[y0*sw+x1]*fx
-				bot := p[y1*sw+x0]*(1-fx) + p[y1*sw+x1]*fx
-				out[(c*h+y)*w+x] = top*(1-fy) + bot*fy
-			}
-		}
-	}
-	return out
+	return dataset.ResizePlanar(src, 3, sh, sw, h, w)
 }
 
 // ExtractOptions control feature extraction.

@@ -83,6 +83,20 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: load %s: %w", path, err)
 	}
+	return checkpointOf(f, path)
+}
+
+// DecodeCheckpoint is ReadCheckpoint for a file already in memory (the
+// browser has bytes, not paths); name is used in errors.
+func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
+	f, err := safetensors.Decode(data, name)
+	if err != nil {
+		return nil, fmt.Errorf("nn: load %s: %w", name, err)
+	}
+	return checkpointOf(f, name)
+}
+
+func checkpointOf(f *safetensors.File, path string) (*Checkpoint, error) {
 	c := &Checkpoint{Path: path, File: f, Metadata: f.Metadata}
 	if s, ok := f.Metadata[MetaConfig]; ok {
 		if !json.Valid([]byte(s)) {

@@ -1,8 +1,8 @@
 // catsynth web page: paint a label map, get an image. engine.js talks to
 // the Go engine (worker.js, wasm/app_js.go); transfer.js is the few-shot
 // transfer panel.
-import { $, params, state, call, notice, reportError, cachedFetch, fetchJSON, download, loadingDone } from "./engine.js";
-import { initTransfer, renderTarget, setAffinity, resetAffinity, hasAffinity, listSaved, setGlove } from "./transfer.js";
+import { $, params, state, call, notice, reportError, cachedFetch, fetchJSON, download, loadingDone, initEngine, restartWorker, setDeviceLostHandler } from "./engine.js";
+import { initTransfer, renderTarget, setAffinity, resetAffinity, hasAffinity, listSaved, setEstimatorAssets, forgetFiles, transferSnapshot, restoreTransfer } from "./transfer.js";
 
 // ---------- model and palette ----------
 let model = null;         // ModelInfo
@@ -207,6 +207,7 @@ async function loadModelBytes(bytes, name) {
   modelBytes = bytes; modelName = name;
   state.target = null;
   resetAffinity();
+  forgetFiles();
   setModel(info);
   renderTarget({ classes: info.adapted ? info.classes : [], pairs: [], messages: [] });
   if (info.adapted) { // an adapted model file: show its matrix
@@ -234,15 +235,44 @@ $("modelFile").onchange = async () => {
   $("modelFile").value = "";
 };
 
-// Restart engine: a fresh device (after a lost device or a GPU error),
-// then the same model again.
+// restartEngine opens a new device and puts the session back: the model,
+// the target files and names, the affinity matrix (trained or edited) and
+// whether the page paints in the target classes. The engine is reopened in
+// its worker (no request leaves the page); when it does not answer within
+// reopenTimeoutMs (a call stuck on the dead device) or fresh is set, a new
+// worker replaces it (loading its two scripts from the server again).
+const reopenTimeoutMs = 20000;
+async function restartEngine({ fresh = false } = {}) {
+  const snap = transferSnapshot();
+  state.restarts++;
+  let reopened = false;
+  if (!fresh) {
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(false), reopenTimeoutMs));
+    reopened = await Promise.race([openEngine().then(() => true), timeout]);
+  }
+  if (!reopened) {
+    await restartWorker();
+    await openEngine();
+  }
+  if (modelBytes) await loadModelBytes(modelBytes, modelName);
+  await restoreTransfer(snap);
+}
+// The Restart engine button: after a GPU error the page could not recover
+// from by itself.
 $("recover").onclick = async () => {
   $("notice").hidden = true;
-  try {
-    await openEngine();
-    if (modelBytes) await loadModelBytes(modelBytes, modelName);
-  } catch (err) { reportError(err, true); }
+  try { await restartEngine(); } catch (err) { reportError(err, true); }
 };
+// A lost device (GPU reset, driver update, the tab's GPU process killed)
+// restarts the engine by itself.
+setDeviceLostHandler(async (reason) => {
+  state.deviceLost.push(reason);
+  notice(`The GPU device was lost (${reason}). Restarting the engine on a new device…`, { kind: "info" });
+  try {
+    await restartEngine();
+    notice(`The GPU device was lost (${reason}); the engine restarted on a new device and your work is back.`, { kind: "info" });
+  } catch (err) { reportError(err, true); }
+});
 
 async function openEngine() {
   const r = await call("open", [{ backend: params.get("backend") || "auto" }]);
@@ -261,23 +291,18 @@ async function openEngine() {
 }
 
 // ---------- start ----------
-let gloveEntry = null;
-initTransfer({
-  model: () => model, modelName: () => modelName, setModel, loadExamples, loadModelBytes, scheduleGenerate,
-  gloveEntry: () => gloveEntry,
-});
+initTransfer({ model: () => model, modelName: () => modelName, setModel, loadExamples, loadModelBytes, scheduleGenerate });
 async function boot() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").then(() => navigator.serviceWorker.ready).then(() => { state.swReady = true; })
       .catch((err) => console.warn("service worker:", err));
   }
   const wasm = await cachedFetch("catsynth.wasm", { label: "engine", networkFirst: true });
-  const init = await call("init", [wasm.buffer], { transfer: [wasm.buffer] });
+  const init = await initEngine(wasm);
   if (!init.gpu) console.info("navigator.gpu is missing in the worker");
   await openEngine();
   index = await fetchJSON("models/index.json");
   const gans = index.models.filter((m) => m.kind === "gan");
-  gloveEntry = index.models.find((m) => m.kind === "glove");
   const sel = $("model");
   sel.textContent = "";
   for (const m of gans) sel.add(new Option(`${m.name} (${(m.bytes / 1e6).toFixed(1)} MB)`, m.url));
@@ -291,9 +316,14 @@ async function boot() {
   await new Promise((r) => { const t = setInterval(() => { if (state.genCount > 0 || state.errors.length) { clearInterval(t); r(); } }, 20); });
   state.ready = true;
   listSaved().catch((err) => console.warn("IndexedDB:", err));
-  // The word vectors of the text estimate: fetched now, so that nothing
-  // is fetched once the page is in use.
-  if (gloveEntry) setGlove(await cachedFetch(gloveEntry.url, { label: "word vectors", bytes: gloveEntry.bytes }));
+  // The affinity estimators' inputs (word vectors, feature network,
+  // segmenter, prototypes): fetched now, so that nothing is fetched once
+  // the page is in use, and all of it works offline.
+  const est = [];
+  for (const e of index.models.filter((m) => ["glove", "backbone", "segmenter", "prototypes"].includes(m.kind))) {
+    est.push({ entry: e, bytes: await cachedFetch(e.url, { label: e.name, bytes: e.bytes }) });
+  }
+  setEstimatorAssets(est);
   state.assetsLoaded = true;
   loadingDone();
 }

@@ -7,22 +7,54 @@ export const params = new URLSearchParams(location.search);
 export const state = (window.appState = {
   ready: false, assetsLoaded: false, swReady: false, backend: null, fallback: "",
   genCount: 0, busy: false, lastGen: null, errors: [], finetune: null, saved: 0, target: null,
+  affinity: null, deviceLost: [], restarts: 0,
 });
 
 // ---------- the engine worker ----------
-const worker = new Worker("worker.js");
+let worker = null;
+let wasmBytes = null;      // kept to start a fresh worker after a device loss
+let onDeviceLost = null;   // set by app.js
 const pending = new Map();
 let nextId = 1;
-worker.onmessage = (e) => {
-  const m = e.data;
-  if (m.exited) { fatal(m.exited); return; }
-  const p = pending.get(m.id);
-  if (!p) return;
-  if (m.progress) { p.onProgress && p.onProgress(m.progress); return; }
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error));
-};
-worker.onerror = (e) => fatal("the engine worker failed: " + (e.message || e));
+
+function startWorker() {
+  worker = new Worker("worker.js");
+  worker.onmessage = (e) => {
+    const m = e.data;
+    if (m.exited) { fatal(m.exited); return; }
+    if (m.deviceLost) { onDeviceLost && onDeviceLost(m.deviceLost); return; }
+    const p = pending.get(m.id);
+    if (!p) return;
+    if (m.progress) { p.onProgress && p.onProgress(m.progress); return; }
+    pending.delete(m.id);
+    m.ok ? p.resolve(m.result) : p.reject(new Error(m.error));
+  };
+  worker.onerror = (e) => fatal("the engine worker failed: " + (e.message || e));
+}
+
+// initEngine starts the worker with the engine's wasm.
+export function initEngine(wasm) {
+  wasmBytes = wasm;
+  startWorker();
+  return call("init", [wasm.slice().buffer]);
+}
+
+// restartWorker replaces the worker by a fresh one (a new Go runtime, and
+// a new device once app.js opens the engine); calls still in flight fail.
+// The new worker loads its two scripts from the local server again.
+export async function restartWorker() {
+  worker.terminate();
+  for (const p of pending.values()) p.reject(new Error("the engine was restarted"));
+  pending.clear();
+  startWorker();
+  return call("init", [wasmBytes.slice().buffer]);
+}
+
+export function setDeviceLostHandler(f) { onDeviceLost = f; }
+
+// Debug hook: window.catsynthDebug.loseDevice() destroys the engine's
+// WebGPU device, as a GPU reset would (the browser test uses it).
+window.catsynthDebug = { loseDevice: () => call("loseDevice") };
 
 export function call(op, args = [], { transfer = [], onProgress } = {}) {
   const id = nextId++;

@@ -3,16 +3,20 @@
 // IndexedDB. app.js passes the painter's hooks to initTransfer.
 import { $, state, call, reportError, cachedFetch, download } from "./engine.js";
 
-let app; // hooks from app.js: model(), modelName(), setModel, loadExamples, loadModelBytes, scheduleGenerate, gloveEntry()
+let app; // hooks from app.js: model(), modelName(), setModel, loadExamples, loadModelBytes, scheduleGenerate
 
 export function initTransfer(hooks) { app = hooks; }
 export function hasAffinity() { return !!affinity; }
-export function resetAffinity() { affinity = null; renderHeatmap(null); }
-export function setGlove(bytes) { glove = bytes; }
+export function resetAffinity() { affinity = null; state.affinity = null; renderHeatmap(null); }
+// setEstimatorAssets receives the estimators' inputs the page fetched at
+// boot: [{entry, bytes}] for the index entries of kind glove, backbone,
+// segmenter and prototypes (one per model, named MODEL.prototypes).
+export function setEstimatorAssets(list) { assets = list; }
 
 let affinity = null;   // MatrixInfo
-let glove = null;      // word-vector table bytes (sent to the engine once)
-let gloveSent = false;
+let keptFiles = [];    // every file added since the last clear, for an engine restart
+let assets = [];       // estimator inputs, sent to the engine when it lacks them
+let protosSentFor = null; // the model whose prototypes the engine holds
 
 export function renderTarget(info) {
   state.target = info;
@@ -45,7 +49,31 @@ export function renderTarget(info) {
 async function addFiles(list) {
   const files = [];
   for (const f of list) files.push({ name: f.webkitRelativePath || f.name, data: new Uint8Array(await f.arrayBuffer()) });
-  try { renderTarget(await call("addTargetFiles", [files])); } catch (err) { reportError(err); }
+  try {
+    renderTarget(await call("addTargetFiles", [files]));
+    keptFiles.push(...files);
+  } catch (err) { reportError(err); }
+}
+
+export function forgetFiles() { keptFiles = []; }
+
+// transferSnapshot and restoreTransfer carry the transfer over an engine
+// restart: the engine's session is gone, the page still has everything.
+export function transferSnapshot() {
+  return {
+    files: keptFiles.slice(),
+    names: state.target ? state.target.classes.map((c) => c.name) : [],
+    matrix: affinity,
+    adapted: !!(app.model() && app.model().adapted),
+  };
+}
+export async function restoreTransfer(snap) {
+  if (!snap.files.length) return; // an adapted model file restores itself
+  keptFiles = snap.files;
+  renderTarget({ ...(await call("addTargetFiles", [snap.files])), messages: [] });
+  if (snap.names.length) renderTarget({ ...(await call("setTargetNames", [snap.names])), messages: [] });
+  if (snap.matrix) setAffinity(await call("setAffinity", [snap.matrix.w, snap.matrix.method]));
+  if (snap.adapted) { app.setModel(await call("setAdapted", [true])); await app.loadExamples(); }
 }
 $("targetFiles").onchange = async () => { await addFiles($("targetFiles").files); $("targetFiles").value = ""; };
 const drop = $("drop");
@@ -54,6 +82,7 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles(e.dataTransfer.files); });
 $("clearTarget").onclick = async () => {
   renderTarget(await call("clearTarget"));
+  keptFiles = [];
   affinity = null; renderHeatmap(null);
   if (app.model().adapted) { app.setModel(await call("setAdapted", [false])); await app.loadExamples(); }
 };
@@ -65,18 +94,46 @@ async function applyNames() {
 }
 $("applyNames").onclick = () => applyNames().catch(reportError);
 
+// sendAssets gives the engine the inputs of method it does not hold yet
+// (after a restart it holds none). A missing input is not an error here:
+// the engine says what it lacks, and "combined" leaves that estimator out.
+async function sendAssets(method) {
+  const kinds = { text: ["glove"], vision: ["backbone", "prototypes"], seg: ["segmenter"] };
+  const need = method === "combined" ? [...kinds.text, ...kinds.vision, ...kinds.seg] : kinds[method];
+  for (const kind of need) {
+    let a;
+    if (kind === "prototypes") {
+      a = assets.find((x) => x.entry.kind === kind && x.entry.name === `${app.modelName()}.prototypes`);
+      if (!a || (protosSentFor === app.modelName() && await call("hasAsset", [kind]))) continue;
+      protosSentFor = app.modelName();
+    } else {
+      a = assets.find((x) => x.entry.kind === kind);
+      if (!a || await call("hasAsset", [kind])) continue;
+    }
+    $("affMethod").textContent = `loading ${a.entry.name}…`;
+    await call("loadAsset", [kind, a.bytes.slice(), a.entry.name]);
+  }
+}
+
 $("estimate").onclick = async () => {
+  const method = $("estMethod").value;
+  $("estimate").disabled = true;
   try {
     await applyNames();
-    if (!glove) glove = await cachedFetch(app.gloveEntry().url, { label: "word vectors", bytes: app.gloveEntry().bytes });
-    const m = await call("estimateText", [gloveSent ? new Uint8Array() : glove.slice()]);
-    gloveSent = true;
-    setAffinity(m);
-  } catch (err) { reportError(err); }
+    await sendAssets(method);
+    $("affMethod").textContent = "estimating…";
+    setAffinity(await call("estimate", [method]));
+  } catch (err) {
+    $("affMethod").textContent = "";
+    reportError(err);
+  } finally {
+    $("estimate").disabled = false;
+  }
 };
 
 export function setAffinity(m) {
   affinity = m;
+  state.affinity = m;
   renderHeatmap(m);
   $("start").disabled = !state.target || !state.target.pairs.length;
   $("modeLabel").hidden = false;

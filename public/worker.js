@@ -5,6 +5,26 @@
 // transferred, not copied.
 importScripts("wasm_exec.js");
 
+// Device loss. The WebGPU binding does not expose device.lost, so the
+// worker wraps requestDevice and watches every device the engine creates.
+// The loss of the current device is reported to the page, which restarts
+// the engine in a fresh worker on a new device (engine.js). Devices the
+// engine replaces on purpose (open) are no longer current when they go.
+let currentDevice = null;
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const d = await requestDevice.apply(this, args);
+    currentDevice = d;
+    d.lost.then((info) => {
+      if (d !== currentDevice) return;
+      currentDevice = null;
+      postMessage({ deviceLost: (info.reason || "unknown reason") + (info.message ? ": " + info.message : "") });
+    });
+    return d;
+  };
+}
+
 function transferables(v, out = []) {
   if (v instanceof Uint8Array) out.push(v.buffer);
   else if (Array.isArray(v)) v.forEach((x) => transferables(x, out));
@@ -25,6 +45,14 @@ self.onmessage = async (e) => {
         () => postMessage({ exited: "the engine stopped (a Go panic? see the console)" }),
         (err) => postMessage({ exited: "the engine failed: " + err }));
       result = { gpu: "gpu" in navigator };
+    } else if (op === "open") {
+      currentDevice = null;
+      result = await catsynth.open(...args);
+    } else if (op === "loseDevice") {
+      // What a GPU reset or driver update does to the page, on demand
+      // (the browser test and the page's debug hook use it).
+      if (!currentDevice) throw new Error("no WebGPU device to lose (the engine runs on the CPU)");
+      currentDevice.destroy();
     } else if (op === "stop") {
       catsynth.stop();
     } else if (op === "finetune") {

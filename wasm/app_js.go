@@ -11,7 +11,6 @@ import (
 	"syscall/js"
 	"time"
 
-	"catsynth/affinity"
 	"catsynth/nn"
 	"catsynth/webapp"
 )
@@ -29,17 +28,18 @@ import (
 //	decodeLabelPNG(bytes, name)         -> labels;  encodeLabelPNG(labels) -> bytes
 //	addTargetFiles([{name, data}])      -> TargetInfo;  setTargetNames([..]) -> TargetInfo
 //	clearTarget()                       -> TargetInfo
-//	estimateText(gloveBytes)            -> MatrixInfo;  setAffinity(rows, method) -> MatrixInfo
+//	hasAsset(kind) -> bool;  loadAsset(kind, bytes, name)  (estimator inputs, webapp.Kind*)
+//	estimate(method)                    -> MatrixInfo (text|vision|seg|combined)
+//	setAffinity(rows, method)           -> MatrixInfo
 //	getAffinity()                       -> MatrixInfo or null
 //	setAdapted(bool)                    -> ModelInfo
 //	finetune(config, onProgress)        -> FinetuneResult (onProgress gets {step, steps, loss, msPerStep, etaMs, preview})
 //	stop()                              (synchronous: ends a finetune after its step)
 //	saveAdapted()                       -> bytes
 var (
-	mu    sync.Mutex
-	dev   *nn.Device
-	sess  *webapp.Session
-	table *affinity.Embeddings
+	mu   sync.Mutex
+	dev  *nn.Device
+	sess *webapp.Session
 )
 
 func registerApp(api js.Value) {
@@ -68,7 +68,15 @@ func registerApp(api js.Value) {
 		"clearTarget": func(a []js.Value) (any, error) {
 			return sessOr(func() (any, error) { sess.ClearTarget(); return sess.TargetInfo(), nil })
 		},
-		"estimateText": appEstimateText,
+		"hasAsset": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return sess.HasAsset(strArg(a, 0)), nil })
+		},
+		"loadAsset": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return nil, sess.LoadAsset(strArg(a, 0), bytesArg(a, 1), strArg(a, 2)) })
+		},
+		"estimate": func(a []js.Value) (any, error) {
+			return sessOr(func() (any, error) { return sess.Estimate(strArg(a, 0)) })
+		},
 		"setAffinity": func(a []js.Value) (any, error) {
 			var rows [][]float64
 			if err := jsonArg(a, 0, &rows); err != nil {
@@ -193,23 +201,6 @@ func appAddTargetFiles(a []js.Value) (any, error) {
 		files = append(files, webapp.File{Name: f.Get("name").String(), Data: bytesOf(f.Get("data"))})
 	}
 	return sessOr(func() (any, error) { return sess.AddTargetFiles(files) })
-}
-
-func appEstimateText(a []js.Value) (any, error) {
-	data := bytesArg(a, 0)
-	return sessOr(func() (any, error) {
-		if table == nil {
-			if len(data) == 0 {
-				return nil, fmt.Errorf("estimateText: the word-vector table is not loaded")
-			}
-			t, err := affinity.DecodeTable(data, "glove")
-			if err != nil {
-				return nil, err
-			}
-			table = t
-		}
-		return sess.EstimateText(table)
-	})
 }
 
 func appFinetune(a []js.Value) (any, error) {

@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +22,10 @@ import (
 
 	"catsynth/dataset/synth"
 	"catsynth/internal/browser"
+	"catsynth/models/backbones"
 	"catsynth/models/ganmodels"
 	"catsynth/models/glove"
+	"catsynth/models/segmenters"
 	"catsynth/nn"
 	"catsynth/webapp"
 )
@@ -78,7 +81,12 @@ func TestBrowserApp(t *testing.T) {
 		Dir:   "../public",
 		Files: map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
 		Assets: []webapp.Asset{{Name: modelName + ".safetensors.zst", Kind: "gan", Data: model},
-			{Name: glove.File, Kind: "glove", Data: glove.Table}},
+			{Name: glove.File, Kind: webapp.KindGlove, Data: glove.Table},
+			{Name: backbones.MobileNetV2File, Kind: webapp.KindBackbone, Data: backbones.MobileNetV2},
+			{Name: segmenters.SourceFile, Kind: webapp.KindSegmenter, Data: segmenters.Source},
+			// The test model has the source classes, so the shipped
+			// prototypes of the source domain are its prototypes too.
+			{Name: modelName + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: sourcePrototypes(t)}},
 	})
 	srv, err := browser.Serve(handler)
 	if err != nil {
@@ -222,11 +230,31 @@ func TestBrowserApp(t *testing.T) {
 	if !strings.Contains(msgs, "notes.txt") || !strings.Contains(msgs, "e_label.png") {
 		t.Errorf("messages for the bad files: %s, want notes.txt and e_label.png", msgs)
 	}
+	// The combined estimate (text, vision and segmentation, all in the
+	// page) must match the same estimate made natively on the CPU.
+	estStart := time.Now()
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#estimate"))); err != nil {
 		fail("%v", err)
 	}
-	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2`, 30*time.Second); err != nil {
-		fail("no heatmap: %v", err)
+	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2 && document.getElementById("affMethod").textContent.startsWith("method:")`, 240*time.Second); err != nil {
+		fail("no heatmap: %v (%s)", err, eval(`document.getElementById("affMethod").textContent`))
+	}
+	t.Logf("in-page combined estimate (text + vision + seg, 4 images): %v", time.Since(estStart).Round(time.Millisecond))
+	var pageM webapp.MatrixInfo
+	json.Unmarshal([]byte(eval(`JSON.stringify(appState.affinity)`)), &pageM)
+	nativeM := nativeEstimate(t, files, modelName, model)
+	if pageM.Method != "combined (text+vision+seg)" || len(pageM.W) != len(nativeM.W) {
+		fail("page estimate %q with %d rows, native %q with %d", pageM.Method, len(pageM.W), nativeM.Method, len(nativeM.W))
+	}
+	worst := 0.0
+	for r := range nativeM.W {
+		for c := range nativeM.W[r] {
+			worst = max(worst, math.Abs(pageM.W[r][c]-nativeM.W[r][c]))
+		}
+	}
+	t.Logf("page vs native combined estimate: worst entry difference %.4f", worst)
+	if worst > 0.05 {
+		t.Errorf("the page's combined estimate differs from the native one by %.4f (tolerance 0.05)", worst)
 	}
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS(`#heatmap tbody tr`))); err != nil {
 		fail("%v", err)
@@ -262,6 +290,25 @@ func TestBrowserApp(t *testing.T) {
 		t.Errorf("palette after the transfer: %q, want the target classes ocean,meadow", pal)
 	}
 	shot("web-transfer.png")
+
+	// A lost device (as after a GPU reset) restarts the engine in a fresh
+	// worker on a new device and restores the model, the target set, the
+	// trained matrix and the target palette.
+	methodBefore := eval("appState.affinity.method")
+	gens = eval("appState.genCount")
+	eval("(catsynthDebug.loseDevice(), 1)")
+	if _, err := browser.Wait[bool](b, "appState.deviceLost.length === 1 && appState.genCount > "+gens+
+		" && appState.lastGen.adapted && !appState.busy && appState.target && appState.target.pairs.length === 4", 60*time.Second); err != nil {
+		fail("no recovery from a lost device: %v; lost %s, errors %s", err, eval("JSON.stringify(appState.deviceLost)"), eval("JSON.stringify(appState.errors)"))
+	}
+	if m := eval("appState.affinity.method"); m != methodBefore {
+		t.Errorf("matrix after the device loss: method %q, want %q", m, methodBefore)
+	}
+	if pal := eval(`[...document.querySelectorAll("#classes li")].map(li => li.textContent).join(",")`); pal != "ocean,meadow" {
+		t.Errorf("palette after the device loss: %q, want ocean,meadow", pal)
+	}
+	t.Logf("device loss (%s): recovered, notice %q", eval("appState.deviceLost[0]"), eval(`document.getElementById("noticeText").textContent`))
+	shot("web-device-lost.png")
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#saveModel"))); err != nil {
 		fail("%v", err)
 	}
@@ -364,6 +411,52 @@ func TestBrowserApp(t *testing.T) {
 // writeTargetFiles writes four synthetic target pairs (blue "ocean" over
 // green "meadow", 64x64), a classes.txt, and two bad files: a text file and
 // a label map with a value beyond the two classes.
+// sourcePrototypes are the stored prototypes of the source domain (those
+// of the embedded source64 model).
+func sourcePrototypes(t *testing.T) []byte {
+	p, err := ganmodels.Prototypes("source64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// nativeEstimate makes the page's combined estimate on the CPU from the
+// same files and assets.
+func nativeEstimate(t *testing.T, paths []string, modelName string, model []byte) webapp.MatrixInfo {
+	dev, _ := nn.Open("cpu")
+	s := webapp.NewSession(dev, 0)
+	defer s.Release()
+	if _, err := s.LoadModel(model, modelName); err != nil {
+		t.Fatal(err)
+	}
+	var files []webapp.File
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, webapp.File{Name: filepath.Base(p), Data: data})
+	}
+	if _, err := s.AddTargetFiles(files); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct {
+		kind string
+		data []byte
+	}{{webapp.KindGlove, glove.Table}, {webapp.KindBackbone, backbones.MobileNetV2},
+		{webapp.KindSegmenter, segmenters.Source}, {webapp.KindPrototypes, sourcePrototypes(t)}} {
+		if err := s.LoadAsset(a.kind, a.data, a.kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.Estimate(webapp.MethodCombined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func writeTargetFiles(t *testing.T, dir string) []string {
 	var out []string
 	put := func(name string, data []byte) {

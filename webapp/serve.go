@@ -20,8 +20,9 @@ import (
 type Asset struct {
 	// Name is the URL name under /models/ ("tiny32.safetensors.zst").
 	Name string
-	// Kind tells the page what it is: "gan" (a generator model) or "glove"
-	// (the word-vector table of the text affinity estimator).
+	// Kind tells the page what it is: "gan" (a generator model) or an
+	// affinity estimator's input (KindGlove, KindBackbone, KindPrototypes
+	// for MODEL.prototypes, KindSegmenter).
 	Kind string
 	Data []byte
 }
@@ -94,14 +95,15 @@ type ModelIndex struct {
 type ModelEntry struct {
 	Name  string `json:"name"`  // without extension ("tiny32")
 	URL   string `json:"url"`   // "models/tiny32.safetensors.zst" (relative to the page)
-	Kind  string `json:"kind"`  // "gan" or "glove"
+	Kind  string `json:"kind"`  // "gan" or an estimator input (KindGlove, ...)
 	Bytes int    `json:"bytes"` // file size, for the progress bar
 }
 
 func (s *server) index() []byte {
 	var idx ModelIndex
 	for _, a := range s.cfg.Assets {
-		idx.Models = append(idx.Models, ModelEntry{Name: strings.TrimSuffix(a.Name, ".safetensors.zst"),
+		name := strings.TrimSuffix(strings.TrimSuffix(a.Name, ".zst"), ".safetensors")
+		idx.Models = append(idx.Models, ModelEntry{Name: name,
 			URL: "models/" + a.Name, Kind: a.Kind, Bytes: len(a.Data)})
 	}
 	if idx.Models == nil {

@@ -66,6 +66,7 @@ type Session struct {
 	layerPs *nn.Params
 	adapted bool
 	stop    atomic.Bool
+	est     estimators
 }
 
 // NewSession wraps an open device. limit is the largest buffer (bytes) the
@@ -74,8 +75,14 @@ func NewSession(dev *nn.Device, limit int64) *Session {
 	return &Session{Dev: dev, limit: limit}
 }
 
-// Release frees the models (not the device).
+// Release frees the models and the estimators' networks (not the device).
 func (s *Session) Release() {
+	s.releaseModel()
+	s.est.release()
+}
+
+// releaseModel frees the generator and the affinity layer.
+func (s *Session) releaseModel() {
 	s.dropLayer()
 	if s.gen != nil {
 		s.gen.Release()
@@ -120,7 +127,7 @@ func (s *Session) install(g *gan.Generator, name string) error {
 	if err := CheckLimits(c, 1, s.limit); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	s.Release()
+	s.releaseModel()
 	s.target, s.aff, s.adapted = nil, nil, false
 	s.gen, s.name = g, name
 	s.source = SourceClasses(c)

@@ -20,12 +20,22 @@ type File struct {
 	Data []byte
 }
 
-// Pair is one target image with its label map, both at the model's size.
+// Pair is one target image with its label map, both at the model's size,
+// and the image once more at up to EstimateSize pixels for the estimators
+// (a feature network sees little in a 64 px image blown up to 224).
 type Pair struct {
 	Name   string
 	Image  []float32 // (3, H, W) in [-1, 1]
 	Labels []int32   // H*W class indices or dataset.Ignore
+	// Detail is the image at DetailW x DetailH: its own size, or
+	// EstimateSize when larger. (3, DetailH, DetailW) in [-1, 1].
+	Detail           []float32
+	DetailW, DetailH int
 }
+
+// EstimateSize bounds the side of the images kept for the estimators: the
+// feature network's input (MobileNetV2: 224).
+const EstimateSize = 224
 
 // TargetSet is the user's few-shot target data.
 type TargetSet struct {
@@ -200,7 +210,9 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 			msgs = append(msgs, FileMessage{ii.file, fmt.Sprintf("the target set is full (%d images)", MaxPairs)})
 			continue
 		}
-		pairs = append(pairs, Pair{Name: st, Image: resizeImage(img, W, H), Labels: m.Pix})
+		ew, eh := min(img.Bounds().Dx(), EstimateSize), min(img.Bounds().Dy(), EstimateSize)
+		pairs = append(pairs, Pair{Name: st, Image: resizeImage(img, W, H), Labels: m.Pix,
+			Detail: resizeImage(img, ew, eh), DetailW: ew, DetailH: eh})
 	}
 	for st, ii := range images {
 		msgs = append(msgs, FileMessage{ii.file, "no label map for this image (want labels/" + st + ".png or " + st + "_label.png)"})

@@ -41,28 +41,12 @@ func (s *Session) names() (target, source []string, err error) {
 }
 
 // EstimateText estimates A from class names with the word-vector table
-// (affinity.DecodeTable's format, e.g. models/glove). A target name with a
-// word the table lacks gets a uniform row and a warning naming the word.
+// (affinity.DecodeTable's format, e.g. models/glove), which the session
+// keeps for later estimates. A target name with a word the table lacks gets
+// a uniform row and a warning naming the word.
 func (s *Session) EstimateText(emb *affinity.Embeddings) (MatrixInfo, error) {
-	target, source, err := s.names()
-	if err != nil {
-		return MatrixInfo{}, err
-	}
-	m := affinity.NewMatrix(target, source)
-	var warnings []string
-	for t, name := range target {
-		row, err := affinity.TextEstimate(emb, []string{name}, source, affinity.TextOptions{})
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("%s: %v; row set to uniform, edit it by hand", name, err))
-			for i := range m.W[t] {
-				m.W[t][i] = 1 / float64(len(source))
-			}
-			continue
-		}
-		copy(m.W[t], row.W[0])
-	}
-	m.SetMeta("method", "text")
-	return s.setMatrix(m, warnings)
+	s.est.table = emb
+	return s.Estimate(MethodText)
 }
 
 // SetAffinity replaces A by rows (T x S non-negative weights; each row is

@@ -67,33 +67,7 @@ func backboneFeatures(dev *nn.Device, path string) (affinity.FeatureExtractor, s
 	if err != nil {
 		return nil, "", 0, err
 	}
-	s := net.Spec
-	byName := map[string]backbone.Node{}
-	for _, nd := range s.Nodes {
-		byName[nd.Name] = nd
-	}
-	node := s.Features
-	for {
-		nd, ok := byName[node]
-		if !ok || len(nd.Inputs) != 1 {
-			break
-		}
-		if nd.Op != "flatten" && nd.Op != "avgpool" && nd.Op != "globalavgpool" && nd.Op != "identity" {
-			break
-		}
-		node = nd.Inputs[0]
-	}
-	if s.InputH != s.InputW {
-		return nil, "", 0, fmt.Errorf("vision: backbone %q wants %dx%d images; only square inputs are supported", s.Name, s.InputW, s.InputH)
-	}
-	fx := affinity.FeatureFunc(func(x *nn.Tensor) (*nn.Tensor, error) {
-		out, err := net.Forward(nn.Affine(x, 0.5, 0.5), node)
-		if err != nil {
-			return nil, err
-		}
-		return out[0], nil
-	})
-	return fx, s.Name + " / " + node, s.InputH, nil
+	return affinity.BackboneFeatures(net)
 }
 
 func runAffinity(ctx context.Context, args []string) error {

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/models/backbones"
 	"catsynth/models/ganmodels"
 	"catsynth/models/glove"
+	"catsynth/models/segmenters"
 	"catsynth/webapp"
 )
 
@@ -52,6 +54,10 @@ func runServe(ctx context.Context, args []string) error {
 			name = strings.TrimSuffix(name, ".safetensors") + ".safetensors.zst" // the page decodes either
 		}
 		assets = append([]webapp.Asset{{Name: name, Kind: "gan", Data: data}}, assets...)
+		if protos, err := os.ReadFile(besidePrototypes(m)); err == nil {
+			base := strings.TrimSuffix(name, ".safetensors.zst")
+			assets = append(assets, webapp.Asset{Name: base + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: protos})
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -72,7 +78,8 @@ func runServe(ctx context.Context, args []string) error {
 }
 
 // defaultAssets are the embedded generator models in preference order
-// (empty or missing files are skipped with a note) and the GloVe table.
+// (empty or missing files are skipped with a note), their stored
+// prototypes, and the estimators' inputs.
 func defaultAssets() (assets []webapp.Asset, notes []string) {
 	seen := map[string]bool{}
 	names := append(append([]string(nil), ganmodels.Preference...), ganmodels.Names()...)
@@ -90,8 +97,15 @@ func defaultAssets() (assets []webapp.Asset, notes []string) {
 			continue
 		}
 		assets = append(assets, webapp.Asset{Name: n + ".safetensors.zst", Kind: "gan", Data: data})
+		if protos, err := ganmodels.Prototypes(n); err == nil {
+			assets = append(assets, webapp.Asset{Name: n + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: protos})
+		}
 	}
-	assets = append(assets, webapp.Asset{Name: glove.File, Kind: "glove", Data: glove.Table})
+	// The in-page affinity estimators' inputs: word vectors, the feature
+	// network and the source segmenter (fetched by the page when first used).
+	assets = append(assets, webapp.Asset{Name: glove.File, Kind: webapp.KindGlove, Data: glove.Table},
+		webapp.Asset{Name: backbones.MobileNetV2File, Kind: webapp.KindBackbone, Data: backbones.MobileNetV2},
+		webapp.Asset{Name: segmenters.SourceFile, Kind: webapp.KindSegmenter, Data: segmenters.Source})
 	return assets, notes
 }
 

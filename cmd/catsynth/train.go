@@ -84,11 +84,15 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	ckptEvery := fs.Int("ckpt-every", 500, "write a checkpoint every K steps")
 	f16 := fs.Bool("f16", false, "store the model file as float16 (half the size)")
 	resume := fs.Bool("resume", false, "continue from the training state beside --out")
+	initFrom := fs.String("init", "", "start from the weights of this training state file (same network, any size: progressive training)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if *resume && *initFrom != "" {
+		return fmt.Errorf("%w: --resume continues a run, --init starts a new one from other weights; pick one", errUsage)
 	}
 	if *steps < 1 || *batch < 1 {
 		return fmt.Errorf("%w: --steps and --batch must be at least 1", errUsage)
@@ -136,6 +140,13 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		}
 		if tr, err = gan.NewTrainer(dev, gc, dc, tc); err != nil {
 			return err
+		}
+		if *initFrom != "" {
+			if err := tr.WarmStart(*initFrom); err != nil {
+				tr.Release()
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "weights from %s\n", *initFrom)
 		}
 	}
 	defer tr.Release()

@@ -31,6 +31,21 @@ func Load(dev *nn.Device, path string) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
+	return FromFile(dev, c)
+}
+
+// LoadBytes is Load for a file in memory (the browser's fetched copy).
+func LoadBytes(dev *nn.Device, data []byte, name string) (*Net, error) {
+	c, err := nn.DecodeCheckpoint(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return FromFile(dev, c)
+}
+
+// FromFile builds the network a read checkpoint describes (see Load).
+func FromFile(dev *nn.Device, c *nn.Checkpoint) (*Net, error) {
+	path := c.Path
 	if c.Metadata[MetaKind] != KindValue && IsFIDInception(c) {
 		return FIDInceptionFromCheckpoint(dev, c)
 	}

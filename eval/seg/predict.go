@@ -152,6 +152,20 @@ func Load(dev *nn.Device, path string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	return fromCheckpoint(dev, ck)
+}
+
+// LoadBytes is Load for a file in memory (the browser's fetched copy).
+func LoadBytes(dev *nn.Device, data []byte, name string) (*Loaded, error) {
+	ck, err := nn.DecodeCheckpoint(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return fromCheckpoint(dev, ck)
+}
+
+func fromCheckpoint(dev *nn.Device, ck *nn.Checkpoint) (*Loaded, error) {
+	path := ck.Path
 	if k := ck.Metadata[MetaKind]; k != KindName {
 		return nil, fmt.Errorf("seg: %s is not a segmenter (%s=%s)", path, MetaKind, strconv.Quote(k))
 	}

@@ -6,7 +6,10 @@
 //	tiny32.safetensors.zst     32 px, a few steps only: for tests
 //
 // Any *.safetensors.zst file in this folder is embedded at build time, so
-// adding a trained model is dropping the file here.
+// adding a trained model is dropping the file here. NAME.prototypes.safetensors
+// beside a model holds its source classes' feature prototypes (made by
+// `catsynth affinity prototypes --model`), which the vision affinity
+// estimator compares target images with.
 package ganmodels
 
 import (
@@ -19,6 +22,22 @@ import (
 
 //go:embed *.safetensors.zst
 var files embed.FS
+
+//go:embed *.prototypes.safetensors
+var prototypes embed.FS
+
+// PrototypesExt ends the name of a model's stored source prototypes.
+const PrototypesExt = ".prototypes.safetensors"
+
+// Prototypes returns the stored source prototypes of the named model, or
+// an error when it has none.
+func Prototypes(name string) ([]byte, error) {
+	b, err := prototypes.ReadFile(name + PrototypesExt)
+	if err != nil {
+		return nil, fmt.Errorf("ganmodels: model %q has no stored prototypes (make them with catsynth affinity prototypes --model)", name)
+	}
+	return b, nil
+}
 
 const ext = ".safetensors.zst"
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
@@ -198,4 +199,46 @@ func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer
 	// replay the noise of the first steps.
 	t.reseed(uint64(step))
 	return t, trace, nil
+}
+
+// WarmStart loads the G, D and EMA weights of a SaveState file into a new
+// trainer whose networks have the same parameter shapes; the output size may
+// differ, since both networks are fully convolutional. This is progressive
+// training: the 128 px default starts from the 64 px one. Adam's moments and
+// the step count start fresh. A state file of another architecture is
+// refused with every mismatching name.
+func (t *Trainer) WarmStart(path string) error {
+	ck, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	if k := ck.Metadata[MetaKind]; k != KindTrainState {
+		return fmt.Errorf("gan: %s is not a training state file (kind %q); --init needs the .state file written beside a model", path, k)
+	}
+	var gc GeneratorConfig
+	if err := json.Unmarshal(ck.Config, &gc); err != nil {
+		return fmt.Errorf("gan: %s: generator config: %w", path, err)
+	}
+	if gc.LabelNC != t.G.Config.LabelNC {
+		return fmt.Errorf("gan: %s has %d label classes, the new model %d", path, gc.LabelNC, t.G.Config.LabelNC)
+	}
+	if gc.withDefaults().Norm != t.G.Config.withDefaults().Norm {
+		return fmt.Errorf("gan: %s uses %s normalization, the new model %s", path, gc.withDefaults().Norm, t.G.Config.withDefaults().Norm)
+	}
+	load := t.stateParams()
+	names := map[string]bool{}
+	for _, p := range load {
+		names[p.Name] = true
+	}
+	var extra []string
+	for _, st := range ck.File.Tensors {
+		if !names[st.Name] && !strings.HasPrefix(st.Name, "optG.") && !strings.HasPrefix(st.Name, "optD.") {
+			extra = append(extra, st.Name)
+		}
+	}
+	if len(extra) > 0 {
+		return &nn.LoadError{Path: path, Unknown: extra}
+	}
+	// Adam's moments (optG.*, optD.*) are the only tensors left unloaded.
+	return ck.LoadInto(load, nn.LoadOptions{AllowUnknown: true})
 }

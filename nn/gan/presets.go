@@ -25,9 +25,12 @@ var Presets = map[string]Preset{
 	"source64": {Name: "source64", Note: "default 64 px model: fast tests and demos",
 		G: GeneratorConfig{ZDim: 64, Channels: 16, NumBlocks: 5, H: 64, W: 64, SPADEHidden: 64},
 		D: DiscriminatorConfig{Channels: 32, NumBlocks: 5}},
-	"source128": {Name: "source128", Note: "default 128 px model for the apps",
-		G: GeneratorConfig{ZDim: 64, Channels: 16, NumBlocks: 6, H: 128, W: 128, SPADEHidden: 128},
-		D: DiscriminatorConfig{Channels: 32, NumBlocks: 6}},
+	// source128 is source64's network at twice the size (an 8x8 first
+	// latent map instead of 4x4), so it can start from source64's weights
+	// (train gan --init) instead of from scratch.
+	"source128": {Name: "source128", Note: "default 128 px model for the apps (source64's network, 128 px)",
+		G: GeneratorConfig{ZDim: 64, Channels: 16, NumBlocks: 5, H: 128, W: 128, SPADEHidden: 64},
+		D: DiscriminatorConfig{Channels: 32, NumBlocks: 5}},
 	"oasis": {Name: "oasis", Note: "the official OASIS architecture (256 px, 74M generator parameters)",
 		G: GeneratorConfig{ZDim: 64, Channels: 64, NumBlocks: 6, H: 256, W: 256, SPADEHidden: 128},
 		D: DiscriminatorConfig{Channels: 64, NumBlocks: 6}},

@@ -248,3 +248,45 @@ func TestLossCurve(t *testing.T) {
 		t.Errorf("only %d coloured pixels in the loss curve", coloured)
 	}
 }
+
+// TestWarmStart: a trainer at twice the size starts from a state file's
+// weights (same parameters, fresh step count); other architectures and
+// model files are refused.
+func TestWarmStart(t *testing.T) {
+	tr, model, state := trainTiny(t, 2)
+	dev := tr.Dev
+	gc, dc := tr.G.Config, tr.D.Config
+	gc.H, gc.W = 64, 64
+	big, err := NewTrainer(dev, gc, dc, TrainConfig{BatchSize: 1, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Release()
+	if err := big.WarmStart(state); err != nil {
+		t.Fatal(err)
+	}
+	if big.Steps != 0 {
+		t.Errorf("warm start at step %d, want 0", big.Steps)
+	}
+	want, got := tr.stateParams(), big.stateParams()
+	for i := range want {
+		w, _ := want[i].T.Data()
+		g, _ := got[i].T.Data()
+		if want[i].Name != got[i].Name || !slices.Equal(w, g) {
+			t.Fatalf("%s differs after the warm start", want[i].Name)
+		}
+	}
+	wide := tr.G.Config
+	wide.Channels *= 2
+	other, err := NewTrainer(dev, wide, dc, TrainConfig{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if err := other.WarmStart(state); err == nil || !strings.Contains(err.Error(), "netG.") {
+		t.Errorf("warm start of a wider generator: %v, want the mismatching names", err)
+	}
+	if err := big.WarmStart(model); err == nil || !strings.Contains(err.Error(), "not a training state") {
+		t.Errorf("warm start from a model file: %v", err)
+	}
+}

@@ -151,7 +151,7 @@ func (b *Backend) pickGEMM(g *gemmCall) *gemmVariant {
 			return v
 		}
 	}
-	if g.flops() < tuneMinFlops {
+	if g.flops() < tuneMinFlops || (b.software && !tuneSoftware) {
 		return b.heuristic(g)
 	}
 	adapter, key := b.name+tuneVersion, tuneKey(g)

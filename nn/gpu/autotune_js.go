@@ -2,7 +2,11 @@
 
 package gpu
 
-// In the browser the autotune results live in memory only.
+// In the browser the autotune results live in memory only, so each page
+// load would tune again; on a software adapter (SwiftShader, the fallback
+// of machines without a GPU) that costs more than it saves, and the
+// heuristic choice runs untimed.
+const tuneSoftware = false
 
 func defaultTunePath() string { return "" }
 

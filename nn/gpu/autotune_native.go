@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 )
 
+// Natively the results persist, so software adapters (lavapipe) tune too.
+const tuneSoftware = true
+
 // defaultTunePath is os.UserCacheDir()/catsynth/gpu-autotune.json, or ""
 // when there is no cache directory.
 func defaultTunePath() string {
