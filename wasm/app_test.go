@@ -93,7 +93,8 @@ func TestBrowserApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 1100})
+	downloads := t.TempDir()
+	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 1100, DownloadDir: downloads})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,6 +315,25 @@ func TestBrowserApp(t *testing.T) {
 	}
 	if _, err := browser.Wait[bool](b, "appState.saved === 1", 20*time.Second); err != nil {
 		fail("adapted model not saved: %v", err)
+	}
+	// The download is a model file the native session loads, in the
+	// target classes.
+	var saved []string
+	for deadline := time.Now().Add(20 * time.Second); len(saved) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		saved, _ = filepath.Glob(filepath.Join(downloads, "*.safetensors.zst"))
+	}
+	if len(saved) != 1 {
+		fail("downloaded adapted models: %v, want one", saved)
+	}
+	if data, err := os.ReadFile(saved[0]); err != nil {
+		t.Error(err)
+	} else {
+		dev, _ := nn.Open("cpu")
+		s := webapp.NewSession(dev, 0)
+		if info, err := s.LoadModel(data, filepath.Base(saved[0])); err != nil || !info.Adapted {
+			t.Errorf("downloaded model %s: %v (adapted %v)", filepath.Base(saved[0]), err, info.Adapted)
+		}
+		s.Release()
 	}
 
 	// The saved model loads back from IndexedDB, in the target classes.

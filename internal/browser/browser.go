@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -105,6 +106,9 @@ type Options struct {
 	// Logf, when set, receives every console message as it arrives
 	// (t.Logf in tests shows the console live with -v).
 	Logf func(format string, args ...any)
+	// DownloadDir receives the page's downloads; empty refuses them (a test
+	// must not leave files in the user's Downloads folder).
+	DownloadDir string
 }
 
 // DefaultFlags returns the command-line flags Start passes on top of
@@ -229,7 +233,24 @@ func Start(ctx context.Context, opt Options) (*Browser, error) {
 		b.Close()
 		return nil, fmt.Errorf("browser: start %s: no answer after %v%s", exe, timeout, b.outputTail())
 	}
+	if err := b.setDownloads(opt.DownloadDir); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("browser: downloads: %w", err)
+	}
 	return b, nil
+}
+
+// setDownloads sends the page's downloads to dir, or refuses them when dir
+// is empty.
+func (b *Browser) setDownloads(dir string) error {
+	params := cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny}
+	if dir != "" {
+		params = cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}
+	}
+	return b.within("set download behavior", 10*time.Second, func(ctx context.Context) error {
+		_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, params)
+		return err
+	})
 }
 
 func (b *Browser) collectConsole(msgs iter.Seq2[Message, error]) {
