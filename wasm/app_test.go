@@ -30,10 +30,22 @@ import (
 	"catsynth/webapp"
 )
 
+// WebModelEnv names an embedded model for TestBrowserApp instead of the
+// tiny one: CATSYNTH_WEB_MODEL=source64 measures the page's numbers with a
+// default model (docs/WEB.md).
+const WebModelEnv = "CATSYNTH_WEB_MODEL"
+
 // testModel is the tiny model of the tests: models/ganmodels' tiny32 when
 // it is there and loads, else an untrained tiny generator of the synthetic
 // source classes (webapp.UntrainedModel, seed logged).
 func testModel(t *testing.T) (name string, data []byte) {
+	if n := os.Getenv(WebModelEnv); n != "" {
+		b, err := ganmodels.Bytes(n)
+		if err != nil {
+			t.Fatalf("%s: %v", WebModelEnv, err)
+		}
+		return n, b
+	}
 	if b, err := ganmodels.Bytes("tiny32"); err == nil && len(b) > 0 {
 		dev, _ := nn.Open("cpu")
 		s := webapp.NewSession(dev, 0)
@@ -309,7 +321,7 @@ func TestBrowserApp(t *testing.T) {
 		t.Errorf("palette after the device loss: %q, want ocean,meadow", pal)
 	}
 	t.Logf("device loss (%s): recovered, notice %q", eval("appState.deviceLost[0]"), eval(`document.getElementById("noticeText").textContent`))
-	shot("web-device-lost.png")
+	shot("device-lost.png")
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#saveModel"))); err != nil {
 		fail("%v", err)
 	}
