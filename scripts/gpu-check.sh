@@ -22,6 +22,12 @@
 #      grad-weight at B16 C256 64x64                                 -> bench.txt
 #   3. the same matmul/conv forward benchmarks per forced variant    -> bench-variants.txt
 #   4. PyTorch on the same shapes (scripts/torch_kernels.py)         -> torch.txt
+#   5. the generator benchmarks on the GPU backend: source presets at 64,
+#      128, 256 px, the official OASIS ADE20K generator at 256 px, and a
+#      training step                                                 -> gan-bench.txt
+#   6. PyTorch with the same generators (scripts/torch_oasis_generator.py) -> torch-gan.txt
+#   7. nn/gan's TestTorchParity: the PyTorch generator built from a
+#      catsynth checkpoint gives the same images                     -> gan-parity.txt
 # A failing step is reported and the script goes on; it exits non-zero when
 # any step failed.
 #
@@ -39,6 +45,7 @@ bindir="$root/gpu-check-bin"
 if [ "${1:-}" = build ]; then
 	mkdir -p "$bindir"
 	go test -c -o "$bindir/gpu.test" ./nn/gpu || exit 1
+	go test -c -o "$bindir/gan.test" ./nn/gan || exit 1
 	# Bring Debian's Vulkan loader along when apt can fetch it (the GPU machine has none).
 	if ! ls "$bindir"/libvulkan1_*.deb >/dev/null 2>&1; then
 		(cd "$bindir" && apt-get download libvulkan1) || echo "note: could not fetch libvulkan1 .deb; set VULKAN_DEB there"
@@ -115,6 +122,21 @@ step variants bench-variants.txt vbench
 
 # --- 4. PyTorch peer ------------------------------------------------------------
 step torch torch.txt python3 "$root/scripts/torch_kernels.py"
+
+# --- 5-7. the GAN generator beside PyTorch ----------------------------------------
+gantest() { # like gotest, for nn/gan (its prebuilt binary is gpu-check-bin/gan.test)
+	local bin=${GAN_TEST_BIN:-"$bindir/gan.test"}
+	if [ -x "$bin" ]; then
+		(cd "$root/nn/gan" && "$bin" "$@")
+	else
+		go test ./nn/gan -args "$@"
+	fi
+}
+gan_bench() { CATSYNTH_BACKEND=gpu gantest -test.run '^$' -test.bench 'Generate|TrainStep' -test.benchtime "$BENCHTIME" -test.timeout 20m; }
+gan_parity() { CATSYNTH_TORCH_PYTHON=python3 gantest -test.run TestTorchParity -test.v -test.count 1; }
+step gan-bench gan-bench.txt gan_bench
+step torch-gan torch-gan.txt python3 "$root/scripts/torch_oasis_generator.py"
+step gan-parity gan-parity.txt gan_parity
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -101,3 +101,36 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGenerateOASIS measures the official OASIS ADE20K generator (151
+// classes, base width 64, SPADE, 74.3M parameters) at 256 px, batch 1: the
+// configuration of the PyTorch timing in scripts/torch_oasis_generator.py
+// (14.3 ms per image on one H100 in PyTorch fp32 eager). Seconds per image
+// on a CPU, so it runs there only with CATSYNTH_BENCH_LARGE=1.
+func BenchmarkGenerateOASIS(b *testing.B) {
+	if os.Getenv(nn.EnvBackend) != "gpu" && os.Getenv("CATSYNTH_BENCH_LARGE") == "" {
+		b.Skip("the official generator takes seconds per image on a CPU: set CATSYNTH_BACKEND=gpu or CATSYNTH_BENCH_LARGE=1")
+	}
+	gc := OfficialADE20K()
+	dev := benchDevice(b)
+	g, err := NewGenerator(dev, gc, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Release()
+	g.Params.SetTraining(false)
+	lab := make([]int32, gc.H*gc.W)
+	for i := range lab {
+		lab[i] = int32((i / 11) % gc.LabelNC)
+	}
+	if _, err := g.Generate(lab, gc.H, gc.W, []uint64{0}); err != nil { // pipelines, autotune
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := g.Generate(lab, gc.H, gc.W, []uint64{uint64(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/image")
+}
