@@ -276,7 +276,7 @@ setDeviceLostHandler(async (reason) => {
 
 async function openEngine() {
   const r = await call("open", [{ backend: params.get("backend") || "auto" }]);
-  state.backend = r.backend; state.fallback = r.fallback;
+  state.backend = r.backend; state.fallback = r.fallback; state.software = !!r.software;
   const pill = $("backend");
   if (r.fallback) {
     pill.textContent = "CPU (no WebGPU)";
@@ -307,7 +307,10 @@ async function boot() {
   sel.textContent = "";
   for (const m of gans) sel.add(new Option(`${m.name} (${(m.bytes / 1e6).toFixed(1)} MB)`, m.url));
   if (!gans.length) throw new Error("the server offers no model (models/index.json is empty)");
-  const want = gans.find((m) => m.name === params.get("model")) || gans[0];
+  // Without a GPU (CPU backend, or a software adapter such as SwiftShader) a
+  // 128 px model takes seconds per image: start with the 64 px one there.
+  const want = gans.find((m) => m.name === params.get("model")) ||
+    (state.software && gans.find((m) => m.name === "source64")) || gans[0];
   sel.value = want.url;
   await chooseModel(want);
   sel.disabled = $("openModel").disabled = false;

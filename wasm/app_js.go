@@ -21,7 +21,7 @@ import (
 // Values cross as plain objects (JSON), label maps and images as
 // Uint8Arrays (labels: H*W class bytes, 255 = none; images: H*W*4 RGBA).
 //
-//	open({backend: "auto"|"gpu"|"cpu"}) -> {backend, fallback, limit}
+//	open({backend: "auto"|"gpu"|"cpu"}) -> {backend, fallback, limit, software (no GPU does the work)}
 //	loadModel(bytes, name)              -> ModelInfo
 //	generate(labels, seed)              -> {rgba, width, height, ms}
 //	examples(n)                         -> [{name, labels}]
@@ -153,7 +153,9 @@ func appOpen(a []js.Value) (any, error) {
 		limit = webapp.DefaultBindingLimit
 	}
 	sess = webapp.NewSession(d, limit)
-	return map[string]any{"backend": d.Name(), "fallback": d.FallbackReason(), "limit": limit}, nil
+	sw, _ := d.Backend().(interface{ Software() bool })
+	software := d.FallbackReason() != "" || name == "cpu" || (sw != nil && sw.Software())
+	return map[string]any{"backend": d.Name(), "fallback": d.FallbackReason(), "limit": limit, "software": software}, nil
 }
 
 func appGenerate(a []js.Value) (any, error) {

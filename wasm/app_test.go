@@ -149,6 +149,11 @@ func TestBrowserApp(t *testing.T) {
 		fail("page failed to start: %s", e)
 	}
 	firstImage := time.Since(start)
+	backendName := strings.ToLower(eval("appState.backend"))
+	wantSoftware := strings.Contains(backendName, "swiftshader") || strings.Contains(backendName, "fallback adapter") || backendName == "cpu"
+	if sw := eval("appState.software"); sw != fmt.Sprint(wantSoftware) {
+		t.Errorf("backend %q reported software=%s, want %v", backendName, sw, wantSoftware)
+	}
 	backendName, fallback := eval("appState.backend"), eval("appState.fallback")
 	t.Logf("first image %v after navigation; backend %q, fallback %q, %s ms per image", firstImage.Round(time.Millisecond),
 		backendName, fallback, eval("appState.lastGen.ms"))

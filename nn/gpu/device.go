@@ -92,6 +92,10 @@ func New() (*Backend, error) {
 // Name says which adapter runs, e.g. "gpu: llvmpipe (LLVM 19.1.7, 256 bits) (vulkan)".
 func (b *Backend) Name() string { return b.name }
 
+// Software reports a CPU adapter (lavapipe, SwiftShader): apps pick smaller
+// models there.
+func (b *Backend) Software() bool { return b.software }
+
 // Release frees every device resource. The Backend must not be used after.
 func (b *Backend) Release() {
 	b.rec.release()
