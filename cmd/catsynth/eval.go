@@ -64,6 +64,7 @@ func runEval(ctx context.Context, args []string) error {
 	subsetSize := fs.Int("kid-size", 0, "KID: images per subset (0: min(1000, both sets))")
 	seed := fs.Uint64("seed", 1, "KID: seed of the subset draws")
 	noFID := fs.Bool("no-fid", false, "skip FID (it needs many images to mean much)")
+	noKID := fs.Bool("no-kid", false, "with --no-fid: skip KID too, so the feature network does not run and --real only fills the report's sample grid (KID comes free whenever FID runs)")
 	miou := fs.Bool("miou", false, "score generated images with --segmenter against the label maps in --labels (generated NAME.png vs label NAME.png)")
 	segPath := fs.String("segmenter", "", "segmenter file for --miou (catsynth train seg; shipped in models/segmenters/)")
 	labels := fs.String("labels", "", "folder of label maps NAME.png (or a dataset folder with labels/ and classes.txt)")
@@ -127,7 +128,7 @@ func runEval(ctx context.Context, args []string) error {
 		rep.Affinity = &s
 		affMat = m
 	}
-	if images {
+	if images && !(*noFID && *noKID) {
 		if err := evalImages(ctx, rep, *real, first, *bbPath, *modelsDir, *backendName, *batch, !*noFID,
 			eval.KIDOptions{Subsets: *subsets, SubsetSize: *subsetSize, Seed: *seed}); err != nil {
 			return err

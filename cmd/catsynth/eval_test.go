@@ -149,3 +149,34 @@ func TestEvalAffinityAndUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalNoFeatures: --no-fid --no-kid writes no distance and needs no
+// feature network (none is given, and the folder searched has none).
+func TestEvalNoFeatures(t *testing.T) {
+	const seed = 4
+	t.Logf("seed %d", seed)
+	tmp := t.TempDir()
+	real, gen := filepath.Join(tmp, "real"), filepath.Join(tmp, "gen")
+	writePNGs(t, real, seed, 3, 0)
+	writePNGs(t, gen, seed, 3, 0.2)
+	out := filepath.Join(tmp, "r.json")
+	err := runEval(context.Background(), []string{"--real", real, "--generated", gen, "--no-fid", "--no-kid",
+		"--models", filepath.Join(tmp, "none"), "--backend", "cpu", "--report", filepath.Join(tmp, "rep"), "--json", out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.FID != nil || rep.KID != nil {
+		t.Errorf("distances computed with --no-fid --no-kid: %+v", rep)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "rep", "index.html")); err != nil {
+		t.Errorf("no report: %v", err)
+	}
+}
