@@ -237,8 +237,9 @@ type VisionOptions struct {
 // VisionEstimate compares target prototypes (from target images) with source
 // prototypes (stored): A = row softmax of the cosine similarities. Both must
 // come from the same extractor. A source class without a prototype gets
-// weight 0 (with a warning); a target class without one is an error (it has
-// no pixel in the target images, so nothing is known about it).
+// weight 0 (with a warning); a target class without one (no pixel in the
+// target images, so nothing is known about it) gets a uniform row and a
+// warning, as in the segmentation estimator; none with a prototype is an error.
 func VisionEstimate(target, source *Prototypes, o VisionOptions) (*Matrix, []string, error) {
 	if target.Dim != source.Dim {
 		return nil, nil, fmt.Errorf("affinity: target prototypes have %d dimensions, source %d", target.Dim, source.Dim)
@@ -256,9 +257,12 @@ func VisionEstimate(target, source *Prototypes, o VisionOptions) (*Matrix, []str
 		return nil, nil, fmt.Errorf("affinity: no source class has a prototype")
 	}
 	m := NewMatrix(target.Names, source.Names)
+	var unknown []int // target rows without a prototype: uniform at the end
 	for t, tv := range target.Vec {
 		if tv == nil {
-			return nil, nil, fmt.Errorf("affinity: target class %q has no pixel in the target images, so it has no prototype", target.Names[t])
+			unknown = append(unknown, t)
+			warnings = append(warnings, fmt.Sprintf("vision: target class %q has no pixel in the target images, so it has no prototype; its row is uniform", target.Names[t]))
+			continue
 		}
 		for s, sv := range source.Vec {
 			if sv == nil {
@@ -302,6 +306,14 @@ func VisionEstimate(target, source *Prototypes, o VisionOptions) (*Matrix, []str
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(unknown) == len(target.Vec) {
+		return nil, nil, fmt.Errorf("affinity: no target class has a prototype (no labelled pixel in the target images)")
+	}
+	for _, t := range unknown {
+		for s := range out.W[t] {
+			out.W[t][s] = 1 / float64(len(out.W[t]))
+		}
 	}
 	out.SetMeta("method", "vision")
 	out.SetMeta("extractor", source.Extractor)

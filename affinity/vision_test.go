@@ -134,6 +134,11 @@ func TestVisionErrors(t *testing.T) {
 	if err != nil || len(warn) != 1 || !strings.Contains(warn[0], `"y"`) || m.W[0][1] != 0 || m.W[0][0] != 1 {
 		t.Errorf("missing source prototype: %v %q %v", err, warn, m)
 	}
+	// A target class without pixels gets a uniform row and a warning.
+	m, warn, err = VisionEstimate(mk([]string{"a", "b"}, 2, "toy", []float64{0, 1}, nil), src, VisionOptions{})
+	if err != nil || len(warn) != 2 || !strings.Contains(warn[1], `"b" has no pixel`) || m.W[1][0] != 0.5 || m.W[1][1] != 0.5 || m.W[0][0] != 1 {
+		t.Errorf("target class without pixels: %v %q %v", err, warn, m)
+	}
 	cases := []struct {
 		name     string
 		tgt, src *Prototypes
@@ -141,7 +146,7 @@ func TestVisionErrors(t *testing.T) {
 	}{
 		{"dims", mk([]string{"a"}, 3, "toy", []float64{1, 0, 0}), src, "3 dimensions, source 2"},
 		{"extractor", mk([]string{"a"}, 2, "other", []float64{1, 0}), src, `from "other"`},
-		{"target without pixels", mk([]string{"a"}, 2, "toy", nil), src, `"a" has no pixel`},
+		{"no target pixels", mk([]string{"a"}, 2, "toy", nil), src, "no target class has a prototype"},
 		{"no source", mk([]string{"a"}, 2, "toy", []float64{1, 0}), mk([]string{"x"}, 2, "toy", nil), "no source class has a prototype"},
 	}
 	for _, c := range cases {

@@ -201,8 +201,8 @@ func (s *Session) textMatrix() (*affinity.Matrix, []string, error) {
 
 // visionMatrix compares the prototypes of the dropped images (masked means
 // of the feature network's last spatial map) with the model's stored source
-// prototypes.
-// A target class with no labelled pixel gets a uniform row and a warning.
+// prototypes. A target class with no labelled pixel gets a uniform row and
+// a warning.
 func (s *Session) visionMatrix() (*affinity.Matrix, []string, error) {
 	target, source, err := s.names()
 	if err != nil {
@@ -230,25 +230,12 @@ func (s *Session) visionMatrix() (*affinity.Matrix, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("vision: %w", err)
 	}
-	// VisionEstimate refuses target classes without a prototype; estimate
-	// the others and give those a uniform row.
-	seen := &affinity.Prototypes{Extractor: tp.Extractor, Dim: tp.Dim}
-	var warnings []string
-	for t, v := range tp.Vec {
-		if v == nil {
-			warnings = append(warnings, fmt.Sprintf("vision: target class %q has no labelled pixel in the images; its row is uniform", target[t]))
-			continue
-		}
-		seen.Names, seen.Vec, seen.Pixels = append(seen.Names, target[t]), append(seen.Vec, v), append(seen.Pixels, tp.Pixels[t])
-	}
-	if len(seen.Names) == 0 {
-		return nil, nil, fmt.Errorf("vision: no target class has a labelled pixel")
-	}
-	vm, w, err := affinity.VisionEstimate(seen, e.protos, affinity.VisionOptions{})
+	m, warnings, err := affinity.VisionEstimate(tp, e.protos, affinity.VisionOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	return fillRows(vm, target, source, MethodVision), append(warnings, w...), nil
+	m, err = m.Reorder(target, source)
+	return m, warnings, err
 }
 
 // segMatrix runs the source segmenter on the dropped images (resized to
@@ -330,32 +317,6 @@ func (s *Session) eachTargetBatch(size int, f func(*nn.Tensor) (*nn.Tensor, erro
 		}
 	}
 	return nil
-}
-
-// fillRows spreads a matrix over a subset of the target classes into one
-// over all of them; the missing rows are uniform.
-func fillRows(sub *affinity.Matrix, target, source []string, method string) *affinity.Matrix {
-	m := affinity.NewMatrix(target, source)
-	rowOf := map[string]int{}
-	for i, n := range sub.Target {
-		rowOf[n] = i
-	}
-	colOf := map[string]int{}
-	for j, n := range sub.Source {
-		colOf[n] = j
-	}
-	for t, name := range target {
-		i, ok := rowOf[name]
-		if !ok {
-			uniformRow(m.W[t])
-			continue
-		}
-		for j, src := range source {
-			m.W[t][j] = sub.W[i][colOf[src]]
-		}
-	}
-	m.SetMeta("method", method)
-	return m
 }
 
 func uniformRow(row []float64) {
