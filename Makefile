@@ -49,15 +49,15 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./nn/...
 
-## bench-transfer: the class-affinity-transfer benchmark (docs/TRANSFER.md); about 4 h on 2 CPU cores
+## bench-transfer: the class-affinity-transfer benchmark of docs/TRANSFER.md; about 1 h on 2 CPU cores
 TRANSFER_SOURCE ?= bench-out/tiny32.safetensors.zst
 $(TRANSFER_SOURCE):
 	$(GO) run ./cmd/catsynth train gan --data synth:source:n=1000,size=32 --preset tiny --norm clade \
-	    --size 32 --batch 4 --steps 3000 --out $@
+	    --size 32 --batch 4 --steps 3000 --seed 1 --out $@
 	$(GO) run ./cmd/catsynth affinity prototypes --model $@ --data synth:source:n=64,seed=3,size=32 --n 64
 bench-transfer: $(TRANSFER_SOURCE)
 	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
-	    --shots 25,100 --steps 1000 --seeds 1,2 --heldout 100 --seg-steps 1500 --out bench-out/transfer
+	    --shots 25,100 --steps 400 --seeds 1,2 --heldout 50 --seg-steps 800 --out bench-out/transfer
 
 clean:
 	rm -rf bin

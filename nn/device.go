@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -31,6 +32,12 @@ func (d *Device) Backend() backend.Backend { return d.be }
 
 // Name is the backend's name ("cpu", "gpu: ...").
 func (d *Device) Name() string { return d.be.Name() }
+
+// isSoftware reports a backend that says it runs on a software adapter.
+func isSoftware(be backend.Backend) bool {
+	sw, ok := be.(interface{ Software() bool })
+	return ok && sw.Software()
+}
 
 // FallbackReason says why Open("auto") chose the CPU backend ("" if it did not fall back).
 func (d *Device) FallbackReason() string { return d.fallback }
@@ -74,8 +81,8 @@ func Backends() []string {
 const EnvBackend = "CATSYNTH_BACKEND"
 
 // Open opens a device by backend name: a registered name ("cpu", "gpu"),
-// "auto" (gpu if it is registered and opens, else cpu; FallbackReason says
-// why), or "" (the value of $CATSYNTH_BACKEND, else auto).
+// "auto" (gpu if it is registered and opens on a hardware adapter, else cpu;
+// FallbackReason says why), or "" (the value of $CATSYNTH_BACKEND, else auto).
 func Open(name string) (*Device, error) {
 	if name == "" {
 		name = os.Getenv(EnvBackend)
@@ -101,10 +108,21 @@ func Open(name string) (*Device, error) {
 	var reason string
 	if hasGPU {
 		be, err := gpu()
-		if err == nil {
+		switch {
+		case err != nil:
+			reason = "gpu backend failed to open: " + err.Error()
+		case isSoftware(be) && runtime.GOOS != "js":
+			// lavapipe and the like run WGSL on the CPU at a few GFLOP/s;
+			// the CPU backend is ten times faster and more. (In the browser
+			// a software adapter stays: there the CPU backend is wasm
+			// without SIMD.)
+			reason = "the only GPU adapter is a software one (" + be.Name() + "); the CPU backend is faster"
+			if r, ok := be.(interface{ Release() }); ok {
+				r.Release()
+			}
+		default:
 			return NewDevice(be), nil
 		}
-		reason = "gpu backend failed to open: " + err.Error()
 	} else {
 		reason = "no gpu backend linked into this binary"
 	}

@@ -112,9 +112,9 @@ func TestReleasedTensorPanics(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	// "auto" must pick the GPU exactly when one opens here, and say why when not.
-	_, gpuErr := Open("gpu")
+	g, gpuErr := Open("gpu")
 	wantAuto := "cpu"
-	if gpuErr == nil {
+	if gpuErr == nil && !isSoftware(g.Backend()) {
 		wantAuto = "gpu"
 	}
 	t.Logf("gpu here: %v (auto should give %s)", gpuErr, wantAuto)
@@ -167,6 +167,37 @@ func TestOpenAutoFallsBackWhenGPUFails(t *testing.T) {
 	}
 	if _, err := Open("gpu"); err == nil {
 		t.Error("Open(gpu) with a failing backend succeeded")
+	}
+}
+
+// softwareGPU is a "gpu" backend on a software adapter.
+type softwareGPU struct{ backend.Backend }
+
+func (softwareGPU) Name() string   { return "gpu: llvmpipe (test)" }
+func (softwareGPU) Software() bool { return true }
+
+func TestOpenAutoSkipsSoftwareAdapters(t *testing.T) {
+	registryMu.Lock()
+	old, had := registry["gpu"]
+	registry["gpu"] = func() (backend.Backend, error) { return softwareGPU{cpu.New()}, nil }
+	registryMu.Unlock()
+	defer func() {
+		registryMu.Lock()
+		delete(registry, "gpu")
+		if had {
+			registry["gpu"] = old
+		}
+		registryMu.Unlock()
+	}()
+	d, err := Open("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name() != "cpu" || !strings.Contains(d.FallbackReason(), "software one (gpu: llvmpipe (test))") {
+		t.Errorf("auto on a software adapter: %s, reason %q", d.Name(), d.FallbackReason())
+	}
+	if d, err := Open("gpu"); err != nil || d.Name() != "gpu: llvmpipe (test)" {
+		t.Errorf("gpu asked for by name: %v, %v", d, err)
 	}
 }
 
