@@ -1,7 +1,7 @@
 // Package ganmodels embeds the default OASIS-style generators trained on
 // the synthetic "source" domain with `catsynth train gan` (see docs/GAN.md):
 //
-//	source128.safetensors.zst  128 px, for the apps      (preset source128)
+//	source128.safetensors.zst  128 px, for the apps      (preset source128, started from source64)
 //	source64.safetensors.zst   64 px, for fast use       (preset source64)
 //	tiny32.safetensors.zst     32 px, a few steps only: for tests
 //
