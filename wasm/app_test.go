@@ -283,7 +283,11 @@ func TestBrowserApp(t *testing.T) {
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#start"))); err != nil {
 		fail("%v", err)
 	}
-	if _, err := browser.Wait[bool](b, "appState.finetune && !appState.finetune.running", 90*time.Second); err != nil {
+	ftWait := 90 * time.Second
+	if os.Getenv(WebModelEnv) != "" {
+		ftWait = 10 * time.Minute // a default model on SwiftShader: seconds per step
+	}
+	if _, err := browser.Wait[bool](b, "appState.finetune && !appState.finetune.running", ftWait); err != nil {
 		fail("finetune did not end: %v; progress: %s", err, eval(`document.getElementById("trainText").textContent`))
 	}
 	var ft struct {
