@@ -145,19 +145,24 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-func TestOpenAutoFallsBackWhenGPUFails(t *testing.T) {
+// withGPU registers open as the "gpu" backend for the rest of the test.
+func withGPU(t *testing.T, open func() (backend.Backend, error)) {
 	registryMu.Lock()
 	old, had := registry["gpu"]
-	registry["gpu"] = func() (backend.Backend, error) { return nil, errors.New("no adapter") }
+	registry["gpu"] = open
 	registryMu.Unlock()
-	defer func() {
+	t.Cleanup(func() {
 		registryMu.Lock()
 		delete(registry, "gpu")
 		if had {
 			registry["gpu"] = old
 		}
 		registryMu.Unlock()
-	}()
+	})
+}
+
+func TestOpenAutoFallsBackWhenGPUFails(t *testing.T) {
+	withGPU(t, func() (backend.Backend, error) { return nil, errors.New("no adapter") })
 	d, err := Open("auto")
 	if err != nil {
 		t.Fatal(err)
@@ -177,18 +182,7 @@ func (softwareGPU) Name() string   { return "gpu: llvmpipe (test)" }
 func (softwareGPU) Software() bool { return true }
 
 func TestOpenAutoSkipsSoftwareAdapters(t *testing.T) {
-	registryMu.Lock()
-	old, had := registry["gpu"]
-	registry["gpu"] = func() (backend.Backend, error) { return softwareGPU{cpu.New()}, nil }
-	registryMu.Unlock()
-	defer func() {
-		registryMu.Lock()
-		delete(registry, "gpu")
-		if had {
-			registry["gpu"] = old
-		}
-		registryMu.Unlock()
-	}()
+	withGPU(t, func() (backend.Backend, error) { return softwareGPU{cpu.New()}, nil })
 	d, err := Open("auto")
 	if err != nil {
 		t.Fatal(err)

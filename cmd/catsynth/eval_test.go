@@ -100,15 +100,7 @@ func TestEvalCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep eval.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return readReport(t, out)
 	}
 	a, b := run(same), run(shifted)
 	if a.FeatureNetwork != "tiny test network" || a.FeatureDim != 16 {
@@ -165,7 +157,19 @@ func TestEvalNoFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(out)
+	rep := readReport(t, out)
+	if rep.FID != nil || rep.KID != nil {
+		t.Errorf("distances computed with --no-fid --no-kid: %+v", rep)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "rep", "index.html")); err != nil {
+		t.Errorf("no report: %v", err)
+	}
+}
+
+// readReport reads the JSON report `catsynth eval --json` wrote.
+func readReport(t *testing.T, path string) eval.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +177,5 @@ func TestEvalNoFeatures(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.FID != nil || rep.KID != nil {
-		t.Errorf("distances computed with --no-fid --no-kid: %+v", rep)
-	}
-	if _, err := os.Stat(filepath.Join(tmp, "rep", "index.html")); err != nil {
-		t.Errorf("no report: %v", err)
-	}
+	return rep
 }
