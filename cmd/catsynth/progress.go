@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"catsynth/nn/gan"
 )
 
 // newProgressBar is the progress bar of every long command: count, rate,
@@ -45,5 +48,15 @@ func countProgress(w io.Writer, what string, minTotal int) func(done, total int)
 			_ = bar.Finish()
 			_, _ = io.WriteString(w, "\n")
 		}
+	}
+}
+
+// ganProgress shows a GAN loop's speed, ETA and losses on bar.
+func ganProgress(bar *progressbar.ProgressBar) func(gan.Progress) {
+	return func(p gan.Progress) {
+		l := p.Losses
+		bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
+			p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
+		_ = bar.Set(p.Step)
 	}
 }

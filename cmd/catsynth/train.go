@@ -176,16 +176,8 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,
 		ModelPath: *out, StatePath: statePath(*out), SampleDir: sideName(*out, "_samples"),
 		LossCurvePath: sideName(*out, ".loss.png"), F16: *f16,
-		SampleLabels: func(i int) image.Image {
-			m := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*sample.H*sample.W : (i+1)*sample.H*sample.W]}
-			return dataset.Colorize(m, ds.Classes())
-		},
-		Progress: func(p gan.Progress) {
-			l := p.Losses
-			bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
-				p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
-			_ = bar.Set(p.Step)
-		},
+		SampleLabels: sampleLabels(sample, ds.Classes()),
+		Progress:     ganProgress(bar),
 	})
 	finishBar(bar, err)
 	fmt.Fprintln(os.Stderr)
@@ -249,3 +241,13 @@ func batches(ctx context.Context, l *dataset.Loader, first int) (func() (gan.Bat
 
 // ensureDir makes the parent folder of path.
 func ensureDir(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }
+
+// sampleLabels colours the label maps of the fixed sample batch for the
+// sample grids of train gan and transfer.
+func sampleLabels(sample gan.Batch, classes []dataset.Class) func(i int) image.Image {
+	return func(i int) image.Image {
+		n := sample.H * sample.W
+		m := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*n : (i+1)*n]}
+		return dataset.Colorize(m, classes)
+	}
+}

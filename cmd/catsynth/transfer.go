@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"strings"
@@ -270,16 +269,8 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 	_, err = transfer.Run(ctx, m, next, sample, trace, transfer.LoopOptions{
 		Steps: f.steps, CheckpointEvery: f.ckptEvery, SampleEvery: f.sampleEvery,
 		ModelPath: f.out, StatePath: transfer.StatePath(f.out), SampleDir: sideName(f.out, "_samples"), F16: f.f16,
-		SampleLabels: func(i int) image.Image {
-			lm := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*sample.H*sample.W : (i+1)*sample.H*sample.W]}
-			return dataset.Colorize(lm, ds.Classes())
-		},
-		Progress: func(p gan.Progress) {
-			l := p.Losses
-			bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
-				p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
-			_ = bar.Set(p.Step)
-		},
+		SampleLabels: sampleLabels(sample, ds.Classes()),
+		Progress:     ganProgress(bar),
 	})
 	finishBar(bar, err)
 	fmt.Fprintln(stderr)
