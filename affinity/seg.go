@@ -183,7 +183,7 @@ func SegEstimate(ctx context.Context, dev *nn.Device, seg Segmenter, batches ite
 		if b.NumClasses != 0 && b.NumClasses != len(target) {
 			return nil, nil, fmt.Errorf("affinity: target batches have %d classes, expected %d", b.NumClasses, len(target))
 		}
-		data, shape, err := runOnBatch(dev, b, seg.Segment, "segmenter")
+		data, shape, err := RunOnBatch(dev, b, seg.Segment, "segmenter")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -197,10 +197,10 @@ func SegEstimate(ctx context.Context, dev *nn.Device, seg Segmenter, batches ite
 	return c.Matrix()
 }
 
-// runOnBatch uploads a batch's images (N, 3, H, W), runs f without autograd
-// in a scope and downloads its (N, C, h, w) output. A device allocation
-// failure comes back as an error.
-func runOnBatch(dev *nn.Device, b *dataset.Batch, f func(*nn.Tensor) (*nn.Tensor, error), what string) ([]float32, []int, error) {
+// RunOnBatch uploads a batch's images (N, 3, H, W), runs f (a feature
+// extractor or segmenter) without autograd in a scope and downloads its
+// (N, C, h, w) output. A device allocation failure comes back as an error.
+func RunOnBatch(dev *nn.Device, b *dataset.Batch, f func(*nn.Tensor) (*nn.Tensor, error), what string) ([]float32, []int, error) {
 	var data []float32
 	var shape []int
 	var inner error

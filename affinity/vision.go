@@ -127,7 +127,7 @@ func ComputePrototypes(ctx context.Context, dev *nn.Device, fx FeatureExtractor,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		data, shape, err := runOnBatch(dev, b, fx.Features, "feature extractor")
+		data, shape, err := RunOnBatch(dev, b, fx.Features, "feature extractor")
 		if err != nil {
 			return nil, err
 		}

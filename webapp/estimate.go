@@ -290,25 +290,8 @@ func (s *Session) eachTargetBatch(size int, f func(*nn.Tensor) (*nn.Tensor, erro
 			img = append(img, dataset.ResizePlanar(p.Detail, 3, p.DetailH, p.DetailW, size, size)...)
 			labels = append(labels, p.Labels...)
 		}
-		var out []float32
-		var shape []int
-		var runErr error
-		err := nn.Catch(func() {
-			s.Dev.NoGrad(func() {
-				sc := s.Dev.Scope()
-				defer sc.Close()
-				y, err := f(s.Dev.FromData(img, hi-lo, 3, size, size))
-				if err != nil {
-					runErr = err
-					return
-				}
-				shape = y.Shape()
-				out, runErr = y.Data()
-			})
-		})
-		if err == nil {
-			err = runErr
-		}
+		batch := &dataset.Batch{N: hi - lo, H: size, W: size, Images: img}
+		out, shape, err := affinity.RunOnBatch(s.Dev, batch, f, "estimator network")
 		if err == nil {
 			err = use(out, shape, labels, c.H, c.W)
 		}
