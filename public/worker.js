@@ -38,8 +38,8 @@ self.onmessage = async (e) => {
     let result;
     if (op === "init") {
       const go = new Go();
-      // Kept as a global: the WebGPU binding's Queue.WriteBuffer reads
-      // globalThis.wasm.instance.exports.mem.
+      // Kept as a global, which the WebGPU binding's own write calls read
+      // (nn/gpu writes buffers without them).
       globalThis.wasm = await WebAssembly.instantiate(args[0], go.importObject);
       go.run(globalThis.wasm.instance).then(
         () => postMessage({ exited: "the engine stopped (a Go panic? see the console)" }),

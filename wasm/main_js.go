@@ -10,8 +10,9 @@
 //	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" public/
 //	python3 -m http.server -d public 8000   # open /dev/parity.html
 //
-// The page must keep the instantiate result as window.wasm: the WebGPU
-// binding's Queue.WriteBuffer reads globalThis.wasm.instance.exports.mem.
+// The page keeps the instantiate result as globalThis.wasm, which the WebGPU
+// binding's own write calls read (nn/gpu writes buffers without them: see
+// writeBuffer in nn/gpu/device_js.go).
 //
 // Every API function returns a Promise and does its work on a new goroutine:
 // WebGPU calls (adapter, device, buffer mapping) block the calling goroutine

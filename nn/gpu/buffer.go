@@ -140,7 +140,7 @@ func (b *Backend) Upload(dst backend.Buffer, src []float32) {
 	if d.lastUse == b.rec.epoch && b.rec.pending() {
 		b.rec.submit()
 	}
-	if err := b.queue.WriteBuffer(d.buf, 0, wgpu.ToBytes(src)); err != nil {
+	if err := writeBuffer(b.queue, d.buf, wgpu.ToBytes(src)); err != nil {
 		b.rec.fail(fmt.Errorf("gpu: upload: %w", err))
 	}
 }

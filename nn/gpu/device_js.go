@@ -3,8 +3,11 @@
 package gpu
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"syscall/js"
+	"unsafe"
 
 	"github.com/cogentcore/webgpu/wgpu"
 )
@@ -31,6 +34,38 @@ func submit(q *wgpu.Queue, cb *wgpu.CommandBuffer) { q.Submit(cb) }
 func waitIdle(d *wgpu.Device) { d.GetQueue().OnSubmittedWorkDone(func(wgpu.QueueWorkDoneStatus) {}) }
 
 func pollNoWait(d *wgpu.Device) {}
+
+// writeScratch is a JS-side copy of the data being written, reused between
+// writes (queue.writeBuffer copies its data before it returns).
+var writeScratch js.Value
+
+// writeBuffer copies data into buf at offset 0. It does not use the
+// binding's Queue.WriteBuffer: that builds a view of the wasm memory and
+// then boxes two integers, and when that allocation grows the Go heap the
+// memory's ArrayBuffer is replaced and the view detached ("Cannot perform
+// Construct on a detached ArrayBuffer", seen while loading a model). Here
+// the bytes are copied into JS memory first, in one runtime call.
+func writeBuffer(q *wgpu.Queue, buf *wgpu.Buffer, data []byte) error {
+	if writeScratch.IsUndefined() || writeScratch.Length() < len(data) {
+		writeScratch = js.Global().Get("Uint8Array").New(max(len(data), 1<<16))
+	}
+	view := writeScratch.Call("subarray", 0, len(data))
+	js.CopyBytesToJS(view, data)
+	jsHandle(q).Call("writeBuffer", jsHandle(buf), 0, view)
+	return nil
+}
+
+// jsHandle returns the GPU object behind a binding handle (*wgpu.Queue,
+// *wgpu.Buffer), which the binding keeps in an unexported field jsValue
+// and does not expose. The binding's version is pinned; TestBrowserApp and
+// the browser parity tests exercise this on every run.
+func jsHandle(handle any) js.Value {
+	f := reflect.ValueOf(handle).Elem().FieldByName("jsValue")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[js.Value]() {
+		panic(fmt.Sprintf("gpu: %T has no jsValue field (WebGPU binding changed)", handle))
+	}
+	return *(*js.Value)(unsafe.Pointer(f.UnsafeAddr()))
+}
 
 // readMapped maps buf (MapRead; awaits the promise) and copies it into dst.
 func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {

@@ -59,6 +59,12 @@ func endPass(p *wgpu.ComputePassEncoder) error { return p.End() }
 
 func submit(q *wgpu.Queue, cb *wgpu.CommandBuffer) { q.Submit(cb) }
 
+// writeBuffer copies data into buf at offset 0 (device_js.go says why the
+// browser build needs its own).
+func writeBuffer(q *wgpu.Queue, buf *wgpu.Buffer, data []byte) error {
+	return q.WriteBuffer(buf, 0, data)
+}
+
 // waitIdle blocks until the queue has finished all submitted work.
 func waitIdle(d *wgpu.Device) { d.Poll(true, nil) }
 

@@ -169,7 +169,7 @@ func (r *recorder) submit() {
 	}
 	r.endPass()
 	if len(r.uhost) > 0 {
-		if err := r.b.queue.WriteBuffer(r.ubuf, 0, r.uhost); err != nil {
+		if err := writeBuffer(r.b.queue, r.ubuf, r.uhost); err != nil {
 			r.fail(fmt.Errorf("gpu: write uniforms: %w", err))
 		}
 	}
