@@ -20,6 +20,7 @@ type Device struct {
 	scopes      []*Scope
 	gradEnabled bool
 	live        int // buffers allocated through this device and not yet freed
+	closed      bool
 }
 
 // NewDevice wraps a backend. Most callers use Open.
@@ -45,6 +46,21 @@ func (d *Device) FallbackReason() string { return d.fallback }
 // LiveBuffers is the number of buffers allocated through this device and not
 // yet released (for leak tests and logs).
 func (d *Device) LiveBuffers() int { return d.live }
+
+// Close frees the backend's device resources (GPU buffers, pipelines, the
+// device itself) now rather than when the process ends: the web page opens
+// a new device after a device loss or a restart, and the old one would
+// otherwise hold its memory until the garbage collector finds it. Neither
+// d nor its tensors may be used after. Closing twice does nothing.
+func (d *Device) Close() {
+	if d.closed {
+		return
+	}
+	d.closed = true
+	if r, ok := d.be.(interface{ Release() }); ok {
+		r.Release()
+	}
+}
 
 // Flush submits queued work without waiting.
 func (d *Device) Flush() error { return d.be.Flush() }

@@ -209,3 +209,22 @@ func TestCatchAllocError(t *testing.T) {
 		t.Fatalf("Catch = %v", err)
 	}
 }
+
+// releaseCounter counts Release calls on its backend.
+type releaseCounter struct {
+	backend.Backend
+	released int
+}
+
+func (r *releaseCounter) Release() { r.released++ }
+
+func TestCloseReleasesOnce(t *testing.T) {
+	be := &releaseCounter{Backend: cpu.New()}
+	d := NewDevice(be)
+	d.Close()
+	d.Close()
+	if be.released != 1 {
+		t.Fatalf("two Closes released the backend %d times, want once", be.released)
+	}
+	NewDevice(cpu.New()).Close() // a backend without Release: nothing to do
+}

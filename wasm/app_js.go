@@ -143,6 +143,13 @@ func appOpen(a []js.Value) (any, error) {
 		sess.Release()
 		sess = nil
 	}
+	if dev != nil {
+		// The page reopens after a device loss or on "Restart engine":
+		// free the old device's memory now (its loss is not reported,
+		// worker.js having stopped watching it).
+		dev.Close()
+		dev = nil
+	}
 	d, err := nn.Open(name)
 	if err != nil {
 		return nil, err

@@ -379,6 +379,11 @@ func TestBrowserApp(t *testing.T) {
 	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && !appState.busy", 30*time.Second); err != nil {
 		fail("engine restart: %v", err)
 	}
+	// The old device is destroyed on purpose when the engine reopens;
+	// that must not read as another loss.
+	if n := eval("appState.deviceLost.length"); n != "1" {
+		t.Errorf("after a deliberate restart the page counted %s device losses, want 1: %s", n, eval("JSON.stringify(appState.deviceLost)"))
+	}
 
 	// 4. Privacy: nothing left 127.0.0.1, nothing was fetched after load.
 	for _, r := range b.Requests() {

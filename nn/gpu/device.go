@@ -96,7 +96,8 @@ func (b *Backend) Name() string { return b.name }
 // models there.
 func (b *Backend) Software() bool { return b.software }
 
-// Release frees every device resource. The Backend must not be used after.
+// Release frees every device resource. The Backend must not be used after,
+// and releasing twice is an error (nn.Device.Close guards against it).
 func (b *Backend) Release() {
 	b.rec.release()
 	b.pool.release()
@@ -112,7 +113,7 @@ func (b *Backend) Release() {
 	}
 	b.kernels, b.layouts, b.modules = nil, nil, nil
 	if b.device != nil {
-		b.device.Release()
+		releaseDevice(b.device)
 	}
 	if b.adapter != nil {
 		b.adapter.Release()

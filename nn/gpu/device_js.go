@@ -35,6 +35,11 @@ func waitIdle(d *wgpu.Device) { d.GetQueue().OnSubmittedWorkDone(func(wgpu.Queue
 
 func pollNoWait(d *wgpu.Device) {}
 
+// releaseDevice destroys the device: the binding's Release is a no-op on
+// js, and the browser frees a device's memory only on destroy() or when the
+// last reference to it is collected.
+func releaseDevice(d *wgpu.Device) { jsHandle(d).Call("destroy") }
+
 // writeScratch is a JS-side copy of the data being written, reused between
 // writes (queue.writeBuffer copies its data before it returns).
 var writeScratch js.Value
@@ -56,8 +61,8 @@ func writeBuffer(q *wgpu.Queue, buf *wgpu.Buffer, data []byte) error {
 }
 
 // jsHandle returns the GPU object behind a binding handle (*wgpu.Queue,
-// *wgpu.Buffer), which the binding keeps in an unexported field jsValue
-// and does not expose. The binding's version is pinned; TestBrowserApp and
+// *wgpu.Buffer, *wgpu.Device), which the binding keeps in an unexported
+// field jsValue and does not expose. The binding's version is pinned; TestBrowserApp and
 // the browser parity tests exercise this on every run.
 func jsHandle(handle any) js.Value {
 	f := reflect.ValueOf(handle).Elem().FieldByName("jsValue")

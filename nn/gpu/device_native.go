@@ -59,6 +59,9 @@ func endPass(p *wgpu.ComputePassEncoder) error { return p.End() }
 
 func submit(q *wgpu.Queue, cb *wgpu.CommandBuffer) { q.Submit(cb) }
 
+// releaseDevice drops the device; wgpu-native frees it with its last reference.
+func releaseDevice(d *wgpu.Device) { d.Release() }
+
 // writeBuffer copies data into buf at offset 0 (device_js.go says why the
 // browser build needs its own).
 func writeBuffer(q *wgpu.Queue, buf *wgpu.Buffer, data []byte) error {

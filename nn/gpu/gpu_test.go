@@ -32,6 +32,26 @@ func openGPU(t testing.TB) *Backend {
 	return shared
 }
 
+// TestReopen opens, uses and releases a fresh backend a few times, as the web
+// page does on "Restart engine": each new device works after the last was
+// released.
+func TestReopen(t *testing.T) {
+	openGPU(t) // skips without an adapter
+	for i := range 3 {
+		b, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := upload(t, b, []float32{1, 2, 3})
+		y := alloc(t, b, 3)
+		b.Unary(backend.Square, y, x, 3, backend.Args{})
+		if got := download(t, b, y, 3); got[0] != 1 || got[1] != 4 || got[2] != 9 {
+			t.Fatalf("device %d: squares of 1 2 3 = %v", i, got)
+		}
+		b.Release()
+	}
+}
+
 // newRand returns a seeded generator and logs the seed.
 func newRand(t testing.TB, seed int64) *rand.Rand {
 	t.Logf("seed %d", seed)
