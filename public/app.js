@@ -239,9 +239,10 @@ $("modelFile").onchange = async () => {
 // the target files and names, the affinity matrix (trained or edited) and
 // whether the page paints in the target classes. The engine is reopened in
 // its worker (no request leaves the page); when it does not answer within
-// reopenTimeoutMs (a call stuck on the dead device) or fresh is set, a new
-// worker replaces it (loading its two scripts from the server again).
-const reopenTimeoutMs = 20000;
+// reopenTimeoutMs (a call stuck on the dead device; ?reopenTimeoutMs=
+// shortens it for tests) or fresh is set, a new worker replaces it (its two
+// scripts come from the server, or offline from the service worker's cache).
+const reopenTimeoutMs = Number(params.get("reopenTimeoutMs")) || 20000;
 async function restartEngine({ fresh = false } = {}) {
   const snap = transferSnapshot();
   state.restarts++;

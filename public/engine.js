@@ -7,7 +7,7 @@ export const params = new URLSearchParams(location.search);
 export const state = (window.appState = {
   ready: false, assetsLoaded: false, swReady: false, backend: null, fallback: "",
   genCount: 0, busy: false, lastGen: null, errors: [], finetune: null, saved: 0, target: null,
-  affinity: null, deviceLost: [], restarts: 0,
+  affinity: null, deviceLost: [], restarts: 0, freshWorkers: 0,
 });
 
 // ---------- the engine worker ----------
@@ -44,6 +44,7 @@ export function initEngine(wasm) {
 // The new worker loads its two scripts from the local server again.
 export async function restartWorker() {
   worker.terminate();
+  state.freshWorkers++;
   for (const p of pending.values()) p.reject(new Error("the engine was restarted"));
   pending.clear();
   startWorker();
@@ -52,9 +53,10 @@ export async function restartWorker() {
 
 export function setDeviceLostHandler(f) { onDeviceLost = f; }
 
-// Debug hook: window.catsynthDebug.loseDevice() destroys the engine's
-// WebGPU device, as a GPU reset would (the browser test uses it).
-window.catsynthDebug = { loseDevice: () => call("loseDevice") };
+// Debug hooks (the browser test uses them): loseDevice() destroys the
+// engine's WebGPU device, as a GPU reset would; hangNextOpen() makes the
+// engine's next open never answer, as a call stuck on a dead device would.
+window.catsynthDebug = { loseDevice: () => call("loseDevice"), hangNextOpen: () => call("hangNextOpen") };
 
 export function call(op, args = [], { transfer = [], onProgress } = {}) {
   const id = nextId++;

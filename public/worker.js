@@ -25,6 +25,11 @@ if (self.GPUAdapter) {
   };
 }
 
+// hangOpen makes the next open never answer: a call stuck on a dead device,
+// on demand (catsynthDebug.hangNextOpen, for the browser test of the page's
+// fresh-worker fallback).
+let hangOpen = false;
+
 function transferables(v, out = []) {
   if (v instanceof Uint8Array) out.push(v.buffer);
   else if (Array.isArray(v)) v.forEach((x) => transferables(x, out));
@@ -47,12 +52,18 @@ self.onmessage = async (e) => {
       result = { gpu: "gpu" in navigator };
     } else if (op === "open") {
       currentDevice = null;
+      if (hangOpen) {
+        hangOpen = false;
+        await new Promise(() => {});
+      }
       result = await catsynth.open(...args);
     } else if (op === "loseDevice") {
       // What a GPU reset or driver update does to the page, on demand
       // (the browser test and the page's debug hook use it).
       if (!currentDevice) throw new Error("no WebGPU device to lose (the engine runs on the CPU)");
       currentDevice.destroy();
+    } else if (op === "hangNextOpen") {
+      hangOpen = true;
     } else if (op === "stop") {
       catsynth.stop();
     } else if (op === "finetune") {

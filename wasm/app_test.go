@@ -409,8 +409,9 @@ func TestBrowserApp(t *testing.T) {
 	}
 
 	// 5. Offline: the server is gone, the page still starts and generates.
+	// (A short reopen timeout for the stuck-engine check below.)
 	srv.Close()
-	if err := b.Navigate(srv.URL+"/", 30*time.Second); err != nil {
+	if err := b.Navigate(srv.URL+"/?reopenTimeoutMs=2000", 30*time.Second); err != nil {
 		fail("offline reload: %v", err)
 	}
 	if _, err := browser.Wait[bool](b, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
@@ -420,6 +421,25 @@ func TestBrowserApp(t *testing.T) {
 		fail("offline start failed: %s", e)
 	}
 	shot("web-offline.png")
+
+	// An engine that does not answer when reopened (a call stuck on a dead
+	// device) is replaced by a fresh worker, whose scripts come from the
+	// service worker's cache now that the server is gone.
+	if _, err := browser.Wait[bool](b, "appState.genCount > 0 && !appState.busy", 60*time.Second); err != nil {
+		fail("offline page never generated: %v", err)
+	}
+	gens = eval("appState.genCount")
+	eval("catsynthDebug.hangNextOpen().then(() => 1)")
+	eval(`(() => { document.getElementById("recover").hidden = false; document.getElementById("notice").hidden = false; return 1; })()`)
+	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#recover"))); err != nil {
+		fail("%v", err)
+	}
+	if _, err := browser.Wait[bool](b, "appState.freshWorkers === 1 && appState.genCount > "+gens+" && !appState.busy", 60*time.Second); err != nil {
+		fail("a stuck engine was not replaced by a fresh worker offline: %v; errors %s", err, eval("JSON.stringify(appState.errors)"))
+	}
+	if e := eval("appState.errors.length"); e != "0" {
+		t.Errorf("errors after the fresh-worker restart: %s", eval("JSON.stringify(appState.errors)"))
+	}
 
 	// 6. A browser without WebGPU falls back to the CPU and says why.
 	t.Run("cpu-fallback", func(t *testing.T) {
