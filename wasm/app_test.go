@@ -363,7 +363,7 @@ func TestBrowserApp(t *testing.T) {
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#loadSaved"))); err != nil {
 		fail("%v", err)
 	}
-	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && appState.lastGen.adapted && !appState.busy", 30*time.Second); err != nil {
+	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && appState.lastGen.adapted && !appState.busy", 60*time.Second); err != nil {
 		fail("adapted model from IndexedDB: %v; errors %s", err, eval("JSON.stringify(appState.errors)"))
 	}
 	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2`, 10*time.Second); err != nil {
@@ -376,7 +376,7 @@ func TestBrowserApp(t *testing.T) {
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#recover"))); err != nil {
 		fail("%v", err)
 	}
-	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && !appState.busy", 30*time.Second); err != nil {
+	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens+" && !appState.busy", 60*time.Second); err != nil {
 		fail("engine restart: %v", err)
 	}
 	// The old device is destroyed on purpose when the engine reopens;
