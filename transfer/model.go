@@ -32,7 +32,7 @@ type Model struct {
 	G       *gan.Generator
 	D       *gan.Discriminator
 	Layer   *affinity.Layer // CAT
-	Input   *nn.Tensor      // finetune: the (T, S) input layer
+	Input   *nn.Tensor      // finetune, and CAT with a free A: the (T, S) input layer
 	InitA   *affinity.Matrix
 	EMA     *nn.EMA // nil when not kept (affinity-only)
 	Steps   int
@@ -139,6 +139,12 @@ func build(dev *nn.Device, gc gan.GeneratorConfig, dc gan.DiscriminatorConfig, s
 	err = nn.Catch(func() {
 		switch o.Init {
 		case InitCAT:
+			if o.FreeA {
+				fromA := func(*rand.Rand, []int) []float32 { return A.Flat() }
+				m.Input = g.Params.Sub(InputPrefix).New("weight", fromA, T, S)
+				g.LabelMap, g.InputNC = m.inputForward, T
+				break
+			}
 			var lerr error
 			m.Layer, lerr = affinity.NewLayer(g.Params.Sub(affinity.ParamPrefix), A, affinity.LayerOptions{Train: o.TrainA, Temperature: o.Temperature})
 			if lerr != nil {
@@ -160,7 +166,7 @@ func build(dev *nn.Device, gc gan.GeneratorConfig, dc gan.DiscriminatorConfig, s
 	return m, nil
 }
 
-// inputForward applies the finetune baseline's free input layer, like
+// inputForward applies the free input layer (finetune, or CAT with FreeA), like
 // affinity.Layer.Forward without the row constraint.
 func (m *Model) inputForward(y *nn.Tensor) *nn.Tensor {
 	T, S := m.Input.Dim(0), m.Input.Dim(1)

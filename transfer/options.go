@@ -68,6 +68,14 @@ type Options struct {
 	// TrainA trains A as a row softmax of logits (rows stay distributions);
 	// false keeps A frozen. CAT only.
 	TrainA bool `json:"train_a"`
+	// FreeA (CAT only) starts a free T x S input layer from A instead of
+	// keeping A a distribution over source classes: the finetune
+	// baseline's layer (no row constraint, trained at LRA) initialised
+	// with the estimate. The source head cannot be read through it, so the
+	// head defaults to HeadReinit. On a shifted target domain with a weak
+	// source a row-stochastic A collapsed where this learns
+	// (docs/TRANSFER.md).
+	FreeA bool `json:"free_a"`
 	// TrainSPADE (TrainAffinity only) also trains the SPADE/CLADE
 	// scale/shift convolutions (mlp_shared, mlp_gamma, mlp_beta).
 	TrainSPADE bool `json:"train_spade"`
@@ -94,7 +102,7 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Head == "" {
 		o.Head = HeadAffinity
-		if o.Init != InitCAT {
+		if o.Init != InitCAT || o.FreeA {
 			o.Head = HeadReinit
 		}
 	}
@@ -134,6 +142,18 @@ func (o Options) Validate() error {
 		}
 		if o.Train == TrainAffinity {
 			return fmt.Errorf("transfer: affinity-only training needs init %s", InitCAT)
+		}
+	}
+	if o.FreeA {
+		switch {
+		case o.Init != InitCAT:
+			return fmt.Errorf("transfer: a free A needs init %s (init %s has no affinity matrix)", InitCAT, o.Init)
+		case o.TrainA:
+			return fmt.Errorf("transfer: a free A is trained already; TrainA (row softmax) is the other way of training it: pick one")
+		case o.Head == HeadAffinity:
+			return fmt.Errorf("transfer: the source head cannot be read through a free A (its rows are not distributions): use head %s", HeadReinit)
+		case o.Train == TrainAffinity:
+			return fmt.Errorf("transfer: affinity-only training reads the frozen source head through A, which a free A cannot give: use TrainA")
 		}
 	}
 	if o.TrainSPADE && o.Train != TrainAffinity {

@@ -100,6 +100,7 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 		{"cat-frozenA-affhead", Options{}, true, true, false, len(srcNames) + 1, true, false},
 		{"cat-trainedA-reinit", Options{TrainA: true, Head: HeadReinit}, true, true, true, len(tgtNames) + 1, true, false},
 		{"finetune", Options{Init: InitFinetune}, true, true, true, len(tgtNames) + 1, true, false},
+		{"cat-freeA", Options{FreeA: true}, true, true, true, len(tgtNames) + 1, true, false},
 		{"scratch", Options{Init: InitScratch}, true, true, false, len(tgtNames) + 1, true, false},
 		{"affinity-only", Options{Train: TrainAffinity, TrainA: true}, false, false, true, len(srcNames) + 1, false, true},
 		{"affinity+spade", Options{Train: TrainAffinity, TrainA: true, TrainSPADE: true}, false, false, true, len(srcNames) + 1, true, false},
@@ -196,6 +197,51 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 	}
 }
 
+// TestFreeAStartsFromA: with FreeA the input layer holds A's entries, so
+// the first forward pass equals CAT's with a frozen A, and it then moves
+// freely (entries may leave the simplex).
+func TestFreeAStartsFromA(t *testing.T) {
+	r, seed := testRNG(t)
+	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
+	dev := cpuDevice()
+	A := randomA(r, tgtNames, srcNames)
+	build := func(o Options) *Model {
+		o.GAN = gan.TrainConfig{Seed: seed, BatchSize: 2}
+		m, err := New(dev, src, tgtNames, A, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Release)
+		return m
+	}
+	free, frozen := build(Options{FreeA: true}), build(Options{})
+	if free.Layer != nil || free.Input == nil || free.Options.Head != HeadReinit {
+		t.Fatalf("free A: layer %v, input %v, head %s", free.Layer != nil, free.Input != nil, free.Options.Head)
+	}
+	if d := maxDiff(data(t, free.Input), A.Flat()); d != 0 {
+		t.Fatalf("input layer differs from A by %g", d)
+	}
+	b := targetBatch(r, 2)
+	y, err := gan.OneHotLabels(dev, b.Labels, 2, b.H, b.W, len(tgtNames))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(data(t, free.G.LabelMap(y)), data(t, frozen.G.LabelMap(y))); d > 1e-6 {
+		t.Errorf("free and frozen A map labels differently before training: %g", d)
+	}
+	for range 3 {
+		if _, err := free.Step(targetBatch(r, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := maxDiff(data(t, free.Input), A.Flat()); d == 0 {
+		t.Error("the free A did not move in 3 steps")
+	}
+	if A2, err := free.Matrix(); err != nil || A2 != nil {
+		t.Errorf("Matrix of a free A = %v, %v; want nil (it is not a distribution)", A2, err)
+	}
+}
+
 // TestSoftAdvLossMatchesAdvLoss: one-hot soft targets give gan.AdvLoss.
 func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
 	r, _ := testRNG(t)
@@ -223,11 +269,21 @@ func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
 // gan.LoadGenerator reads and runs on target labels; the state resumes at
 // the same step with the same weights.
 func TestSaveResumeAndLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{{"softmax A", Options{TrainA: true}}, {"free A", Options{FreeA: true}}} {
+		t.Run(tc.name, func(t *testing.T) { testSaveResumeAndLoad(t, tc.o) })
+	}
+}
+
+func testSaveResumeAndLoad(t *testing.T, o Options) {
 	r, seed := testRNG(t)
 	dir := t.TempDir()
 	_, src := tinySource(t, dir, gan.NormCLADE, seed)
 	dev := cpuDevice()
-	m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), Options{TrainA: true, GAN: gan.TrainConfig{Seed: seed}})
+	o.GAN = gan.TrainConfig{Seed: seed}
+	m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +360,10 @@ func TestBadInput(t *testing.T) {
 		{"affinity-only with reinit head", tgtNames, A, Options{Train: TrainAffinity, TrainA: true, Head: HeadReinit}, "frozen"},
 		{"affinity-only trains nothing", tgtNames, A, Options{Train: TrainAffinity}, "trains nothing"},
 		{"unknown init", tgtNames, A, Options{Init: "magic"}, "init"},
+		{"free A with finetune", tgtNames, A, Options{Init: InitFinetune, FreeA: true}, "needs init cat"},
+		{"free A and softmax A", tgtNames, A, Options{FreeA: true, TrainA: true}, "pick one"},
+		{"free A with source head", tgtNames, A, Options{FreeA: true, Head: HeadAffinity}, "use head reinit"},
+		{"free A affinity-only", tgtNames, A, Options{FreeA: true, Train: TrainAffinity}, "free A cannot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := New(dev, src, tc.target, tc.A, tc.o)

@@ -38,6 +38,7 @@ var tbRows = []tbRow{
 	{Name: "CAT-vision", Affinity: "vision"},
 	{Name: "CAT-combined", Affinity: "combined", Seeds: true},
 	{Name: "CAT-combined-trainedA", Affinity: "combined", Options: transfer.Options{TrainA: true}, Seeds: true},
+	{Name: "CAT-combined-freeA", Affinity: "combined", Options: transfer.Options{FreeA: true}},
 	{Name: "CAT-combined-reinit", Affinity: "combined", Options: transfer.Options{Head: transfer.HeadReinit}},
 	{Name: "affinity-only", Affinity: "combined", Options: transfer.Options{Train: transfer.TrainAffinity, TrainA: true}},
 }

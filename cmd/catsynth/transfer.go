@@ -55,7 +55,7 @@ type transferFlags struct {
 	source, target, affinity, out, backend, prototypes, backbone string
 	init, head, train                                            string
 	steps, batch, limit, sampleEvery, ckptEvery                  int
-	trainA, trainSPADE, resume, f16                              bool
+	trainA, freeA, trainSPADE, resume, f16                       bool
 	lrG, lrD, lrA, ema, labelMix, temperature                    float64
 	seed                                                         uint64
 }
@@ -70,6 +70,7 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs.StringVar(&f.head, "head", "", "discriminator head: affinity (source head read through A; default for cat) or reinit (new T+1 head)")
 	fs.StringVar(&f.train, "train", transfer.TrainAll, "all (G, D, A when --train-a) or affinity (only A, and the SPADE convs with --train-spade; D frozen)")
 	fs.BoolVar(&f.trainA, "train-a", false, "train A (row softmax of logits) instead of keeping it frozen")
+	fs.BoolVar(&f.freeA, "free-a", false, "start a free input layer from A (no row constraint, trained at --lr-a; new D head) instead of keeping A a distribution")
 	fs.BoolVar(&f.trainSPADE, "train-spade", false, "with --train affinity: also train the SPADE/CLADE scale/shift convolutions")
 	fs.IntVar(&f.steps, "steps", 1000, "total finetuning steps")
 	fs.IntVar(&f.batch, "batch", 4, "batch size")
@@ -91,9 +92,22 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	return fs
 }
 
+// aMode says how A is used, for the progress line.
+func aMode(o transfer.Options) string {
+	switch {
+	case o.Init != transfer.InitCAT:
+		return "none"
+	case o.FreeA:
+		return "free"
+	case o.TrainA:
+		return "trained"
+	}
+	return "frozen"
+}
+
 // options turns the flags into transfer.Options.
 func (f *transferFlags) options() transfer.Options {
-	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, TrainA: f.trainA, TrainSPADE: f.trainSPADE,
+	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, TrainA: f.trainA, FreeA: f.freeA, TrainSPADE: f.trainSPADE,
 		Temperature: f.temperature, LRA: float32(f.lrA),
 		GAN: gan.TrainConfig{BatchSize: f.batch, LRG: float32(f.lrG), LRD: float32(f.lrD), EMADecay: float32(f.ema),
 			LambdaLabelMix: float32(f.labelMix), NoLabelMix: f.labelMix == 0, Seed: f.seed}}
@@ -262,7 +276,7 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 	}
 	g, d := m.TrainableCount()
 	fmt.Fprintf(stderr, "transfer (%s, head %s, train %s, A %s) to %s: %d target classes from %d images, %dx%d, trained parameters G %d / D %d, %d steps\n",
-		m.Options.Init, m.Options.Head, m.Options.Train, map[bool]string{true: "trained", false: "frozen"}[m.Options.TrainA],
+		m.Options.Init, m.Options.Head, m.Options.Train, aMode(m.Options),
 		ds.Name(), m.T(), ds.Len(), gc.W, gc.H, g, d, f.steps)
 	bar := newProgressBar(stderr, f.steps, "transfer")
 	_ = bar.Set(m.Steps)
