@@ -62,6 +62,14 @@ func (m *Matrix) T() int { return len(m.Target) }
 // S is the number of source classes.
 func (m *Matrix) S() int { return len(m.Source) }
 
+// SetUniform makes row t uniform: what an estimator says of a target class
+// it knows nothing about.
+func (m *Matrix) SetUniform(t int) {
+	for s := range m.W[t] {
+		m.W[t][s] = 1 / float64(len(m.W[t]))
+	}
+}
+
 // SetMeta records a provenance entry.
 func (m *Matrix) SetMeta(k, v string) {
 	if m.Meta == nil {

@@ -125,9 +125,7 @@ func (c *SegCounter) Matrix() (*Matrix, []string, error) {
 	for t := range m.W {
 		if c.pixels[t] == 0 {
 			warnings = append(warnings, fmt.Sprintf("segmentation: target class %q has no labelled pixel in the images; its row is uniform", c.Target[t]))
-			for s := range m.W[t] {
-				m.W[t][s] = 1 / float64(len(c.Source))
-			}
+			m.SetUniform(t)
 			continue
 		}
 		copy(m.W[t], c.counts[t])

@@ -311,9 +311,7 @@ func VisionEstimate(target, source *Prototypes, o VisionOptions) (*Matrix, []str
 		return nil, nil, fmt.Errorf("affinity: no target class has a prototype (no labelled pixel in the target images)")
 	}
 	for _, t := range unknown {
-		for s := range out.W[t] {
-			out.W[t][s] = 1 / float64(len(out.W[t]))
-		}
+		out.SetUniform(t)
 	}
 	out.SetMeta("method", "vision")
 	out.SetMeta("extractor", source.Extractor)

@@ -57,7 +57,12 @@ func (d *Device) Close() {
 		return
 	}
 	d.closed = true
-	if r, ok := d.be.(interface{ Release() }); ok {
+	release(d.be)
+}
+
+// release frees a backend's device resources when it has any to free.
+func release(be backend.Backend) {
+	if r, ok := be.(interface{ Release() }); ok {
 		r.Release()
 	}
 }
@@ -133,9 +138,7 @@ func Open(name string) (*Device, error) {
 			// a software adapter stays: there the CPU backend is wasm
 			// without SIMD.)
 			reason = "the only GPU adapter is a software one (" + be.Name() + "); the CPU backend is faster"
-			if r, ok := be.(interface{ Release() }); ok {
-				r.Release()
-			}
+			release(be)
 		default:
 			return NewDevice(be), nil
 		}

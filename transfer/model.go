@@ -140,9 +140,7 @@ func build(dev *nn.Device, gc gan.GeneratorConfig, dc gan.DiscriminatorConfig, s
 		switch o.Init {
 		case InitCAT:
 			if o.FreeA {
-				fromA := func(*rand.Rand, []int) []float32 { return A.Flat() }
-				m.Input = g.Params.Sub(InputPrefix).New("weight", fromA, T, S)
-				g.LabelMap, g.InputNC = m.inputForward, T
+				m.newInput(g, T, S, func(*rand.Rand, []int) []float32 { return A.Flat() })
 				break
 			}
 			var lerr error
@@ -155,8 +153,7 @@ func build(dev *nn.Device, gc gan.GeneratorConfig, dc gan.DiscriminatorConfig, s
 			// PyTorch's default init of a new bias-free 1x1 conv T -> S:
 			// uniform in +-1/sqrt(fan_in), fan_in = T.
 			b := 1 / math.Sqrt(float64(T))
-			m.Input = g.Params.Sub(InputPrefix).New("weight", nn.Uniform(-b, b), T, S)
-			g.LabelMap, g.InputNC = m.inputForward, T
+			m.newInput(g, T, S, nn.Uniform(-b, b))
 		}
 	})
 	if err != nil {
@@ -164,6 +161,13 @@ func build(dev *nn.Device, gc gan.GeneratorConfig, dc gan.DiscriminatorConfig, s
 		return nil, fmt.Errorf("transfer: %w", err)
 	}
 	return m, nil
+}
+
+// newInput puts a free (T, S) input layer with initial values init in front
+// of g's label inputs.
+func (m *Model) newInput(g *gan.Generator, T, S int, init nn.Init) {
+	m.Input = g.Params.Sub(InputPrefix).New("weight", init, T, S)
+	g.LabelMap, g.InputNC = m.inputForward, T
 }
 
 // inputForward applies the free input layer (finetune, or CAT with FreeA), like

@@ -190,7 +190,7 @@ func (s *Session) textMatrix() (*affinity.Matrix, []string, error) {
 		row, err := affinity.TextEstimate(s.est.table, []string{name}, source, affinity.TextOptions{})
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s: %v; row set to uniform, edit it by hand", name, err))
-			uniformRow(m.W[t])
+			m.SetUniform(t)
 			continue
 		}
 		copy(m.W[t], row.W[0])
@@ -300,10 +300,4 @@ func (s *Session) eachTargetBatch(size int, f func(*nn.Tensor) (*nn.Tensor, erro
 		}
 	}
 	return nil
-}
-
-func uniformRow(row []float64) {
-	for i := range row {
-		row[i] = 1 / float64(len(row))
-	}
 }

@@ -62,8 +62,8 @@ func writeBuffer(q *wgpu.Queue, buf *wgpu.Buffer, data []byte) error {
 
 // jsHandle returns the GPU object behind a binding handle (*wgpu.Queue,
 // *wgpu.Buffer, *wgpu.Device), which the binding keeps in an unexported
-// field jsValue and does not expose. The binding's version is pinned; TestBrowserApp and
-// the browser parity tests exercise this on every run.
+// field jsValue and does not expose. The binding's version is pinned;
+// TestBrowserApp and the browser parity tests exercise this on every run.
 func jsHandle(handle any) js.Value {
 	f := reflect.ValueOf(handle).Elem().FieldByName("jsValue")
 	if !f.IsValid() || f.Type() != reflect.TypeFor[js.Value]() {
