@@ -84,13 +84,15 @@ func (f *faulty) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 	f.wgrad(f, dw, x, dy, p)
 }
 
-// perturb adds d to element i of buf.
+// perturb moves element i of buf by d relative to its size (at least d), so
+// that d=1e-3 is ten times the runner's tolerance (1e-4 abs + 1e-4 rel)
+// however large the value.
 func perturb(b backend.Backend, buf backend.Buffer, i int, d float32) {
 	v := make([]float32, buf.Len())
 	if err := b.Download(buf, v); err != nil {
 		panic(err)
 	}
-	v[i] += d
+	v[i] += d * (1 + float32(math.Abs(float64(v[i]))))
 	b.Upload(buf, v)
 }
 
@@ -104,7 +106,7 @@ func TestDetectsFaults(t *testing.T) {
 		errHas string // in Result.Error; "" means a tolerance failure
 	}{
 		{
-			name: "matmul off by 1e-3",
+			name: "matmul off by 0.1%",
 			f: &faulty{matmul: func(f *faulty, c, a, b backend.Buffer, p backend.MatMul) {
 				f.Backend.MatMul(c, a, b, p)
 				perturb(f.Backend, c, p.M*p.N-1, 1e-3)
