@@ -3,7 +3,7 @@ package affinity
 import (
 	"fmt"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/nn"
 )
 

@@ -3,7 +3,7 @@ package affinity
 import (
 	"testing"
 
-	"catsynth/models/glove"
+	"catsynth/weights/glove"
 )
 
 // BenchmarkDecodeDefaultTable: decompress and decode the embedded GloVe

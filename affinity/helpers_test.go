@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"catsynth/dataset"
-	"catsynth/models/glove"
+	"catsynth/weights/glove"
 )
 
 var gloveTable = sync.OnceValues(func() (*Embeddings, error) {

@@ -6,17 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/nn"
 )
 
 // BenchmarkFeatures times pooled-feature extraction with the converted
-// backbones under models/backbones (skipped when absent), batches of 4,
+// backbones under weights/backbones (skipped when absent), batches of 4,
 // reporting milliseconds per image. Backend: $CATSYNTH_BACKEND (default auto).
 func BenchmarkFeatures(b *testing.B) {
 	for _, m := range []string{"mobilenet_v2", "inception_v3"} {
 		b.Run(m, func(b *testing.B) {
-			path := filepath.Join("..", "models", "backbones", "nsfwjs-"+m+".safetensors.zst")
+			path := filepath.Join("..", "weights", "backbones", "nsfwjs-"+m+".safetensors.zst")
 			if _, err := os.Stat(path); err != nil {
 				b.Skipf("%s not present", path)
 			}

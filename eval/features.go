@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"catsynth/backbone"
 	"catsynth/dataset"
-	"catsynth/eval/backbone"
 	"catsynth/nn"
 )
 

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/internal/testgpu"
 	"catsynth/nn"
 )
@@ -17,7 +17,7 @@ import (
 // CATSYNTH_REQUIRE_GPU=1.
 func TestMobileNetV2GPUMatchesCPU(t *testing.T) {
 	gpuDev := testgpu.Device(t)
-	path := filepath.Join("..", "models", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
+	path := filepath.Join("..", "weights", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
 	cpuDev, err := nn.Open("cpu")
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@
 #      128, 256 px, the official OASIS ADE20K generator at 256 px, and a
 #      training step                                                 -> gan-bench.txt
 #   6. PyTorch with the same generators (scripts/torch_oasis_generator.py) -> torch-gan.txt
-#   7. nn/gan's TestTorchParity: the PyTorch generator built from a
+#   7. models/gan's TestTorchParity: the PyTorch generator built from a
 #      catsynth checkpoint gives the same images                     -> gan-parity.txt
 # A failing step is reported and the script goes on; it exits non-zero when
 # any step failed.
@@ -45,7 +45,7 @@ bindir="$root/gpu-check-bin"
 if [ "${1:-}" = build ]; then
 	mkdir -p "$bindir"
 	go test -c -o "$bindir/gpu.test" ./nn/gpu || exit 1
-	go test -c -o "$bindir/gan.test" ./nn/gan || exit 1
+	go test -c -o "$bindir/gan.test" ./models/gan || exit 1
 	# Bring Debian's Vulkan loader along when apt can fetch it (the GPU machine has none).
 	if ! ls "$bindir"/libvulkan1_*.deb >/dev/null 2>&1; then
 		(cd "$bindir" && apt-get download libvulkan1) || echo "note: could not fetch libvulkan1 .deb; set VULKAN_DEB there"
@@ -124,12 +124,12 @@ step variants bench-variants.txt vbench
 step torch torch.txt python3 "$root/scripts/torch_kernels.py"
 
 # --- 5-7. the GAN generator beside PyTorch ----------------------------------------
-gantest() { # like gotest, for nn/gan (its prebuilt binary is gpu-check-bin/gan.test)
+gantest() { # like gotest, for models/gan (its prebuilt binary is gpu-check-bin/gan.test)
 	local bin=${GAN_TEST_BIN:-"$bindir/gan.test"}
 	if [ -x "$bin" ]; then
-		(cd "$root/nn/gan" && "$bin" "$@")
+		(cd "$root/models/gan" && "$bin" "$@")
 	else
-		go test ./nn/gan -args "$@"
+		go test ./models/gan -args "$@"
 	fi
 }
 gan_bench() { CATSYNTH_BACKEND=gpu gantest -test.run '^$' -test.bench 'Generate|TrainStep' -test.benchtime "$BENCHTIME" -test.timeout 20m; }

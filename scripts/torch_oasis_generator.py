@@ -1,7 +1,7 @@
-# torch_oasis_generator.py: the PyTorch peer of `go test ./nn/gan -bench
+# torch_oasis_generator.py: the PyTorch peer of `go test ./models/gan -bench
 # 'Generate'` (BenchmarkGenerate, BenchmarkGenerateOASIS), run by
 # scripts/gpu-check.sh on a machine with an NVIDIA GPU. It builds the same
-# generator as nn/gan (OASIS: fc on the label map + z at 1/2^(blocks-1) size,
+# generator as models/gan (OASIS: fc on the label map + z at 1/2^(blocks-1) size,
 # residual blocks with SPADE or CLADE, spectral norm on the block convs,
 # nearest x2 upsampling, tanh), with the official OASIS parameter names, and
 # times eval-mode inference of one image in fp32 with TF32 off.
@@ -9,7 +9,7 @@
 #   python3 scripts/torch_oasis_generator.py [--device cuda|cpu] [--reps 20]
 #   python3 scripts/torch_oasis_generator.py --parity DIR
 #
-# --parity is the PyTorch half of nn/gan's TestTorchParity: DIR holds
+# --parity is the PyTorch half of models/gan's TestTorchParity: DIR holds
 # generator.safetensors (a catsynth generator checkpoint, f32) and
 # io.safetensors (onehot, z and the image catsynth made from them); the
 # script loads the checkpoint with strict names, runs the same input and
@@ -95,7 +95,7 @@ class Generator(nn.Module):
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
 
 
-# The configurations of nn/gan's presets and benchmarks (classes, z, base width,
+# The configurations of models/gan's presets and benchmarks (classes, z, base width,
 # blocks, SPADE hidden width, norm, size); "oasis" is the official ADE20K model.
 CONFIGS = [
     ("oasis ADE20K (official)", 151, 64, 64, 6, 128, "spade", 256),
@@ -127,7 +127,7 @@ def read_safetensors(path):
 def parity(folder):
     weights, meta = read_safetensors(f"{folder}/generator.safetensors")
     c = json.loads(meta["config"])
-    # Zero or missing fields take nn/gan's defaults (GeneratorConfig.withDefaults).
+    # Zero or missing fields take models/gan's defaults (GeneratorConfig.withDefaults).
     g = Generator(c["semantic_nc"], c["z_dim"], c["channels_G"], c["num_res_blocks"],
                   c.get("spade_hidden") or 128, c.get("norm") or "spade")
     if (c.get("spade_ks") or 3) != 3:

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // benchStep times one finetuning step (batch 2, 16 px tiny model, CPU) in

@@ -8,8 +8,8 @@ import (
 	"strconv"
 
 	"catsynth/affinity"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // Metadata keys of transfer files (besides gan's and nn's).

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"catsynth/internal/testgpu"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // Transfer steps on the GPU backend give the same losses as on the CPU

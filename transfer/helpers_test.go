@@ -8,9 +8,9 @@ import (
 
 	"catsynth/affinity"
 	"catsynth/internal/testscenes"
+	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
-	"catsynth/nn/gan"
 )
 
 func testRNG(t testing.TB) (*rand.Rand, uint64) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"image"
 
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // LoopOptions configures Run: the GAN's training-loop options (ModelPath is

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"catsynth/affinity"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // InputPrefix names the finetune baseline's input layer ("input.weight",

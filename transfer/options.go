@@ -1,4 +1,4 @@
-// Package transfer adapts a trained source GAN (package nn/gan) to a target
+// Package transfer adapts a trained source GAN (package models/gan) to a target
 // class vocabulary with class affinity transfer (Careil et al., CVPR 2023;
 // docs/TRANSFER.md): a T x S affinity matrix A is put in front of every
 // input of the generator that sees labels, the discriminator learns the
@@ -20,7 +20,7 @@ package transfer
 import (
 	"fmt"
 
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // Init values: where the weights come from.

@@ -3,8 +3,8 @@ package transfer
 import (
 	"fmt"
 
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // Segmenter is the source discriminator used as the source-class

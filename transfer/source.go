@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // StatePath is the training-state file kept beside a model file, as

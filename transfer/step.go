@@ -5,8 +5,8 @@ import (
 	"image"
 	"math"
 
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // T is the number of target classes.

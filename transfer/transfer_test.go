@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"catsynth/affinity"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // imgDiff is the largest per-channel difference between two image lists.

@@ -22,12 +22,12 @@ import (
 
 	"catsynth/dataset/synth"
 	"catsynth/internal/browser"
-	"catsynth/models/backbones"
-	"catsynth/models/ganmodels"
-	"catsynth/models/glove"
-	"catsynth/models/segmenters"
 	"catsynth/nn"
 	"catsynth/webapp"
+	"catsynth/weights/backbones"
+	"catsynth/weights/ganmodels"
+	"catsynth/weights/glove"
+	"catsynth/weights/segmenters"
 )
 
 // WebModelEnv names an embedded model for TestBrowserApp instead of the
@@ -35,7 +35,7 @@ import (
 // default model (docs/WEB.md).
 const WebModelEnv = "CATSYNTH_WEB_MODEL"
 
-// testModel is the tiny model of the tests: models/ganmodels' tiny32 when
+// testModel is the tiny model of the tests: weights/ganmodels' tiny32 when
 // it is there and loads, else an untrained tiny generator of the synthetic
 // source classes (webapp.UntrainedModel, seed logged).
 func testModel(t *testing.T) (name string, data []byte) {

@@ -10,8 +10,8 @@ import (
 
 	"catsynth/affinity"
 	"catsynth/dataset"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/nn/safetensors"
 )
 

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"catsynth/affinity"
+	"catsynth/backbone"
 	"catsynth/dataset"
-	"catsynth/eval/backbone"
 	"catsynth/eval/seg"
 	"catsynth/nn"
 )

@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"catsynth/dataset/synth"
-	"catsynth/models/backbones"
-	"catsynth/models/ganmodels"
-	"catsynth/models/glove"
-	"catsynth/models/segmenters"
 	"catsynth/nn"
+	"catsynth/weights/backbones"
+	"catsynth/weights/ganmodels"
+	"catsynth/weights/glove"
+	"catsynth/weights/segmenters"
 )
 
 // coastSession loads the embedded source64 model and n rendered images of

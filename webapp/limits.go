@@ -3,7 +3,7 @@ package webapp
 import (
 	"fmt"
 
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // DefaultBindingLimit is WebGPU's default maxStorageBufferBindingSize

@@ -21,8 +21,8 @@ import (
 	"catsynth/affinity"
 	"catsynth/dataset"
 	"catsynth/dataset/synth"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/nn/safetensors"
 )
 

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/nn/safetensors"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"catsynth/affinity"
 	"catsynth/dataset"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // MatrixInfo is an affinity matrix for the page's heatmap and row editor.
@@ -41,7 +41,7 @@ func (s *Session) names() (target, source []string, err error) {
 }
 
 // EstimateText estimates A from class names with the word-vector table
-// (affinity.DecodeTable's format, e.g. models/glove), which the session
+// (affinity.DecodeTable's format, e.g. weights/glove), which the session
 // keeps for later estimates. A target name with a word the table lacks gets
 // a uniform row and a warning naming the word.
 func (s *Session) EstimateText(emb *affinity.Embeddings) (MatrixInfo, error) {

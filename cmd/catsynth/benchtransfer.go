@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/backbone"
 	"catsynth/dataset"
 	"catsynth/eval"
-	"catsynth/eval/backbone"
 	"catsynth/eval/seg"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/transfer"
 )
 

@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"catsynth/affinity"
+	"catsynth/backbone"
 	"catsynth/dataset"
 	"catsynth/dataset/synth"
 	"catsynth/eval"
-	"catsynth/eval/backbone"
 	"catsynth/eval/seg"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/transfer"
 )
 

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"catsynth/affinity"
+	"catsynth/backbone"
+	"catsynth/backbone/keras"
 	"catsynth/dataset"
 	"catsynth/eval"
-	"catsynth/eval/backbone"
-	"catsynth/eval/keras"
 	"catsynth/eval/report"
 	"catsynth/eval/seg"
 )
@@ -56,8 +56,8 @@ func runEval(ctx context.Context, args []string) error {
 	fs := newFlags("eval", "--real DIR --generated DIR [flags] | --miou --segmenter M --generated DIR --labels DIR | --affinity EST.json --affinity-truth TRUE.json; --report DIR renders HTML")
 	real := fs.String("real", "", "folder of real images (.png, .jpg)")
 	gen := fs.String("generated", "", "folder of generated images; DIR1,DIR2,... adds folders (e.g. other seeds) as sample-grid columns, the first is scored")
-	bbPath := fs.String("backbone", "", "feature network checkpoint (default: models/backbones/nsfwjs-inception_v3 if imported, else nsfwjs-mobilenet_v2)")
-	modelsDir := fs.String("models", filepath.Join("models", "backbones"), "folder searched for the default backbone")
+	bbPath := fs.String("backbone", "", "feature network checkpoint (default: weights/backbones/nsfwjs-inception_v3 if imported, else nsfwjs-mobilenet_v2)")
+	modelsDir := fs.String("models", filepath.Join("weights", "backbones"), "folder searched for the default backbone")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
 	batch := fs.Int("batch", 8, "images per forward pass")
 	subsets := fs.Int("kid-subsets", 100, "KID: number of random subsets")
@@ -66,7 +66,7 @@ func runEval(ctx context.Context, args []string) error {
 	noFID := fs.Bool("no-fid", false, "skip FID (it needs many images to mean much)")
 	noKID := fs.Bool("no-kid", false, "with --no-fid: skip KID too, so the feature network does not run and --real only fills the report's sample grid (KID comes free whenever FID runs)")
 	miou := fs.Bool("miou", false, "score generated images with --segmenter against the label maps in --labels (generated NAME.png vs label NAME.png)")
-	segPath := fs.String("segmenter", "", "segmenter file for --miou (catsynth train seg; shipped in models/segmenters/)")
+	segPath := fs.String("segmenter", "", "segmenter file for --miou (catsynth train seg; shipped in weights/segmenters/)")
 	labels := fs.String("labels", "", "folder of label maps NAME.png (or a dataset folder with labels/ and classes.txt)")
 	affEst := fs.String("affinity", "", "estimated affinity matrix (affinity JSON with class names, or a JSON array of T rows of S values summing to 1)")
 	affTrue := fs.String("affinity-truth", "", "ground-truth affinity matrix (same shape)")

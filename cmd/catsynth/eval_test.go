@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"catsynth/backbone"
 	"catsynth/eval"
-	"catsynth/eval/backbone"
 	"catsynth/nn"
 )
 
@@ -50,7 +50,7 @@ func writePNGs(t *testing.T, dir string, seed uint64, n int, bright float64) {
 
 // tinyBackbone writes a small random feature network (conv, relu, global
 // pool: 16-d features of 32x32 images), so the command test runs in
-// milliseconds; the real networks are checked in eval/keras.
+// milliseconds; the real networks are checked in backbone/keras.
 func tinyBackbone(t *testing.T, path string, seed uint64) {
 	t.Helper()
 	dev, err := nn.Open("cpu")

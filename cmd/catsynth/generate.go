@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"catsynth/dataset"
-	"catsynth/models/ganmodels"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
+	"catsynth/weights/ganmodels"
 )
 
 func init() {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"catsynth/eval/keras"
+	"catsynth/backbone/keras"
 )
 
 func init() {
@@ -27,7 +27,7 @@ func runImport(ctx context.Context, args []string) error {
 	fs := newFlags("import tfjs", "[--package DIR] [--models mobilenet_v2,inception_v3] [--out DIR] [--precision auto|f32|f16]")
 	pkg := fs.String("package", "", "an unpacked nsfwjs package (the folder with package.json); empty: fetch "+keras.NSFWJSPackage+"@"+keras.NSFWJSVersion+" with npm")
 	models := fs.String("models", strings.Join(keras.NSFWJSModels, ","), "comma-separated models to convert")
-	out := fs.String("out", filepath.Join("models", "backbones"), "output folder")
+	out := fs.String("out", filepath.Join("weights", "backbones"), "output folder")
 	precision := fs.String("precision", "auto", "weight storage: f32, f16, or auto (f32 for mobilenet_v2, 3.5 MB; f16 for inception_v3, 20 MB instead of 23)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

@@ -7,7 +7,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // newProgressBar is the progress bar of every long command: count, rate,

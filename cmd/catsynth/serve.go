@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"catsynth/models/backbones"
-	"catsynth/models/ganmodels"
-	"catsynth/models/glove"
-	"catsynth/models/segmenters"
 	"catsynth/webapp"
+	"catsynth/weights/backbones"
+	"catsynth/weights/ganmodels"
+	"catsynth/weights/glove"
+	"catsynth/weights/segmenters"
 )
 
 func init() {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"catsynth/models/glove"
+	"catsynth/weights/glove"
 )
 
 func TestServe(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"catsynth/dataset"
-	"catsynth/nn/gan"
+	"catsynth/models/gan"
 )
 
 // trainers are the model kinds `catsynth train KIND` knows; other files may

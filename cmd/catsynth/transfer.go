@@ -11,8 +11,8 @@ import (
 
 	"catsynth/affinity"
 	"catsynth/dataset"
+	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/gan"
 	"catsynth/transfer"
 )
 

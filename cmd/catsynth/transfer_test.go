@@ -15,9 +15,9 @@ import (
 	"catsynth/affinity"
 	"catsynth/dataset/synth"
 	"catsynth/eval"
+	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
-	"catsynth/nn/gan"
 	"catsynth/transfer"
 )
 

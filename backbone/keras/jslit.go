@@ -1,6 +1,6 @@
 // Package keras imports Keras layers models as tfjs ships them (a
 // model.json "modelTopology" plus a weights manifest with binary shards) and
-// converts them into catsynth backbone networks (package eval/backbone).
+// converts them into catsynth backbone networks (package backbone).
 //
 // The npm package nsfwjs bundles its models as browserify .min.js files: the
 // model JSON is a minified JavaScript object literal and each weight shard a

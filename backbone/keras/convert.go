@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/nn"
 )
 

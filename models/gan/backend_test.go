@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"catsynth/internal/testgpu"
-	"catsynth/models/ganmodels"
 	"catsynth/nn"
+	"catsynth/weights/ganmodels"
 )
 
 // The embedded tiny model generates the same image for a fixed seed on the

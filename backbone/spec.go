@@ -4,7 +4,7 @@
 //
 // A Spec is plain data (JSON in a checkpoint's "config" metadata), so one
 // executor serves every imported network: the Keras models that the npm
-// package nsfwjs ships (imported by package eval/keras) and the standard FID
+// package nsfwjs ships (imported by package backbone/keras) and the standard FID
 // InceptionV3 in pytorch-fid's naming. Weights use PyTorch layouts and names:
 // convolutions "<node>.weight" (O, I/groups, KH, KW) and "<node>.bias" (O),
 // batch norms "<node>.weight|bias|running_mean|running_var" (C), dense layers

@@ -3,7 +3,7 @@ package keras
 import (
 	"fmt"
 
-	"catsynth/eval/backbone"
+	"catsynth/backbone"
 	"catsynth/nn"
 )
 
