@@ -151,3 +151,15 @@ func (l *Layer) tensor() *nn.Tensor {
 	}
 	return l.logits
 }
+
+// Classes names the T target classes (models.LabelLayer).
+func (l *Layer) Classes() []string { return l.Target }
+
+// Weights returns the current A, row-major T x S (models.LabelLayer).
+func (l *Layer) Weights() ([]float32, error) {
+	m, err := l.Matrix()
+	if err != nil {
+		return nil, err
+	}
+	return m.Flat(), nil
+}

@@ -83,7 +83,7 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: load %s: %w", path, err)
 	}
-	return checkpointOf(f, path)
+	return CheckpointOf(f, path)
 }
 
 // DecodeCheckpoint is ReadCheckpoint for a file already in memory (the
@@ -93,10 +93,12 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: load %s: %w", name, err)
 	}
-	return checkpointOf(f, name)
+	return CheckpointOf(f, name)
 }
 
-func checkpointOf(f *safetensors.File, path string) (*Checkpoint, error) {
+// CheckpointOf wraps a decoded file with its decoded metadata (config,
+// class names), as ReadCheckpoint does.
+func CheckpointOf(f *safetensors.File, path string) (*Checkpoint, error) {
 	c := &Checkpoint{Path: path, File: f, Metadata: f.Metadata}
 	if s, ok := f.Metadata[MetaConfig]; ok {
 		if !json.Valid([]byte(s)) {

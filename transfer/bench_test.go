@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"catsynth/models"
+
 	"catsynth/models/gan"
 )
 
@@ -13,7 +15,7 @@ import (
 func benchStep(b *testing.B, o Options) {
 	_, src := tinySource(b, b.TempDir(), gan.NormCLADE, 1)
 	r := rand.New(rand.NewPCG(1, 2))
-	o.GAN = gan.TrainConfig{Seed: 1, BatchSize: 2}
+	o.Config = models.TrainConfig{Seed: 1, BatchSize: 2}
 	m, err := New(cpuDevice(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
 	if err != nil {
 		b.Fatal(err)

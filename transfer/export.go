@@ -4,98 +4,109 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 
 	"catsynth/affinity"
-	"catsynth/models/gan"
+	"catsynth/models"
 	"catsynth/nn"
 )
 
-// Metadata keys of transfer files (besides gan's and nn's).
+// Metadata keys of transfer files (besides the family's and nn's).
 const (
-	MetaOptions  = "transfer"       // Options JSON
-	MetaTarget   = "target_classes" // JSON array (state files)
-	MetaSource   = "source_classes" // JSON array
-	MetaAffinity = "affinity"       // affinity JSON of the A folded into a model file
-	MetaInitA    = "affinity_init"  // affinity JSON of the initial A (state files)
-	KindState    = "cat-transfer-state"
+	MetaOptions   = "transfer"       // Options JSON
+	MetaTarget    = "target_classes" // JSON array (state files)
+	MetaSource    = "source_classes" // JSON array
+	MetaAffinity  = "affinity"       // affinity JSON of the A folded into a model file
+	MetaInitA     = "affinity_init"  // affinity JSON of the initial A (state files)
+	MetaLossTrace = "losses"         // JSON array of the steps' losses (state files)
+	MetaModelKind = "model_kind"     // the network's kind (state files; "" in older ones: the first family)
+	KindState     = "cat-transfer-state"
 )
 
-// Fold returns the parameters of a generator conditioned on T target
-// channels that computes exactly what the source-architecture generator
-// with params (conditioned on S channels) computes behind a linear label
-// map y_s = W^T y_t, W (T, S) row-major. Every layer that reads the
-// conditioning map (fc, and the first convolution of every SPADE/CLADE) is
-// linear in it and sees [z, y_s] (z first, resized nearest, which commutes
-// with a per-pixel channel map, and zero-padded, which maps to zero), so
-// its weight (O, Z+S, k, k) becomes (O, Z+T, k, k) with
+// Fold returns a network conditioned on T target channels that computes
+// exactly what net (conditioned on S channels) computes behind a linear
+// label map y_s = W^T y_t, W (T, S) row-major. Every convolution that reads
+// the label map (net.LabelConvs) is linear in it and sees [extra, y_s] (a
+// GAN's noise first, resized nearest, which commutes with a per-pixel
+// channel map, and zero-padded, which maps to zero), so its weight
+// (O, X+S, k, k) becomes (O, X+T, k, k) with
 //
-//	w'[o, Z+t] = sum_s W[t, s] * w[o, Z+s],   w'[o, c<Z] = w[o, c].
+//	w'[o, X+t] = sum_s W[t, s] * w[o, X+s],   w'[o, c<X] = w[o, c].
 //
-// params may include the label-map layer's own tensors; they are dropped.
-// The result is built on dev as a new generator (cfg with LabelNC = T and
-// the target names), which the caller releases.
-func Fold(dev *nn.Device, params []*nn.Param, cfg gan.GeneratorConfig, W []float32, target []string) (*gan.Generator, error) {
-	T, S, Z := len(target), cfg.LabelNC, cfg.ZDim
+// Every other parameter is copied; net's label-layer tensors are dropped.
+// The result is built on dev (target names, eval mode), and the caller
+// releases it.
+func Fold(dev *nn.Device, net models.Model, W []float32, target []string) (models.Model, error) {
+	T, S := len(target), len(net.Classes())
 	if len(W) != T*S {
 		return nil, fmt.Errorf("transfer: fold: %d weights for %d x %d", len(W), T, S)
 	}
+	convs, X := net.LabelConvs()
+	folds := map[string]bool{}
+	for _, n := range convs {
+		folds[n] = true
+	}
 	byName := map[string]*nn.Param{}
-	for _, p := range params {
+	for _, p := range net.Params().All() {
 		byName[p.Name] = p
 	}
-	out := cfg
-	out.LabelNC, out.ClassNames = T, append([]string(nil), target...)
-	g, err := gan.NewGenerator(dev, out, 0)
+	out, err := net.WithClasses(dev, target, 0)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range g.Params.All() {
+	for _, p := range out.Params().All() {
 		src, ok := byName[p.Name]
 		if !ok {
-			g.Release()
+			out.Release()
 			return nil, fmt.Errorf("transfer: fold: parameter %q missing", p.Name)
 		}
 		data, err := src.T.Data()
 		if err != nil {
-			g.Release()
+			out.Release()
 			return nil, err
 		}
 		have, want := src.T.Shape(), p.T.Shape()
-		if sameShape(have, want) {
+		if !folds[p.Name] {
+			if !sameShape(have, want) {
+				out.Release()
+				return nil, fmt.Errorf("transfer: fold: %s has shape %v, the T-class network %v", p.Name, have, want)
+			}
 			p.T.Upload(data)
 			continue
 		}
 		if len(have) != 4 || len(want) != 4 || have[0] != want[0] || have[2] != want[2] || have[3] != want[3] ||
-			have[1] != Z+S || want[1] != Z+T {
-			g.Release()
+			have[1] != X+S || want[1] != X+T {
+			out.Release()
 			return nil, fmt.Errorf("transfer: fold: %s has shape %v, cannot become %v", p.Name, have, want)
 		}
-		k := have[2] * have[3]
-		folded := make([]float32, want[0]*want[1]*k)
-		for o := range have[0] {
-			srcO := data[o*(Z+S)*k : (o+1)*(Z+S)*k]
-			dst := folded[o*(Z+T)*k : (o+1)*(Z+T)*k]
-			copy(dst[:Z*k], srcO[:Z*k])
-			for t := range T {
-				d := dst[(Z+t)*k : (Z+t+1)*k]
-				for s := range S {
-					a := W[t*S+s]
-					if a == 0 {
-						continue
-					}
-					sv := srcO[(Z+s)*k : (Z+s+1)*k]
-					for i := range d {
-						d[i] += a * sv[i]
-					}
+		p.T.Upload(foldConv(data, W, have[0], X, S, T, have[2]*have[3]))
+	}
+	out.Params().SetTraining(false)
+	return out, nil
+}
+
+// foldConv folds W (T x S) into one conv weight (O, X+S, k) -> (O, X+T, k).
+func foldConv(data, W []float32, O, X, S, T, k int) []float32 {
+	folded := make([]float32, O*(X+T)*k)
+	for o := range O {
+		srcO := data[o*(X+S)*k : (o+1)*(X+S)*k]
+		dst := folded[o*(X+T)*k : (o+1)*(X+T)*k]
+		copy(dst[:X*k], srcO[:X*k])
+		for t := range T {
+			d := dst[(X+t)*k : (X+t+1)*k]
+			for s := range S {
+				a := W[t*S+s]
+				if a == 0 {
+					continue
+				}
+				sv := srcO[(X+s)*k : (X+s+1)*k]
+				for i := range d {
+					d[i] += a * sv[i]
 				}
 			}
 		}
-		p.T.Upload(folded)
 	}
-	g.Params.SetTraining(false)
-	return g, nil
+	return folded
 }
 
 func sameShape(a, b []int) bool {
@@ -110,55 +121,59 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-// Export returns the adapted generator as an ordinary T-class generator
-// (the averaged weights when kept; the label map folded in, see Fold) and
-// the A it folded (CAT; nil otherwise). The caller releases it.
-func (m *Model) Export() (*gan.Generator, *affinity.Matrix, error) {
-	if m.EMA != nil {
-		m.EMA.Swap()
-		defer m.EMA.Swap()
-	}
-	if m.Options.Init == InitScratch {
-		return copyGenerator(m.Dev, m.G)
-	}
-	var W []float32
+// Export returns the adapted network as an ordinary T-class model (the
+// averaged weights when kept; the label layer folded in, see Fold) and the
+// A it folded (CAT; nil otherwise). The caller releases it.
+func (m *Model) Export() (models.Model, *affinity.Matrix, error) {
+	var out models.Model
 	var A *affinity.Matrix
-	var err error
-	if m.Layer != nil {
-		if A, err = m.Layer.Matrix(); err != nil {
-			return nil, nil, err
+	err := m.Tuner.Averaged(func() error {
+		net := m.Tuner.Net()
+		if m.Options.Init == InitScratch {
+			var err error
+			out, err = copyNet(m.Dev, net)
+			return err
 		}
-		W = A.Flat()
-	} else if W, err = m.Input.Data(); err != nil {
-		return nil, nil, err
-	}
-	g, err := Fold(m.Dev, m.G.Params.All(), m.G.Config, W, m.Target)
-	return g, A, err
+		var W []float32
+		var err error
+		if m.Layer != nil {
+			if A, err = m.Layer.Matrix(); err != nil {
+				return err
+			}
+			W = A.Flat()
+		} else if W, err = m.Input.Weights(); err != nil {
+			return err
+		}
+		out, err = Fold(m.Dev, net, W, m.Target)
+		return err
+	})
+	return out, A, err
 }
 
-func copyGenerator(dev *nn.Device, src *gan.Generator) (*gan.Generator, *affinity.Matrix, error) {
-	g, err := gan.NewGenerator(dev, src.Config, 0)
+// copyNet copies a network's weights into a new one (scratch's export).
+func copyNet(dev *nn.Device, src models.Model) (models.Model, error) {
+	g, err := src.WithClasses(dev, src.Classes(), 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sp := src.Params.All()
-	for i, p := range g.Params.All() {
+	sp := src.Params().All()
+	for i, p := range g.Params().All() {
 		p.T.CopyFrom(sp[i].T)
 	}
-	g.Params.SetTraining(false)
-	return g, nil, nil
+	g.Params().SetTraining(false)
+	return g, nil
 }
 
-// SaveModel writes the adapted generator (Export) as a gan model file that
-// gan.LoadGenerator and `catsynth generate` read, with the folded A, the
-// options and the source classes in its metadata. Atomic.
+// SaveModel writes the adapted network (Export) as a model file of its
+// family that `catsynth generate` reads, with the folded A, the options
+// and the source classes in its metadata. Atomic.
 func (m *Model) SaveModel(path string, f16 bool) error {
 	g, A, err := m.Export()
 	if err != nil {
 		return err
 	}
 	defer g.Release()
-	meta := map[string]string{gan.MetaKind: gan.KindGenerator, gan.MetaStep: strconv.Itoa(m.Steps)}
+	meta := map[string]string{models.MetaStep: strconv.Itoa(m.Steps())}
 	if err := m.commonMeta(meta); err != nil {
 		return err
 	}
@@ -169,7 +184,7 @@ func (m *Model) SaveModel(path string, f16 bool) error {
 		}
 		meta[MetaAffinity] = buf.String()
 	}
-	return nn.SaveParams(path, g.Params.All(), nn.SaveOptions{Config: g.Config, ClassNames: g.Config.ClassNames, Metadata: meta, F16: f16})
+	return g.Save(path, f16, meta)
 }
 
 func (m *Model) commonMeta(meta map[string]string) error {
@@ -183,30 +198,23 @@ func (m *Model) commonMeta(meta map[string]string) error {
 	return nil
 }
 
-func (m *Model) stateParams() []*nn.Param {
-	ps := prefixed("netG.", m.G.Params.All())
-	ps = append(ps, prefixed("netD.", m.D.Params.All())...)
-	if m.EMA != nil {
-		ps = append(ps, prefixed("netEMA.", m.EMA.Shadow())...)
+// SaveState writes everything Resume needs (the finetuner's state: for the
+// GAN G with the label layer, D and the EMA; options, class names, the
+// initial A, the step and the loss trace). Optimizer moments are not kept.
+func (m *Model) SaveState(path string, trace []models.Losses) error {
+	meta, err := m.Tuner.StateMeta()
+	if err != nil {
+		return err
 	}
-	return ps
-}
-
-// SaveState writes everything Resume needs (G with the label-map layer,
-// D, the EMA, configs, options, class names, the initial A, the step and
-// the loss trace). Adam's moments are not saved (as in package gan).
-func (m *Model) SaveState(path string, trace []gan.Losses) error {
-	meta := map[string]string{gan.MetaKind: KindState, gan.MetaStep: strconv.Itoa(m.Steps)}
+	meta[models.MetaKind], meta[models.MetaStep], meta[MetaModelKind] = KindState, strconv.Itoa(m.Steps()), m.Kind
 	if err := m.commonMeta(meta); err != nil {
 		return err
 	}
-	for k, v := range map[string]any{gan.MetaDConfig: m.D.Config, gan.MetaLossTrace: trace} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		meta[k] = string(b)
+	b, err := json.Marshal(trace)
+	if err != nil {
+		return err
 	}
+	meta[MetaLossTrace] = string(b)
 	if m.InitA != nil {
 		var buf bytes.Buffer
 		if err := m.InitA.WriteJSON(&buf); err != nil {
@@ -214,34 +222,31 @@ func (m *Model) SaveState(path string, trace []gan.Losses) error {
 		}
 		meta[MetaInitA] = buf.String()
 	}
-	return nn.SaveParams(path, m.stateParams(), nn.SaveOptions{Config: m.G.Config, Metadata: meta})
+	return nn.SaveParams(path, m.Tuner.State(), nn.SaveOptions{Metadata: meta})
 }
 
 // Resume rebuilds a model from a SaveState file and returns the loss trace
 // so far.
-func Resume(dev *nn.Device, path string) (*Model, []gan.Losses, error) {
+func Resume(dev *nn.Device, path string) (*Model, []models.Losses, error) {
 	ck, err := nn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if k := ck.Metadata[gan.MetaKind]; k != KindState {
+	if k := ck.Metadata[models.MetaKind]; k != KindState {
 		return nil, nil, fmt.Errorf("transfer: %s is not a transfer state file (kind %q)", path, k)
 	}
-	var gc gan.GeneratorConfig
-	var dc gan.DiscriminatorConfig
 	var o Options
 	var source, target []string
-	var trace []gan.Losses
+	var trace []models.Losses
 	for _, x := range []struct {
-		key, raw string
-		dst      any
-	}{{nn.MetaConfig, string(ck.Config), &gc}, {gan.MetaDConfig, ck.Metadata[gan.MetaDConfig], &dc},
-		{MetaOptions, ck.Metadata[MetaOptions], &o}, {MetaSource, ck.Metadata[MetaSource], &source},
-		{MetaTarget, ck.Metadata[MetaTarget], &target}, {gan.MetaLossTrace, ck.Metadata[gan.MetaLossTrace], &trace}} {
-		if x.raw == "" {
+		key string
+		dst any
+	}{{MetaOptions, &o}, {MetaSource, &source}, {MetaTarget, &target}, {MetaLossTrace, &trace}} {
+		raw := ck.Metadata[x.key]
+		if raw == "" {
 			return nil, nil, fmt.Errorf("transfer: %s: metadata %q missing", path, x.key)
 		}
-		if err := json.Unmarshal([]byte(x.raw), x.dst); err != nil {
+		if err := json.Unmarshal([]byte(raw), x.dst); err != nil {
 			return nil, nil, fmt.Errorf("transfer: %s: metadata %q: %w", path, x.key, err)
 		}
 	}
@@ -251,26 +256,26 @@ func Resume(dev *nn.Device, path string) (*Model, []gan.Losses, error) {
 			return nil, nil, err
 		}
 	}
-	step, err := strconv.Atoi(ck.Metadata[gan.MetaStep])
+	step, err := strconv.Atoi(ck.Metadata[models.MetaStep])
 	if err != nil {
-		return nil, nil, fmt.Errorf("transfer: %s: bad step %q", path, ck.Metadata[gan.MetaStep])
+		return nil, nil, fmt.Errorf("transfer: %s: bad step %q", path, ck.Metadata[models.MetaStep])
 	}
 	if o.Init == InitScratch {
 		source = nil
 	}
-	m, err := build(dev, gc, dc, source, target, A, o)
+	m, spec, err := prepare(ck.Metadata[MetaModelKind], source, target, A, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transfer: %s: %w", path, err)
 	}
-	if err := m.setup(); err != nil {
+	t, err := models.ResumeFinetuner(dev, ck, m.Kind, spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer: %s: %w", path, err)
+	}
+	m.Dev, m.Tuner = dev, t
+	if err := ck.LoadInto(t.State(), nn.LoadOptions{}); err != nil {
 		m.Release()
 		return nil, nil, err
 	}
-	if err := ck.LoadInto(m.stateParams(), nn.LoadOptions{}); err != nil {
-		m.Release()
-		return nil, nil, err
-	}
-	m.Steps = step
-	m.rng = rand.New(rand.NewPCG(o.GAN.Seed, 0x7a11+uint64(step)))
+	t.SetSteps(step)
 	return m, trace, nil
 }

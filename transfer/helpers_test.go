@@ -1,10 +1,13 @@
 package transfer
 
 import (
+	"context"
+	"image"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"catsynth/models"
 
 	"catsynth/affinity"
 	"catsynth/internal/testscenes"
@@ -13,12 +16,7 @@ import (
 	"catsynth/nn/cpu"
 )
 
-func testRNG(t testing.TB) (*rand.Rand, uint64) {
-	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	return rand.New(rand.NewPCG(seed, 0x5eed)), seed
-}
+func testRNG(t testing.TB) (*rand.Rand, uint64) { t.Helper(); return testscenes.RNG(t) }
 
 func cpuDevice() *nn.Device { return nn.NewDevice(cpu.New()) }
 
@@ -30,7 +28,7 @@ var (
 // tinySource writes a tiny random source GAN's training state (one step of
 // training so that every tensor is real) under dir and returns the model
 // path and the loaded Source.
-func tinySource(t testing.TB, dir, norm string, seed uint64) (string, *Source) {
+func tinySource(t testing.TB, dir, norm string, seed uint64) (string, models.Source) {
 	t.Helper()
 	dev := cpuDevice()
 	gc := gan.GeneratorConfig{LabelNC: len(srcNames), ZDim: 4, Channels: 4, NumBlocks: 2, H: 16, W: 16,
@@ -43,7 +41,7 @@ func tinySource(t testing.TB, dir, norm string, seed uint64) (string, *Source) {
 	defer tr.Release()
 	r := rand.New(rand.NewPCG(seed, 1))
 	lab := blobLabels(r, 2, 16, 16, len(srcNames))
-	if _, err := tr.Step(gan.Batch{N: 2, H: 16, W: 16, Labels: lab, Images: labelImages(lab, 2, 16, 16, len(srcNames))}); err != nil {
+	if _, err := tr.Step(models.Batch{N: 2, H: 16, W: 16, Labels: lab, Images: labelImages(lab, 2, 16, 16, len(srcNames))}); err != nil {
 		t.Fatal(err)
 	}
 	model := filepath.Join(dir, "src.safetensors.zst")
@@ -94,10 +92,10 @@ func labelImages(lab []int32, b, h, w, n int) []float32 {
 	return testscenes.Images(lab, b, h, w, n)
 }
 
-func targetBatch(r *rand.Rand, n int) gan.Batch {
+func targetBatch(r *rand.Rand, n int) models.Batch {
 	lab := blobLabels(r, n, 16, 16, len(tgtNames))
 	lab[3] = -1 // an unlabelled pixel
-	return gan.Batch{N: n, H: 16, W: 16, Labels: lab, Images: labelImages(lab, n, 16, 16, len(tgtNames))}
+	return models.Batch{N: n, H: 16, W: 16, Labels: lab, Images: labelImages(lab, n, 16, 16, len(tgtNames))}
 }
 
 func data(t testing.TB, x *nn.Tensor) []float32 {
@@ -119,4 +117,14 @@ func maxDiff(a, b []float32) float64 {
 		m = max(m, d)
 	}
 	return m
+}
+
+// critic is the discriminator inside a GAN transfer model.
+func critic(m *Model) *gan.Discriminator {
+	return m.Tuner.(interface{ Critic() *gan.Discriminator }).Critic()
+}
+
+// plainGenerate runs a network on its own classes.
+func plainGenerate(g models.Model, labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	return models.Conditioned{Net: g}.Generate(context.Background(), labels, h, w, seeds, nil)
 }

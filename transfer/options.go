@@ -1,14 +1,16 @@
-// Package transfer adapts a trained source GAN (package models/gan) to a target
-// class vocabulary with class affinity transfer (Careil et al., CVPR 2023;
+// Package transfer adapts a trained source model (any family behind the
+// models contract; today the GAN of models/gan) to a target class vocabulary with class affinity transfer (Careil et al., CVPR 2023;
 // docs/TRANSFER.md): a T x S affinity matrix A is put in front of every
 // input of the generator that sees labels, the discriminator learns the
 // target vocabulary (a new T+1 head, or the source head read through A), and
 // the model is finetuned on a few target images. The baselines of the paper
 // (training from scratch, plain finetuning with a new random first layer) and
 // an affinity-only mode (only A, and optionally the SPADE/CLADE convolutions,
-// are trained: what the browser runs) share the same code.
+// are trained, with the GAN losses and the source discriminator frozen)
+// share the same code. The page's light finetuning is another method (A
+// trained against an L1 loss, package app), since it has no discriminator.
 //
-// The adapted generator is exported as an ordinary gan model file: A (or the
+// The adapted network is exported as an ordinary model file: A (or the
 // finetune baseline's input layer) is folded into the convolutions that read
 // the label map, which is exact because those layers are linear in the map
 // (see Fold), so `catsynth generate` runs it on target label maps unchanged.
@@ -19,8 +21,9 @@ package transfer
 
 import (
 	"fmt"
+	"math"
 
-	"catsynth/models/gan"
+	"catsynth/models"
 )
 
 // Init values: where the weights come from.
@@ -54,12 +57,12 @@ const (
 	// TrainAffinity trains only A (which must then be trainable) and, with
 	// Options.TrainSPADE, the SPADE/CLADE convolutions that read the label
 	// map; D stays frozen (so the head must be HeadAffinity) and no EMA is
-	// kept. This is the browser's light finetuning.
+	// kept. (The page trains A another way: see package app.)
 	TrainAffinity = "affinity"
 )
 
 // Options configure a transfer. The zero value is CAT with a frozen A, the
-// source head read through A, everything trained, and gan's default
+// source head read through A, everything trained, and the family's default
 // hyperparameters.
 type Options struct {
 	Init  string `json:"init"`  // InitCAT (default), InitFinetune, InitScratch
@@ -86,10 +89,10 @@ type Options struct {
 	// [-14, 0], so the generator's 1e-4 would not move them in a few
 	// hundred steps).
 	LRA float32 `json:"lr_a"`
-	// GAN holds batch size, learning rates, LabelMix, EMA decay and seed.
+	// Config holds batch size, learning rates, LabelMix, EMA decay and seed.
 	// The EMA decay ramps up as min(EMADecay, (1+k)/(10+k)) at step k, so
 	// that a few hundred finetuning steps are not averaged away.
-	GAN gan.TrainConfig `json:"gan"`
+	Config models.TrainConfig `json:"config"`
 }
 
 // withDefaults fills the zero fields; the baselines always get a new head.
@@ -167,7 +170,7 @@ func (o Options) Validate() error {
 			return fmt.Errorf("transfer: affinity-only training with a frozen A and frozen SPADE convolutions trains nothing: train A, or the SPADE convolutions")
 		}
 	}
-	if !(o.Temperature > 0) || !(o.LRA > 0) {
+	if !(o.Temperature > 0) || !(o.LRA > 0) || math.IsInf(o.Temperature, 0) || math.IsInf(float64(o.LRA), 0) {
 		return fmt.Errorf("transfer: temperature %v and lr_a %v must be positive", o.Temperature, o.LRA)
 	}
 	return nil

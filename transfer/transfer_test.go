@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/models"
+
 	"catsynth/affinity"
 	"catsynth/models/gan"
-	"catsynth/nn"
 )
 
 // imgDiff is the largest per-channel difference between two image lists.
@@ -38,7 +39,7 @@ func TestFoldIsExact(t *testing.T) {
 			_, src := tinySource(t, t.TempDir(), tc.norm, seed)
 			dev := cpuDevice()
 			A := randomA(r, tgtNames, srcNames)
-			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, TrainA: tc.init == InitCAT, GAN: gan.TrainConfig{Seed: seed}})
+			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, TrainA: tc.init == InitCAT, Config: models.TrainConfig{Seed: seed}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,16 +54,16 @@ func TestFoldIsExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Release()
-			if g.Config.LabelNC != len(tgtNames) || g.LabelMap != nil {
-				t.Fatalf("exported generator has %d label channels, hook %v", g.Config.LabelNC, g.LabelMap != nil)
+			if len(g.Classes()) != len(tgtNames) {
+				t.Fatalf("exported network has %d label channels", len(g.Classes()))
 			}
 			lab := blobLabels(r, 3, 16, 16, len(tgtNames))
-			seeds := gan.SeedRange(7, 3)
+			seeds := models.SeedRange(7, 3)
 			want, err := m.Generate(lab, 16, 16, seeds)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := g.Generate(lab, 16, 16, seeds)
+			got, err := plainGenerate(g, lab, 16, 16, seeds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,12 +74,12 @@ func TestFoldIsExact(t *testing.T) {
 				return
 			}
 			B := randomA(r, tgtNames, srcNames)
-			g2, err := Fold(dev, m.G.Params.All(), m.G.Config, B.Flat(), tgtNames)
+			g2, err := Fold(dev, m.Net(), B.Flat(), tgtNames)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer g2.Release()
-			other, _ := g2.Generate(lab, 16, 16, seeds)
+			other, _ := plainGenerate(g2, lab, 16, 16, seeds)
 			if imgDiff(want, other) <= 1 {
 				t.Error("folding another A made the same images: the fold ignores A")
 			}
@@ -109,28 +110,28 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 			r, seed := testRNG(t)
 			_, src := tinySource(t, t.TempDir(), gan.NormSPADE, seed)
 			dev := cpuDevice()
-			tc.o.GAN = gan.TrainConfig{Seed: seed, BatchSize: 2}
+			tc.o.Config = models.TrainConfig{Seed: seed, BatchSize: 2}
 			m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), tc.o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer m.Release()
-			if got := m.D.Config.NumClasses + 1; got != tc.headOut {
+			if got := critic(m).Config.NumClasses + 1; got != tc.headOut {
 				t.Errorf("D head has %d outputs, want %d", got, tc.headOut)
 			}
 			snap := func() (g, d, a, sp []float32) {
-				for _, p := range m.G.Params.All() {
+				for _, p := range m.Net().Params().All() {
 					v := data(t, p.T)
 					switch {
 					case isLabelMapParam(p.Name):
 						a = append(a, v...)
 					case strings.HasSuffix(p.Name, "conv_0.weight_orig") || strings.HasSuffix(p.Name, "conv_img.weight"):
 						g = append(g, v...)
-					case isSPADEConv(p.Name):
+					case strings.Contains(p.Name, ".mlp_"):
 						sp = append(sp, v...)
 					}
 				}
-				for _, p := range m.D.Params.Trainable() {
+				for _, p := range critic(m).Params.Trainable() {
 					d = append(d, data(t, p)...)
 				}
 				return
@@ -145,7 +146,7 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, v := range []float32{l.G, l.DReal, l.DFake, l.LabelMix} {
+				for _, v := range []float32{l[gan.LossG], l[gan.LossDReal], l[gan.LossDFake], l[gan.LossLabelMix]} {
 					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
 						t.Fatalf("bad losses %+v", l)
 					}
@@ -206,7 +207,7 @@ func TestFreeAStartsFromA(t *testing.T) {
 	dev := cpuDevice()
 	A := randomA(r, tgtNames, srcNames)
 	build := func(o Options) *Model {
-		o.GAN = gan.TrainConfig{Seed: seed, BatchSize: 2}
+		o.Config = models.TrainConfig{Seed: seed, BatchSize: 2}
 		m, err := New(dev, src, tgtNames, A, o)
 		if err != nil {
 			t.Fatal(err)
@@ -218,15 +219,15 @@ func TestFreeAStartsFromA(t *testing.T) {
 	if free.Layer != nil || free.Input == nil || free.Options.Head != HeadReinit {
 		t.Fatalf("free A: layer %v, input %v, head %s", free.Layer != nil, free.Input != nil, free.Options.Head)
 	}
-	if d := maxDiff(data(t, free.Input), A.Flat()); d != 0 {
+	if d := maxDiff(data(t, free.Input.W), A.Flat()); d != 0 {
 		t.Fatalf("input layer differs from A by %g", d)
 	}
 	b := targetBatch(r, 2)
-	y, err := gan.OneHotLabels(dev, b.Labels, 2, b.H, b.W, len(tgtNames))
+	y, err := models.OneHotLabels(dev, b.Labels, 2, b.H, b.W, len(tgtNames))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := maxDiff(data(t, free.G.LabelMap(y)), data(t, frozen.G.LabelMap(y))); d > 1e-6 {
+	if d := maxDiff(data(t, free.Tuner.Layer().Forward(y)), data(t, frozen.Tuner.Layer().Forward(y))); d > 1e-6 {
 		t.Errorf("free and frozen A map labels differently before training: %g", d)
 	}
 	for range 3 {
@@ -234,34 +235,11 @@ func TestFreeAStartsFromA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := maxDiff(data(t, free.Input), A.Flat()); d == 0 {
+	if d := maxDiff(data(t, free.Input.W), A.Flat()); d == 0 {
 		t.Error("the free A did not move in 3 steps")
 	}
 	if A2, err := free.Matrix(); err != nil || A2 != nil {
 		t.Errorf("Matrix of a free A = %v, %v; want nil (it is not a distribution)", A2, err)
-	}
-}
-
-// TestSoftAdvLossMatchesAdvLoss: one-hot soft targets give gan.AdvLoss.
-func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
-	r, _ := testRNG(t)
-	dev := cpuDevice()
-	const b, c, h, w = 2, 4, 3, 5
-	logits := make([]float32, b*c*h*w)
-	for i := range logits {
-		logits[i] = float32(r.NormFloat64())
-	}
-	idx := make([]float32, b*h*w)
-	wts := make([]float32, b*h*w)
-	for i := range idx {
-		idx[i] = float32(r.IntN(c))
-		wts[i] = float32(r.Float64() * 2)
-	}
-	x := dev.FromData(logits, b, c, h, w)
-	want, _ := gan.AdvLoss(x, dev.FromData(idx, b, h, w), dev.FromData(wts, b, h, w)).Item()
-	got, _ := SoftAdvLoss(x, nn.OneHot(dev.FromData(idx, b, h, w), c), dev.FromData(wts, b, h, w)).Item()
-	if math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-		t.Errorf("SoftAdvLoss %v, AdvLoss %v", got, want)
 	}
 }
 
@@ -282,7 +260,7 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 	dir := t.TempDir()
 	_, src := tinySource(t, dir, gan.NormCLADE, seed)
 	dev := cpuDevice()
-	o.GAN = gan.TrainConfig{Seed: seed}
+	o.Config = models.TrainConfig{Seed: seed}
 	m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), o)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +274,7 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 	if err := m.SaveModel(model, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SaveState(state, []gan.Losses{{G: 1}}); err != nil {
+	if err := m.SaveState(state, []models.Losses{{gan.LossG: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := gan.LoadGenerator(dev, model)
@@ -305,8 +283,8 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 	}
 	defer g.Release()
 	lab := blobLabels(r, 2, 16, 16, len(tgtNames))
-	want, _ := m.Generate(lab, 16, 16, gan.SeedRange(3, 2))
-	got, err := g.Generate(lab, 16, 16, gan.SeedRange(3, 2))
+	want, _ := m.Generate(lab, 16, 16, models.SeedRange(3, 2))
+	got, err := plainGenerate(g, lab, 16, 16, models.SeedRange(3, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +293,7 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 	}
 	bad := append([]int32(nil), lab...)
 	bad[5] = int32(len(tgtNames))
-	if _, err := g.Generate(bad, 16, 16, gan.SeedRange(3, 2)); err == nil {
+	if _, err := plainGenerate(g, bad, 16, 16, models.SeedRange(3, 2)); err == nil {
 		t.Error("label beyond the target classes: no error")
 	}
 	m2, trace, err := Resume(dev, state)
@@ -323,10 +301,10 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 		t.Fatal(err)
 	}
 	defer m2.Release()
-	if m2.Steps != 1 || len(trace) != 1 {
-		t.Errorf("resumed at step %d with %d losses", m2.Steps, len(trace))
+	if m2.Steps() != 1 || len(trace) != 1 {
+		t.Errorf("resumed at step %d with %d losses", m2.Steps(), len(trace))
 	}
-	again, _ := m2.Generate(lab, 16, 16, gan.SeedRange(3, 2))
+	again, _ := m2.Generate(lab, 16, 16, models.SeedRange(3, 2))
 	if d := imgDiff(want, again); d > 1 {
 		t.Errorf("resumed model differs by %d levels", d)
 	}
@@ -421,11 +399,12 @@ func TestSegmenterDropsFake(t *testing.T) {
 	r, seed := testRNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
 	dev := cpuDevice()
-	s, err := NewSegmenter(dev, src)
+	seg, err := src.Segmenter(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Release()
+	defer seg.Release()
+	s := seg.(*gan.Segmenter)
 	img := labelImages(blobLabels(r, 1, 16, 16, 5), 1, 16, 16, 5)
 	x := dev.FromData(img, 1, 3, 16, 16)
 	out, err := s.Segment(x)

@@ -11,8 +11,9 @@ import (
 	"syscall/js"
 	"time"
 
+	"catsynth/app"
+	_ "catsynth/models/all"
 	"catsynth/nn"
-	"catsynth/webapp"
 )
 
 // The page's API (see public/worker.js, which runs this wasm in a dedicated
@@ -28,7 +29,7 @@ import (
 //	decodeLabelPNG(bytes, name)         -> labels;  encodeLabelPNG(labels) -> bytes
 //	addTargetFiles([{name, data}])      -> TargetInfo;  setTargetNames([..]) -> TargetInfo
 //	clearTarget()                       -> TargetInfo
-//	hasAsset(kind) -> bool;  loadAsset(kind, bytes, name)  (estimator inputs, webapp.Kind*)
+//	hasAsset(kind) -> bool;  loadAsset(kind, bytes, name)  (estimator inputs, app.Kind*)
 //	estimate(method)                    -> MatrixInfo (text|vision|seg|combined)
 //	setAffinity(rows, method)           -> MatrixInfo
 //	getAffinity()                       -> MatrixInfo or null
@@ -39,7 +40,7 @@ import (
 var (
 	mu   sync.Mutex
 	dev  *nn.Device
-	sess *webapp.Session
+	sess *app.Session
 )
 
 func registerApp(api js.Value) {
@@ -157,9 +158,9 @@ func appOpen(a []js.Value) (any, error) {
 	dev = d
 	var limit int64
 	if d.FallbackReason() == "" && name != "cpu" {
-		limit = webapp.DefaultBindingLimit
+		limit = app.DefaultBindingLimit
 	}
-	sess = webapp.NewSession(d, limit)
+	sess = app.NewSession(d, limit)
 	sw, _ := d.Backend().(interface{ Software() bool })
 	software := d.FallbackReason() != "" || name == "cpu" || (sw != nil && sw.Software())
 	return map[string]any{"backend": d.Name(), "fallback": d.FallbackReason(), "limit": limit, "software": software}, nil
@@ -204,16 +205,16 @@ func appAddTargetFiles(a []js.Value) (any, error) {
 	if len(a) == 0 || a[0].Type() != js.TypeObject {
 		return nil, fmt.Errorf("addTargetFiles: want an array of {name, data}")
 	}
-	var files []webapp.File
+	var files []app.File
 	for i := range a[0].Length() {
 		f := a[0].Index(i)
-		files = append(files, webapp.File{Name: f.Get("name").String(), Data: bytesOf(f.Get("data"))})
+		files = append(files, app.File{Name: f.Get("name").String(), Data: bytesOf(f.Get("data"))})
 	}
 	return sessOr(func() (any, error) { return sess.AddTargetFiles(files) })
 }
 
 func appFinetune(a []js.Value) (any, error) {
-	var cfg webapp.FinetuneConfig
+	var cfg app.FinetuneConfig
 	if err := jsonArg(a, 0, &cfg); err != nil {
 		return nil, err
 	}
@@ -222,7 +223,7 @@ func appFinetune(a []js.Value) (any, error) {
 		onProgress = a[1]
 	}
 	return sessOr(func() (any, error) {
-		return sess.Finetune(context.Background(), cfg, func(p webapp.Progress) {
+		return sess.Finetune(context.Background(), cfg, func(p app.Progress) {
 			if onProgress.IsUndefined() {
 				return
 			}

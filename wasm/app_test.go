@@ -20,8 +20,10 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"catsynth/app"
 	"catsynth/dataset/synth"
 	"catsynth/internal/browser"
+	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/webapp"
 	"catsynth/weights/backbones"
@@ -37,7 +39,7 @@ const WebModelEnv = "CATSYNTH_WEB_MODEL"
 
 // testModel is the tiny model of the tests: weights/ganmodels' tiny32 when
 // it is there and loads, else an untrained tiny generator of the synthetic
-// source classes (webapp.UntrainedModel, seed logged).
+// source classes (gan.UntrainedModel, seed logged).
 func testModel(t *testing.T) (name string, data []byte) {
 	if n := os.Getenv(WebModelEnv); n != "" {
 		b, err := ganmodels.Bytes(n)
@@ -48,7 +50,7 @@ func testModel(t *testing.T) (name string, data []byte) {
 	}
 	if b, err := ganmodels.Bytes("tiny32"); err == nil && len(b) > 0 {
 		dev, _ := nn.Open("cpu")
-		s := webapp.NewSession(dev, 0)
+		s := app.NewSession(dev, 0)
 		_, err := s.LoadModel(b, "tiny32")
 		s.Release()
 		if err == nil {
@@ -60,7 +62,7 @@ func testModel(t *testing.T) (name string, data []byte) {
 	}
 	const seed = 11
 	t.Logf("untrained tiny model, seed %d", seed)
-	b, err := webapp.UntrainedModel("tiny", synth.SourceClasses, seed)
+	b, err := gan.UntrainedModel("tiny", synth.SourceClasses, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +95,12 @@ func TestBrowserApp(t *testing.T) {
 		Dir:   "../public",
 		Files: map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
 		Assets: []webapp.Asset{{Name: modelName + ".safetensors.zst", Kind: "gan", Data: model},
-			{Name: glove.File, Kind: webapp.KindGlove, Data: glove.Table},
-			{Name: backbones.MobileNetV2File, Kind: webapp.KindBackbone, Data: backbones.MobileNetV2},
-			{Name: segmenters.SourceFile, Kind: webapp.KindSegmenter, Data: segmenters.Source},
+			{Name: glove.File, Kind: app.KindGlove, Data: glove.Table},
+			{Name: backbones.MobileNetV2File, Kind: app.KindBackbone, Data: backbones.MobileNetV2},
+			{Name: segmenters.SourceFile, Kind: app.KindSegmenter, Data: segmenters.Source},
 			// The test model has the source classes, so the shipped
 			// prototypes of the source domain are its prototypes too.
-			{Name: modelName + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: sourcePrototypes(t)}},
+			{Name: modelName + ganmodels.PrototypesExt, Kind: app.KindPrototypes, Data: sourcePrototypes(t)}},
 	})
 	srv, err := browser.Serve(handler)
 	if err != nil {
@@ -210,7 +212,7 @@ func TestBrowserApp(t *testing.T) {
 		pixels = append(pixels, byte(v))
 	}
 	dev, _ := nn.Open("cpu")
-	native := webapp.NewSession(dev, 0)
+	native := app.NewSession(dev, 0)
 	defer native.Release()
 	if _, err := native.LoadModel(model, modelName); err != nil {
 		t.Fatal(err)
@@ -258,7 +260,7 @@ func TestBrowserApp(t *testing.T) {
 		fail("no heatmap: %v (%s)", err, eval(`document.getElementById("affMethod").textContent`))
 	}
 	t.Logf("in-page combined estimate (text + vision + seg, 4 images): %v", time.Since(estStart).Round(time.Millisecond))
-	var pageM webapp.MatrixInfo
+	var pageM app.MatrixInfo
 	json.Unmarshal([]byte(eval(`JSON.stringify(appState.affinity)`)), &pageM)
 	nativeM := nativeEstimate(t, files, modelName, model)
 	if pageM.Method != "combined (text+vision+seg)" || len(pageM.W) != len(nativeM.W) {
@@ -350,7 +352,7 @@ func TestBrowserApp(t *testing.T) {
 		t.Error(err)
 	} else {
 		dev, _ := nn.Open("cpu")
-		s := webapp.NewSession(dev, 0)
+		s := app.NewSession(dev, 0)
 		if info, err := s.LoadModel(data, filepath.Base(saved[0])); err != nil || !info.Adapted {
 			t.Errorf("downloaded model %s: %v (adapted %v)", filepath.Base(saved[0]), err, info.Adapted)
 		}
@@ -489,20 +491,20 @@ func sourcePrototypes(t *testing.T) []byte {
 
 // nativeEstimate makes the page's combined estimate on the CPU from the
 // same files and assets.
-func nativeEstimate(t *testing.T, paths []string, modelName string, model []byte) webapp.MatrixInfo {
+func nativeEstimate(t *testing.T, paths []string, modelName string, model []byte) app.MatrixInfo {
 	dev, _ := nn.Open("cpu")
-	s := webapp.NewSession(dev, 0)
+	s := app.NewSession(dev, 0)
 	defer s.Release()
 	if _, err := s.LoadModel(model, modelName); err != nil {
 		t.Fatal(err)
 	}
-	var files []webapp.File
+	var files []app.File
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, webapp.File{Name: filepath.Base(p), Data: data})
+		files = append(files, app.File{Name: filepath.Base(p), Data: data})
 	}
 	if _, err := s.AddTargetFiles(files); err != nil {
 		t.Fatal(err)
@@ -510,13 +512,13 @@ func nativeEstimate(t *testing.T, paths []string, modelName string, model []byte
 	for _, a := range []struct {
 		kind string
 		data []byte
-	}{{webapp.KindGlove, glove.Table}, {webapp.KindBackbone, backbones.MobileNetV2},
-		{webapp.KindSegmenter, segmenters.Source}, {webapp.KindPrototypes, sourcePrototypes(t)}} {
+	}{{app.KindGlove, glove.Table}, {app.KindBackbone, backbones.MobileNetV2},
+		{app.KindSegmenter, segmenters.Source}, {app.KindPrototypes, sourcePrototypes(t)}} {
 		if err := s.LoadAsset(a.kind, a.data, a.kind); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m, err := s.Estimate(webapp.MethodCombined)
+	m, err := s.Estimate(app.MethodCombined)
 	if err != nil {
 		t.Fatal(err)
 	}

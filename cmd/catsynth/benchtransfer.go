@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/models"
+
 	"catsynth/backbone"
 	"catsynth/dataset"
 	"catsynth/eval"
 	"catsynth/eval/seg"
-	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/transfer"
 )
@@ -227,8 +228,8 @@ type heldOut struct {
 	classes []dataset.Class
 }
 
-func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Source, dom string, rep *tbReport) error {
-	h, w := src.G.H, src.G.W
+func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source, dom string, rep *tbReport) error {
+	h, w := src.Size()
 	ho, err := loadHeldOut(ctx, dev, c, dom, h, w)
 	if err != nil {
 		return err
@@ -245,7 +246,7 @@ func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.
 			return err
 		}
 		target := dataset.ClassNames(ds.Classes())
-		ests, err := tbEstimates(ctx, c, spec, shots, target, src.Classes, rel, dom, rep)
+		ests, err := tbEstimates(ctx, c, spec, shots, target, src.Classes(), rel, dom, rep)
 		if err != nil {
 			return err
 		}
@@ -294,7 +295,7 @@ func loadHeldOut(ctx context.Context, dev *nn.Device, c tbConfig, dom string, h,
 		}
 		img, lab := seg.PlaceSample(s, h)
 		ho.labels = append(ho.labels, lab...)
-		ho.images = append(ho.images, gan.ImagesFromCHW(img, 1, h, w)[0])
+		ho.images = append(ho.images, models.ImagesFromCHW(img, 1, h, w)[0])
 	}
 	if ho.feats, err = c.features(ho.images); err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/models"
+
 	"catsynth/affinity"
 	"catsynth/backbone"
 	"catsynth/dataset"
@@ -103,7 +105,7 @@ func scoreAgainstTruth(m *affinity.Matrix, rel synth.Relation) (tbEstimate, erro
 
 // benchRow trains one row on the setting's images, then renders the
 // held-out label maps and scores them.
-func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Source, ds dataset.Dataset, r tbRow,
+func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source, ds dataset.Dataset, r tbRow,
 	ests map[string]*affinity.Matrix, seed uint64, ho *heldOut) (tbResult, []*image.RGBA, error) {
 	var res tbResult
 	target := dataset.ClassNames(ds.Classes())
@@ -115,7 +117,7 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Sou
 		}
 	}
 	o := r.Options
-	o.GAN = gan.TrainConfig{BatchSize: c.batch, Seed: seed}
+	o.Config = gan.TrainConfig{BatchSize: c.batch, Seed: seed}
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -134,7 +136,7 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Sou
 	next, stop := batches(ctx, ld, 0)
 	defer stop()
 	start := time.Now()
-	for m.Steps < c.steps {
+	for m.Steps() < c.steps {
 		if err := ctx.Err(); err != nil {
 			return res, nil, err
 		}
@@ -145,7 +147,7 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Sou
 		if _, err := m.Step(b); err != nil {
 			return res, nil, err
 		}
-		if m.Steps%10 == 1 {
+		if m.Steps()%10 == 1 {
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapInuse)
 		}
@@ -164,7 +166,7 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src *transfer.Sou
 	plane := ho.h * ho.w
 	for lo := 0; lo < ho.n; lo += 8 {
 		hi := min(lo+8, ho.n)
-		out, err := g.Generate(ho.labels[lo*plane:hi*plane], ho.h, ho.w, gan.SeedRange(uint64(lo+1), hi-lo))
+		out, err := models.Conditioned{Net: g}.Generate(ctx, ho.labels[lo*plane:hi*plane], ho.h, ho.w, models.SeedRange(uint64(lo+1), hi-lo), nil)
 		if err != nil {
 			return res, nil, err
 		}
@@ -266,7 +268,7 @@ func writeTBGrid(path string, ho *heldOut, rows [][]*image.RGBA, n int) error {
 			}
 		}
 	}
-	return gan.WritePNG(path, gan.Grid(cells, n))
+	return models.WritePNG(path, models.Grid(cells, n))
 }
 
 // meanStd of xs (std 0 for one value).

@@ -9,8 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"catsynth/models"
+
 	"catsynth/dataset"
-	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/weights/ganmodels"
 )
@@ -44,20 +45,24 @@ func runGenerate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, name, err := loadGenerator(dev, *model)
+	g, name, err := loadModel(dev, *model)
 	if err != nil {
 		return err
 	}
 	defer g.Release()
-	fmt.Fprintf(os.Stderr, "model %s: %d classes, %dx%d training size, sizes must be multiples of %d\n",
-		name, g.Config.LabelNC, g.Config.W, g.Config.H, g.Config.Factor())
+	h, w := g.Net.Size()
+	adapted := ""
+	if g.Layer != nil {
+		adapted = fmt.Sprintf(" (adapted: %d target classes through its label layer)", len(g.Classes()))
+	}
+	fmt.Fprintf(os.Stderr, "model %s: %s, %d classes%s, %dx%d training size\n", name, g.Net.Kind(), len(g.Classes()), adapted, w, h)
 
 	st, err := os.Stat(*labels)
 	if err != nil {
 		return err
 	}
 	if !st.IsDir() {
-		return generateOne(g, *labels, *out, *seed, *n)
+		return generateOne(ctx, g, *labels, *out, *seed, *n)
 	}
 	ents, err := os.ReadDir(*labels)
 	if err != nil {
@@ -80,7 +85,7 @@ func runGenerate(ctx context.Context, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := generateOne(g, filepath.Join(*labels, p), filepath.Join(*out, p), *seed, *n); err != nil {
+		if err := generateOne(ctx, g, filepath.Join(*labels, p), filepath.Join(*out, p), *seed, *n); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "\r%d/%d", i+1, len(pngs))
@@ -89,9 +94,10 @@ func runGenerate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// loadGenerator opens a model file, "embedded:NAME", or the default
-// embedded model when spec is empty.
-func loadGenerator(dev *nn.Device, spec string) (*gan.Generator, string, error) {
+// loadModel opens a model file of any family (an adapted one from the
+// page included), "embedded:NAME", or the default embedded model when
+// spec is empty.
+func loadModel(dev *nn.Device, spec string) (models.Conditioned, string, error) {
 	var name string
 	var data []byte
 	var err error
@@ -102,31 +108,32 @@ func loadGenerator(dev *nn.Device, spec string) (*gan.Generator, string, error) 
 		name = strings.TrimPrefix(spec, "embedded:")
 		data, err = ganmodels.Bytes(name)
 	default:
-		g, err := gan.LoadGenerator(dev, spec)
+		g, err := models.Load(dev, spec)
 		return g, spec, err
 	}
 	if err != nil {
-		return nil, "", err
+		return models.Conditioned{}, "", err
 	}
-	g, err := gan.LoadGeneratorBytes(dev, data, "embedded:"+name)
+	g, err := models.LoadBytes(dev, data, "embedded:"+name)
 	return g, "embedded:" + name, err
 }
 
 // generateOne generates n images from one label PNG and writes them side
 // by side to out.
-func generateOne(g *gan.Generator, labelPath, out string, seed uint64, n int) error {
-	m, err := dataset.DecodeLabelFile(labelPath, dataset.LabelFormat{NumClasses: g.InputClasses()})
+func generateOne(ctx context.Context, g models.Conditioned, labelPath, out string, seed uint64, n int) error {
+	classes := len(g.Classes())
+	m, err := dataset.DecodeLabelFile(labelPath, dataset.LabelFormat{NumClasses: classes})
 	if err != nil {
-		return fmt.Errorf("%w (the model knows %d classes: 0..%d)", err, g.InputClasses(), g.InputClasses()-1)
+		return fmt.Errorf("%w (the model knows %d classes: 0..%d)", err, classes, classes-1)
 	}
-	if err := g.Config.CheckSize(m.H, m.W); err != nil {
+	if err := g.Net.CheckSize(m.H, m.W); err != nil {
 		return fmt.Errorf("%s: %w", labelPath, err)
 	}
 	labels := make([]int32, 0, n*len(m.Pix))
 	for range n {
 		labels = append(labels, m.Pix...)
 	}
-	imgs, err := g.Generate(labels, m.H, m.W, gan.SeedRange(seed, n))
+	imgs, err := g.Generate(ctx, labels, m.H, m.W, models.SeedRange(seed, n), nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", labelPath, err)
 	}
@@ -136,10 +143,10 @@ func generateOne(g *gan.Generator, labelPath, out string, seed uint64, n int) er
 		for i, im := range imgs {
 			cells[i] = im
 		}
-		img = gan.Grid(cells, n)
+		img = models.Grid(cells, n)
 	}
 	if err := ensureDir(out); err != nil {
 		return err
 	}
-	return gan.WritePNG(out, img)
+	return models.WritePNG(out, img)
 }

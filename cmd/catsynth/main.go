@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+
+	_ "catsynth/models/all" // every model family, chosen by the kind in a file
 )
 
 // command is one subcommand. run gets the arguments after the subcommand name.

@@ -5,9 +5,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
+	"catsynth/models"
 
-	"catsynth/models/gan"
+	"github.com/schollz/progressbar/v3"
 )
 
 // newProgressBar is the progress bar of every long command: count, rate,
@@ -51,12 +51,10 @@ func countProgress(w io.Writer, what string, minTotal int) func(done, total int)
 	}
 }
 
-// ganProgress shows a GAN loop's speed, ETA and losses on bar.
-func ganProgress(bar *progressbar.ProgressBar) func(gan.Progress) {
-	return func(p gan.Progress) {
-		l := p.Losses
-		bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  G %.3f  D real %.3f fake %.3f  LM %.3f",
-			p.ImagesPerSec, p.ETA.Round(1e9), l.G, l.DReal, l.DFake, l.LabelMix))
+// loopProgress shows a training loop's speed, ETA and losses on bar.
+func loopProgress(bar *progressbar.ProgressBar) func(models.StepProgress) {
+	return func(p models.StepProgress) {
+		bar.Describe(fmt.Sprintf("%.2f img/s ETA %s  %s", p.ImagesPerSec, p.ETA.Round(1e9), p.Losses))
 		_ = bar.Set(p.Step)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"catsynth/app"
+
 	"catsynth/webapp"
 	"catsynth/weights/backbones"
 	"catsynth/weights/ganmodels"
@@ -56,7 +58,7 @@ func runServe(ctx context.Context, args []string) error {
 		assets = append([]webapp.Asset{{Name: name, Kind: "gan", Data: data}}, assets...)
 		if protos, err := os.ReadFile(besidePrototypes(m)); err == nil {
 			base := strings.TrimSuffix(name, ".safetensors.zst")
-			assets = append(assets, webapp.Asset{Name: base + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: protos})
+			assets = append(assets, webapp.Asset{Name: base + ganmodels.PrototypesExt, Kind: app.KindPrototypes, Data: protos})
 		}
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -98,14 +100,14 @@ func defaultAssets() (assets []webapp.Asset, notes []string) {
 		}
 		assets = append(assets, webapp.Asset{Name: n + ".safetensors.zst", Kind: "gan", Data: data})
 		if protos, err := ganmodels.Prototypes(n); err == nil {
-			assets = append(assets, webapp.Asset{Name: n + ganmodels.PrototypesExt, Kind: webapp.KindPrototypes, Data: protos})
+			assets = append(assets, webapp.Asset{Name: n + ganmodels.PrototypesExt, Kind: app.KindPrototypes, Data: protos})
 		}
 	}
 	// The in-page affinity estimators' inputs: word vectors, the feature
 	// network and the source segmenter (fetched by the page when first used).
-	assets = append(assets, webapp.Asset{Name: glove.File, Kind: webapp.KindGlove, Data: glove.Table},
-		webapp.Asset{Name: backbones.MobileNetV2File, Kind: webapp.KindBackbone, Data: backbones.MobileNetV2},
-		webapp.Asset{Name: segmenters.SourceFile, Kind: webapp.KindSegmenter, Data: segmenters.Source})
+	assets = append(assets, webapp.Asset{Name: glove.File, Kind: app.KindGlove, Data: glove.Table},
+		webapp.Asset{Name: backbones.MobileNetV2File, Kind: app.KindBackbone, Data: backbones.MobileNetV2},
+		webapp.Asset{Name: segmenters.SourceFile, Kind: app.KindSegmenter, Data: segmenters.Source})
 	return assets, notes
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"catsynth/models"
+
 	"catsynth/dataset"
 	"catsynth/models/gan"
 )
@@ -112,7 +114,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	tc := gan.TrainConfig{BatchSize: *batch, LRG: float32(*lrG), LRD: float32(*lrD), EMADecay: float32(*ema),
 		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed}
 	var tr *gan.Trainer
-	var trace []gan.Losses
+	var trace []models.Losses
 	if *resume {
 		tr, trace, err = gan.ResumeTrainer(dev, statePath(*out), &tc)
 		if err != nil {
@@ -169,15 +171,15 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "training %s on %s: %d classes, %dx%d, G %.2fM / D %.2fM parameters, batch %d, %d steps\n",
-		*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params.Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)
+		*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params().Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)
 	bar := newProgressBar(os.Stderr, *steps, "train")
 	_ = bar.Set(tr.Steps)
-	_, err = gan.Train(ctx, tr, next, sample, trace, gan.LoopOptions{
+	_, err = models.Train(ctx, tr, next, sample, trace, models.LoopOptions{
 		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,
 		ModelPath: *out, StatePath: statePath(*out), SampleDir: sideName(*out, "_samples"),
 		LossCurvePath: sideName(*out, ".loss.png"), F16: *f16,
 		SampleLabels: sampleLabels(sample, ds.Classes()),
-		Progress:     ganProgress(bar),
+		Progress:     loopProgress(bar),
 	})
 	finishBar(bar, err)
 	fmt.Fprintln(os.Stderr)
@@ -213,7 +215,7 @@ func checkImageSizes(ds dataset.Dataset, h, w int) error {
 
 // batches returns a function yielding batches forever (epoch after epoch,
 // starting at epoch first) and a stop function.
-func batches(ctx context.Context, l *dataset.Loader, first int) (func() (gan.Batch, error), func()) {
+func batches(ctx context.Context, l *dataset.Loader, first int) (func() (models.Batch, error), func()) {
 	epoch := first
 	var next func() (*dataset.Batch, error, bool)
 	var stop func()
@@ -221,20 +223,20 @@ func batches(ctx context.Context, l *dataset.Loader, first int) (func() (gan.Bat
 		next, stop = iter.Pull2(l.Epoch(ctx, epoch))
 	}
 	start()
-	get := func() (gan.Batch, error) {
+	get := func() (models.Batch, error) {
 		for range 2 {
 			b, err, ok := next()
 			if err != nil {
-				return gan.Batch{}, err
+				return models.Batch{}, err
 			}
 			if ok {
-				return gan.Batch{N: b.N, H: b.H, W: b.W, Images: b.Images, Labels: b.Labels}, nil
+				return models.Batch{N: b.N, H: b.H, W: b.W, Images: b.Images, Labels: b.Labels}, nil
 			}
 			stop()
 			epoch++
 			start()
 		}
-		return gan.Batch{}, errors.New("dataset yields no batches")
+		return models.Batch{}, errors.New("dataset yields no batches")
 	}
 	return get, func() { stop() }
 }
@@ -244,7 +246,7 @@ func ensureDir(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755
 
 // sampleLabels colours the label maps of the fixed sample batch for the
 // sample grids of train gan and transfer.
-func sampleLabels(sample gan.Batch, classes []dataset.Class) func(i int) image.Image {
+func sampleLabels(sample models.Batch, classes []dataset.Class) func(i int) image.Image {
 	return func(i int) image.Image {
 		n := sample.H * sample.W
 		m := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*n : (i+1)*n]}

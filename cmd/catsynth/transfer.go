@@ -9,9 +9,10 @@ import (
 	"os"
 	"strings"
 
+	"catsynth/models"
+
 	"catsynth/affinity"
 	"catsynth/dataset"
-	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/transfer"
 )
@@ -38,7 +39,7 @@ func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, err
 	if err != nil {
 		return nil, err
 	}
-	return transfer.NewSegmenter(dev, src)
+	return src.Segmenter(dev)
 }
 
 // besidePrototypes is where the source prototypes of a model checkpoint are
@@ -109,7 +110,7 @@ func aMode(o transfer.Options) string {
 func (f *transferFlags) options() transfer.Options {
 	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, TrainA: f.trainA, FreeA: f.freeA, TrainSPADE: f.trainSPADE,
 		Temperature: f.temperature, LRA: float32(f.lrA),
-		GAN: gan.TrainConfig{BatchSize: f.batch, LRG: float32(f.lrG), LRD: float32(f.lrD), EMADecay: float32(f.ema),
+		Config: models.TrainConfig{BatchSize: f.batch, LRG: float32(f.lrG), LRD: float32(f.lrD), EMADecay: float32(f.ema),
 			LambdaLabelMix: float32(f.labelMix), NoLabelMix: f.labelMix == 0, Seed: f.seed}}
 }
 
@@ -138,7 +139,7 @@ func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var m *transfer.Model
-	var trace []gan.Losses
+	var trace []models.Losses
 	if f.resume {
 		if m, trace, err = transfer.Resume(dev, transfer.StatePath(f.out)); err != nil {
 			return err
@@ -147,7 +148,7 @@ func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
 			m.Release()
 			return fmt.Errorf("the model being resumed has target classes %v, the data %v", m.Target, target)
 		}
-		fmt.Fprintf(stderr, "resuming at step %d of %d\n", m.Steps, f.steps)
+		fmt.Fprintf(stderr, "resuming at step %d of %d\n", m.Steps(), f.steps)
 	} else {
 		if m, err = newTransferModel(ctx, dev, f, target, stderr); err != nil {
 			return err
@@ -186,7 +187,7 @@ func newTransferModel(ctx context.Context, dev *nn.Device, f transferFlags, targ
 	}
 	var A *affinity.Matrix
 	if o.Init == "" || o.Init == transfer.InitCAT {
-		if A, err = transferAffinity(ctx, f, target, src.Classes, stderr); err != nil {
+		if A, err = transferAffinity(ctx, f, target, src.Classes(), stderr); err != nil {
 			return nil, err
 		}
 		if err := ensureDir(f.out); err != nil {
@@ -252,9 +253,9 @@ func transferAffinity(ctx context.Context, f transferFlags, target, source []str
 
 // trainTransfer runs the finetuning loop with a progress bar, sample grids
 // and atomic checkpoints.
-func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f transferFlags, trace []gan.Losses, stderr io.Writer) error {
-	gc := m.G.Config
-	if err := checkImageSizes(ds, gc.H, gc.W); err != nil {
+func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f transferFlags, trace []models.Losses, stderr io.Writer) error {
+	H, W := m.Net().Size()
+	if err := checkImageSizes(ds, H, W); err != nil {
 		return err
 	}
 	if err := ensureDir(f.out); err != nil {
@@ -263,12 +264,12 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 	if err := dataset.WriteNames(sideName(f.out, ".images.txt"), ds); err != nil {
 		return err
 	}
-	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: f.batch, H: gc.H, W: gc.W, Seed: f.seed,
+	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: f.batch, H: H, W: W, Seed: f.seed,
 		Shuffle: true, DropLast: ds.Len() >= f.batch, Augment: dataset.Augment{Flip: true}})
 	if err != nil {
 		return err
 	}
-	next, stop := batches(ctx, loader, m.Steps/max(loader.Len(), 1))
+	next, stop := batches(ctx, loader, m.Steps()/max(loader.Len(), 1))
 	defer stop()
 	sample, err := next()
 	if err != nil {
@@ -277,19 +278,19 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 	g, d := m.TrainableCount()
 	fmt.Fprintf(stderr, "transfer (%s, head %s, train %s, A %s) to %s: %d target classes from %d images, %dx%d, trained parameters G %d / D %d, %d steps\n",
 		m.Options.Init, m.Options.Head, m.Options.Train, aMode(m.Options),
-		ds.Name(), m.T(), ds.Len(), gc.W, gc.H, g, d, f.steps)
+		ds.Name(), m.T(), ds.Len(), W, H, g, d, f.steps)
 	bar := newProgressBar(stderr, f.steps, "transfer")
-	_ = bar.Set(m.Steps)
-	_, err = transfer.Run(ctx, m, next, sample, trace, transfer.LoopOptions{
+	_ = bar.Set(m.Steps())
+	_, err = transfer.Run(ctx, m, next, sample, trace, models.LoopOptions{
 		Steps: f.steps, CheckpointEvery: f.ckptEvery, SampleEvery: f.sampleEvery,
 		ModelPath: f.out, StatePath: transfer.StatePath(f.out), SampleDir: sideName(f.out, "_samples"), F16: f.f16,
 		SampleLabels: sampleLabels(sample, ds.Classes()),
-		Progress:     ganProgress(bar),
+		Progress:     loopProgress(bar),
 	})
 	finishBar(bar, err)
 	fmt.Fprintln(stderr)
 	if err != nil {
-		if errors.Is(err, gan.ErrNonFinite) {
+		if errors.Is(err, models.ErrNonFinite) {
 			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume)", err, f.out)
 		}
 		return err
@@ -306,6 +307,6 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 		fmt.Fprintln(stderr, "trained A written to", p)
 	}
 	fmt.Fprintf(stderr, "wrote %s (step %d; run it with catsynth generate --model %s --labels TARGET_LABELS), state %s, samples in %s\n",
-		f.out, m.Steps, f.out, transfer.StatePath(f.out), sideName(f.out, "_samples"))
+		f.out, m.Steps(), f.out, transfer.StatePath(f.out), sideName(f.out, "_samples"))
 	return nil
 }

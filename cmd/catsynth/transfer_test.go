@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"catsynth/models"
+
 	"catsynth/affinity"
 	"catsynth/dataset/synth"
 	"catsynth/eval"
@@ -39,7 +41,7 @@ func tinyTransferSource(t testing.TB, dir string) string {
 	for i := range lab {
 		lab[i] = int32(i % S)
 	}
-	if _, err := tr.Step(gan.Batch{N: 1, H: 16, W: 16, Labels: lab, Images: make([]float32, 3*256)}); err != nil {
+	if _, err := tr.Step(models.Batch{N: 1, H: 16, W: 16, Labels: lab, Images: make([]float32, 3*256)}); err != nil {
 		t.Fatal(err)
 	}
 	model := filepath.Join(dir, "src.safetensors.zst")
@@ -94,7 +96,7 @@ func TestTransferCommand(t *testing.T) {
 	for i := range lab {
 		lab[i] = int32(i % T)
 	}
-	if _, err := g.Generate(lab, 16, 16, []uint64{1}); err != nil {
+	if _, err := g.GenerateLabels(lab, 16, 16, []uint64{1}); err != nil {
 		t.Error(err)
 	}
 	g.Release()

@@ -4,6 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"catsynth/internal/testscenes"
+	"catsynth/models"
+
 	"catsynth/internal/testgpu"
 	"catsynth/nn"
 	"catsynth/weights/ganmodels"
@@ -29,13 +32,13 @@ func TestGenerateGPUMatchesCPU(t *testing.T) {
 	ref, got := load(cpuDevice()), load(gpuDev)
 	r, _ := testRNG(t)
 	const h, w = 32, 32
-	labels := blobLabels(r, 1, h, w, ref.InputClasses())
+	labels := blobLabels(r, 1, h, w, ref.Config.LabelNC)
 	seeds := []uint64{11, 12}
-	a, err := ref.Generate(labels, h, w, seeds[:1])
+	a, err := ref.GenerateLabels(labels, h, w, seeds[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := got.Generate(labels, h, w, seeds[:1])
+	b, err := got.GenerateLabels(labels, h, w, seeds[:1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,18 +59,18 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 	gpuDev := testgpu.Device(t)
 	r, seed := testRNG(t)
 	const n, b = 4, 2
-	var batches []Batch
+	var batches []models.Batch
 	for range 3 {
 		lab := blobLabels(r, b, 32, 32, n)
-		batches = append(batches, Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
+		batches = append(batches, models.Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
 	}
-	run := func(dev *nn.Device) []Losses {
+	run := func(dev *nn.Device) []models.Losses {
 		tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tr.Release()
-		var out []Losses
+		var out []models.Losses
 		for _, bt := range batches {
 			l, err := tr.Step(bt)
 			if err != nil {
@@ -77,14 +80,5 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 		}
 		return out
 	}
-	ref, got := run(cpuDevice()), run(gpuDev)
-	for i := range ref {
-		pairs := [][2]float32{{ref[i].G, got[i].G}, {ref[i].DReal, got[i].DReal}, {ref[i].DFake, got[i].DFake}, {ref[i].LabelMix, got[i].LabelMix}}
-		for k, p := range pairs {
-			if d := math.Abs(float64(p[0] - p[1])); d > 1e-3*math.Max(1, math.Abs(float64(p[0]))) {
-				t.Errorf("step %d loss %d: cpu %g gpu %g", i, k, p[0], p[1])
-			}
-		}
-	}
-	t.Logf("cpu %+v\ngpu %+v", ref, got)
+	testscenes.SameLosses(t, "cpu / gpu", run(cpuDevice()), run(gpuDev))
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"catsynth/models"
+
 	"catsynth/nn"
 )
 
@@ -50,14 +52,14 @@ func BenchmarkGenerate(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer g.Release()
-				g.Params.SetTraining(false)
+				g.Params().SetTraining(false)
 				lab := make([]int32, size*size)
 				for i := range lab {
 					lab[i] = int32((i / 7) % 23)
 				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					if _, err := g.Generate(lab, size, size, []uint64{uint64(i)}); err != nil {
+					if _, err := g.GenerateLabels(lab, size, size, []uint64{uint64(i)}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -90,7 +92,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			for i := range lab {
 				lab[i] = int32((i / 5) % 23)
 			}
-			batch := Batch{N: c.batch, H: gc.H, W: gc.W, Labels: lab, Images: labelImages(lab, c.batch, gc.H, gc.W, 23)}
+			batch := models.Batch{N: c.batch, H: gc.H, W: gc.W, Labels: lab, Images: labelImages(lab, c.batch, gc.H, gc.W, 23)}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := tr.Step(batch); err != nil {
@@ -118,17 +120,17 @@ func BenchmarkGenerateOASIS(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer g.Release()
-	g.Params.SetTraining(false)
+	g.Params().SetTraining(false)
 	lab := make([]int32, gc.H*gc.W)
 	for i := range lab {
 		lab[i] = int32((i / 11) % gc.LabelNC)
 	}
-	if _, err := g.Generate(lab, gc.H, gc.W, []uint64{0}); err != nil { // pipelines, autotune
+	if _, err := g.GenerateLabels(lab, gc.H, gc.W, []uint64{0}); err != nil { // pipelines, autotune
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := g.Generate(lab, gc.H, gc.W, []uint64{uint64(i)}); err != nil {
+		if _, err := g.GenerateLabels(lab, gc.H, gc.W, []uint64{uint64(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}

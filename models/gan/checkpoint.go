@@ -3,9 +3,11 @@ package gan
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"strconv"
 	"strings"
 
+	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
@@ -13,8 +15,8 @@ import (
 // Checkpoint metadata keys written by this package (besides nn's "config"
 // and "class_names").
 const (
-	MetaKind      = "catsynth_kind" // KindGenerator or KindTrainState
-	MetaStep      = "step"          // training steps done
+	MetaKind      = models.MetaKind // KindGenerator or KindTrainState
+	MetaStep      = models.MetaStep // training steps done
 	MetaDConfig   = "config_d"      // DiscriminatorConfig JSON (state files)
 	MetaTrain     = "config_train"  // TrainConfig JSON (state files)
 	MetaLossTrace = "losses"        // JSON array of Losses (state files)
@@ -23,17 +25,21 @@ const (
 	KindTrainState = "oasis-train-state"
 )
 
-// SaveGenerator writes params (a generator's Params.All(), or an EMA's
-// Shadow()) with cfg as a model file that LoadGenerator reads. f16 halves
-// the file (for shipping; training state stays f32).
-func SaveGenerator(path string, params []*nn.Param, cfg GeneratorConfig, step int, f16 bool) error {
-	return nn.SaveParams(path, params, nn.SaveOptions{
-		Config:     cfg,
-		ClassNames: cfg.ClassNames,
-		Metadata:   map[string]string{MetaKind: KindGenerator, MetaStep: strconv.Itoa(step)},
-		F16:        f16,
-	})
+// SaveGenerator writes params (a generator's Params().All(), or an EMA's
+// Shadow()) with cfg as a model file that LoadGenerator reads, with meta
+// added (e.g. the step, or a transfer's provenance). f16 halves the file
+// (for shipping; training state stays f32).
+func SaveGenerator(path string, params []*nn.Param, cfg GeneratorConfig, meta map[string]string, f16 bool) error {
+	m := map[string]string{}
+	for k, v := range meta {
+		m[k] = v
+	}
+	m[MetaKind] = KindGenerator
+	return nn.SaveParams(path, params, nn.SaveOptions{Config: cfg, ClassNames: cfg.ClassNames, Metadata: m, F16: f16})
 }
+
+// stepMeta is the metadata of a file written at step k.
+func stepMeta(k int) map[string]string { return map[string]string{MetaStep: strconv.Itoa(k)} }
 
 // LoadGenerator builds the generator described by a model file's config
 // and loads its weights (plain or .zst safetensors), in eval mode.
@@ -52,33 +58,45 @@ func LoadGeneratorBytes(dev *nn.Device, data []byte, name string) (*Generator, e
 	if err != nil {
 		return nil, err
 	}
-	ck := &nn.Checkpoint{Path: name, File: f, Metadata: f.Metadata}
-	if s, ok := f.Metadata[nn.MetaConfig]; ok {
-		ck.Config = json.RawMessage(s)
+	ck, err := nn.CheckpointOf(f, name)
+	if err != nil {
+		return nil, err
 	}
 	return generatorFrom(dev, ck)
 }
 
-func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
+// configOf reads and checks a model file's generator config.
+func configOf(ck *nn.Checkpoint) (GeneratorConfig, error) {
+	var cfg GeneratorConfig
 	if k := ck.Metadata[MetaKind]; k != "" && k != KindGenerator {
-		return nil, fmt.Errorf("gan: %s is a %q file, not a generator model", ck.Path, k)
+		return cfg, fmt.Errorf("gan: %s is a %q file, not a generator model", ck.Path, k)
 	}
 	if ck.Config == nil {
-		return nil, fmt.Errorf("gan: %s has no %q metadata: add the GeneratorConfig JSON when converting (docs/GAN.md)", ck.Path, nn.MetaConfig)
+		return cfg, fmt.Errorf("gan: %s has no %q metadata: add the GeneratorConfig JSON when converting (docs/GAN.md)", ck.Path, nn.MetaConfig)
 	}
-	var cfg GeneratorConfig
 	if err := json.Unmarshal(ck.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("gan: %s: config: %w", ck.Path, err)
+		return cfg, fmt.Errorf("gan: %s: config: %w", ck.Path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("gan: %s: %w", ck.Path, err)
+	}
+	return cfg, nil
+}
+
+func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
+	cfg, err := configOf(ck)
+	if err != nil {
+		return nil, err
 	}
 	g, err := NewGenerator(dev, cfg, 0)
 	if err != nil {
 		return nil, fmt.Errorf("gan: %s: %w", ck.Path, err)
 	}
-	if err := ck.LoadInto(g.Params.All(), nn.LoadOptions{}); err != nil {
+	if err := ck.LoadInto(g.ps.All(), nn.LoadOptions{}); err != nil {
 		g.Release()
 		return nil, err
 	}
-	g.Params.SetTraining(false)
+	g.ps.SetTraining(false)
 	return g, nil
 }
 
@@ -92,7 +110,7 @@ func prefixed(prefix string, params []*nn.Param) []*nn.Param {
 }
 
 func (t *Trainer) stateParams() []*nn.Param {
-	ps := prefixed("netG.", t.G.Params.All())
+	ps := prefixed("netG.", t.G.Params().All())
 	ps = append(ps, prefixed("netD.", t.D.Params.All())...)
 	return append(ps, prefixed("netEMA.", t.EMA.Shadow())...)
 }
@@ -100,7 +118,7 @@ func (t *Trainer) stateParams() []*nn.Param {
 // optimizerParams are the Adam moments of G and D, named optG.m.<param>,
 // optG.v.<param>, optD.m.<param>, optD.v.<param>.
 func (t *Trainer) optimizerParams() []*nn.Param {
-	ps := t.optG.State("optG.", trainableNames(t.G.Params.All()))
+	ps := t.optG.State("optG.", trainableNames(t.G.Params().All()))
 	return append(ps, t.optD.State("optD.", trainableNames(t.D.Params.All()))...)
 }
 
@@ -121,7 +139,7 @@ func trainableNames(all []*nn.Param) []string {
 // Adam's moments are saved too (optG.*, optD.*), so a resumed run continues
 // exactly; state files written before they were saved still resume, with
 // fresh moments.
-func (t *Trainer) SaveState(path string, trace []Losses) error {
+func (t *Trainer) SaveState(path string, trace []models.Losses) error {
 	meta := map[string]string{MetaKind: KindTrainState, MetaStep: strconv.Itoa(t.Steps)}
 	for k, v := range map[string]any{MetaDConfig: t.D.Config, MetaTrain: t.Config, MetaLossTrace: trace} {
 		b, err := json.Marshal(v)
@@ -137,7 +155,7 @@ func (t *Trainer) SaveState(path string, trace []Losses) error {
 // ResumeTrainer rebuilds a trainer from a SaveState file and returns it
 // with the loss trace so far. override, when non-nil, replaces the saved
 // TrainConfig (e.g. new learning rates); the model configs are the saved ones.
-func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer, []Losses, error) {
+func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer, []models.Losses, error) {
 	ck, err := nn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, nil, err
@@ -148,7 +166,7 @@ func ResumeTrainer(dev *nn.Device, path string, override *TrainConfig) (*Trainer
 	var gc GeneratorConfig
 	var dc DiscriminatorConfig
 	var tc TrainConfig
-	var trace []Losses
+	var trace []models.Losses
 	for _, x := range []struct {
 		key string
 		raw string
@@ -241,4 +259,27 @@ func (t *Trainer) WarmStart(path string) error {
 	}
 	// Adam's moments (optG.*, optD.*) are the only tensors left unloaded.
 	return ck.LoadInto(load, nn.LoadOptions{AllowUnknown: true})
+}
+
+// StepsDone implements models.Learner.
+func (t *Trainer) StepsDone() int { return t.Steps }
+
+// Sample implements models.Learner with the EMA weights.
+func (t *Trainer) Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	return t.SampleEMA(labels, h, w, seeds)
+}
+
+// SaveModel writes the EMA generator as a model file.
+func (t *Trainer) SaveModel(path string, f16 bool) error {
+	return SaveGenerator(path, t.EMA.Shadow(), t.G.Config, stepMeta(t.Steps), f16)
+}
+
+// SampleEMA generates images for labels with the EMA weights in eval mode
+// (the training weights and mode are restored afterwards).
+func (t *Trainer) SampleEMA(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	t.EMA.Swap()
+	defer t.EMA.Swap()
+	t.G.Params().SetTraining(false)
+	defer t.G.Params().SetTraining(true)
+	return t.G.GenerateLabels(labels, h, w, seeds)
 }

@@ -2,62 +2,16 @@ package gan
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"catsynth/nn"
 )
 
-// SPADE is OASIS's spatially-adaptive normalization: parameter-free batch
-// norm of x (B, C, h, w), then a per-pixel scale and shift predicted from the
-// conditioning map seg (B, S+Z, h, w) (already resized to x's size):
-//
-//	out = bn(x) * (1 + gamma(seg)) + beta(seg)
-//
-// With NormSPADE, gamma and beta are 3x3 convs over a shared hidden map
-// relu(mlp_shared.0(seg)); with NormCLADE they are 1x1 convs of seg itself,
-// which for a one-hot or soft label map is a per-class (affinity-weighted)
-// scale and shift, plus a linear term in z.
-//
-// Names: first_norm.{running_mean,running_var,num_batches_tracked},
-// mlp_shared.0.{weight,bias} (SPADE only), mlp_gamma.{weight,bias},
-// mlp_beta.{weight,bias}.
-type SPADE struct {
-	Norm            *nn.BatchNorm2d
-	Shared          *nn.Conv2d // nil for CLADE
-	Gamma, Beta     *nn.Conv2d
-	normNC, labelNC int
-}
-
-// NewSPADE registers a SPADE (or CLADE) layer for normNC channels
-// conditioned on labelNC channels under ps.
-func NewSPADE(ps *nn.Params, cfg GeneratorConfig, normNC, labelNC int) *SPADE {
+// newSPADE registers a SPADE (or CLADE) layer of cfg's form for normNC
+// channels conditioned on labelNC channels under ps (nn.SPADE).
+func newSPADE(ps *nn.Params, cfg GeneratorConfig, normNC, labelNC int) *nn.SPADE {
 	cfg = cfg.withDefaults()
-	s := &SPADE{Norm: nn.NewBatchNorm2d(ps.Sub("first_norm"), normNC), normNC: normNC, labelNC: labelNC}
-	k := cfg.SPADEKernel
-	if cfg.Norm == NormCLADE {
-		s.Gamma = nn.NewConv2d(ps.Sub("mlp_gamma"), labelNC, normNC, 1, 1, 0, true)
-		s.Beta = nn.NewConv2d(ps.Sub("mlp_beta"), labelNC, normNC, 1, 1, 0, true)
-		return s
-	}
-	s.Shared = nn.NewConv2d(ps.Sub("mlp_shared.0"), labelNC, cfg.SPADEHidden, k, 1, k/2, true)
-	s.Gamma = nn.NewConv2d(ps.Sub("mlp_gamma"), cfg.SPADEHidden, normNC, k, 1, k/2, true)
-	s.Beta = nn.NewConv2d(ps.Sub("mlp_beta"), cfg.SPADEHidden, normNC, k, 1, k/2, true)
-	return s
-}
-
-// Forward normalizes x (B, C, h, w) conditioned on seg (B, S+Z, h, w).
-func (s *SPADE) Forward(x, seg *nn.Tensor) *nn.Tensor {
-	if seg.Dim(1) != s.labelNC || seg.Dim(2) != x.Dim(2) || seg.Dim(3) != x.Dim(3) {
-		panic(fmt.Sprintf("gan: SPADE: x %v with seg %v (want %d channels at x's size)", x.Shape(), seg.Shape(), s.labelNC))
-	}
-	normalized := s.Norm.Forward(x)
-	a := seg
-	if s.Shared != nil {
-		a = nn.Relu(s.Shared.Forward(seg))
-	}
-	gamma := s.Gamma.Forward(a)
-	beta := s.Beta.Forward(a)
-	return nn.Add(nn.Mul(normalized, nn.AddScalar(gamma, 1)), beta)
+	return nn.NewSPADE(ps, nn.SPADEConfig{NormNC: normNC, LabelNC: labelNC, Hidden: cfg.SPADEHidden,
+		Kernel: cfg.SPADEKernel, CLADE: cfg.Norm == NormCLADE})
 }
 
 // ResBlock is OASIS's ResnetBlock_with_SPADE(fin, fout):
@@ -70,7 +24,7 @@ func (s *SPADE) Forward(x, seg *nn.Tensor) *nn.Tensor {
 // (1x1, no bias) are spectrally normalized; lrelu has slope 0.2.
 type ResBlock struct {
 	Conv0, Conv1, ConvS *nn.Conv2d
-	Norm0, Norm1, NormS *SPADE
+	Norm0, Norm1, NormS *nn.SPADE
 }
 
 // NewResBlock registers a block under ps ("body.i").
@@ -83,10 +37,10 @@ func NewResBlock(ps *nn.Params, cfg GeneratorConfig, fin, fout, labelNC int) *Re
 	if fin != fout {
 		b.ConvS = nn.NewSNConv2d(ps.Sub("conv_s"), fin, fout, 1, 1, 0, false)
 	}
-	b.Norm0 = NewSPADE(ps.Sub("norm_0"), cfg, fin, labelNC)
-	b.Norm1 = NewSPADE(ps.Sub("norm_1"), cfg, mid, labelNC)
+	b.Norm0 = newSPADE(ps.Sub("norm_0"), cfg, fin, labelNC)
+	b.Norm1 = newSPADE(ps.Sub("norm_1"), cfg, mid, labelNC)
 	if fin != fout {
-		b.NormS = NewSPADE(ps.Sub("norm_s"), cfg, fin, labelNC)
+		b.NormS = newSPADE(ps.Sub("norm_s"), cfg, fin, labelNC)
 	}
 	return b
 }
@@ -104,24 +58,16 @@ func (b *ResBlock) Forward(x, seg *nn.Tensor) *nn.Tensor {
 	return nn.Add(xs, dx)
 }
 
-// Generator is the OASIS generator. Its parameters live in Params under
-// the official names (fc.*, body.i.*, conv_img.*).
+// Generator is the OASIS generator. Its parameters live in Params() under
+// the official names (fc.*, body.i.*, conv_img.*). It implements
+// models.Model: it reads S label channels, and a label layer (class
+// affinity transfer's A) goes in front of it as a models.Conditioned.
 type Generator struct {
 	Config  GeneratorConfig
-	Params  *nn.Params
 	FC      *nn.Conv2d
 	Body    []*ResBlock
 	ConvImg *nn.Conv2d
-
-	// LabelMap, when set, maps the label input y (B, T, H, W) to the soft
-	// source map (B, S, H, W) the network is conditioned on; nil is the
-	// identity (T = S). It is applied once per Forward and its result enters
-	// every place the label map does (fc and every SPADE), which is where
-	// class affinity transfer puts its T x S affinity layer.
-	LabelMap func(y *nn.Tensor) *nn.Tensor
-	// InputNC is T, the label classes LabelMap takes (used by Generate to
-	// check label maps); 0 means S.
-	InputNC int
+	ps      *nn.Params
 }
 
 // NewGenerator builds a generator on dev with weights initialized from seed
@@ -132,7 +78,7 @@ func NewGenerator(dev *nn.Device, cfg GeneratorConfig, seed uint64) (*Generator,
 	}
 	cfg = cfg.withDefaults()
 	ps := nn.NewParams(dev, seed)
-	g := &Generator{Config: cfg, Params: ps}
+	g := &Generator{Config: cfg, ps: ps}
 	err := nn.Catch(func() {
 		ws := cfg.widths()
 		labelNC := cfg.LabelNC + cfg.ZDim
@@ -149,34 +95,19 @@ func NewGenerator(dev *nn.Device, cfg GeneratorConfig, seed uint64) (*Generator,
 	return g, nil
 }
 
+// Params are the generator's parameters.
+func (g *Generator) Params() *nn.Params { return g.ps }
+
 // Release frees the generator's parameters.
-func (g *Generator) Release() { g.Params.Release() }
+func (g *Generator) Release() { g.ps.Release() }
 
-// Noise draws B noise vectors z (B, Z) from N(0, 1) with a generator seeded
-// by seed, on the host, so that a seed gives the same z on every backend.
-func Noise(dev *nn.Device, b, zdim int, seed uint64) *nn.Tensor {
-	return dev.FromData(noiseValues(b*zdim, seed), b, zdim)
-}
-
-func noiseValues(n int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 0x6a09e667f3bcc909))
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(r.NormFloat64())
-	}
-	return v
-}
-
-// Forward maps the label input y (B, T, H, W) and noise z (B, Z) (nil when
-// ZDim is 0) to images (B, 3, H, W) in [-1, 1]. H and W must pass
-// Config.CheckSize (callers check user input with it first). BatchNorm and
-// spectral norm follow g.Params' training mode.
-func (g *Generator) Forward(y, z *nn.Tensor) *nn.Tensor {
+// Forward maps the label map src (B, S, H, W), one-hot or soft, and noise
+// z (B, Z) (nil when ZDim is 0) to images (B, 3, H, W) in [-1, 1]. The map
+// enters fc and every SPADE. H and W must pass Config.CheckSize (callers
+// check user input with it first). BatchNorm and spectral norm follow the
+// parameters' training mode.
+func (g *Generator) Forward(src, z *nn.Tensor) *nn.Tensor {
 	c := g.Config
-	src := y
-	if g.LabelMap != nil {
-		src = g.LabelMap(y)
-	}
 	if src.Rank() != 4 || src.Dim(1) != c.LabelNC {
 		panic(fmt.Sprintf("gan: Generator.Forward: label map %v, want (B, %d, H, W)", src.Shape(), c.LabelNC))
 	}

@@ -4,19 +4,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"catsynth/internal/testscenes"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
 )
 
-func testRNG(t testing.TB) (*rand.Rand, uint64) {
-	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	return rand.New(rand.NewPCG(seed, 0x5eed)), seed
-}
+func testRNG(t testing.TB) (*rand.Rand, uint64) { t.Helper(); return testscenes.RNG(t) }
 
 func cpuDevice() *nn.Device { return nn.NewDevice(cpu.New()) }
 

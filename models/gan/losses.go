@@ -1,7 +1,6 @@
 package gan
 
 import (
-	"fmt"
 	"math/rand/v2"
 
 	"catsynth/nn"
@@ -9,41 +8,7 @@ import (
 
 // Label slices in this file are B*H*W class indices, row-major per image
 // (labels[(b*H+y)*W+x]), each in [0, n) or negative for an ignored pixel,
-// as dataset.Batch holds them.
-
-// ClassBalance returns OASIS's per-pixel class-balancing weights for a batch
-// of labels over n classes: a pixel of class c weighs
-//
-//	numel / (present * count_c)
-//
-// where numel is the number of pixels in the batch (ignored ones included,
-// as OASIS counts its "don't care" class), present the number of classes
-// that occur, and count_c the number of class-c pixels. Ignored pixels weigh
-// 0. Rare classes thus count as much as frequent ones in the loss.
-func ClassBalance(labels []int32, n int) ([]float32, error) {
-	count := make([]int, n)
-	for i, c := range labels {
-		if c >= int32(n) {
-			return nil, fmt.Errorf("gan: label %d at pixel %d outside the %d classes", c, i, n)
-		}
-		if c >= 0 {
-			count[c]++
-		}
-	}
-	present := 0
-	for _, k := range count {
-		if k > 0 {
-			present++
-		}
-	}
-	w := make([]float32, len(labels))
-	for i, c := range labels {
-		if c >= 0 {
-			w[i] = float32(float64(len(labels)) / (float64(present) * float64(count[c])))
-		}
-	}
-	return w, nil
-}
+// as dataset.Batch holds them. Class balance is models.ClassBalance.
 
 // N1Targets returns the N+1 cross-entropy targets as float-coded indices:
 // for real images (and for the generator's loss) class c becomes c+1 and an
@@ -106,4 +71,17 @@ func LabelMixLoss(mask, dMixed, dFake, dReal *nn.Tensor) *nn.Tensor {
 // mask (B, 1, H, W).
 func MixImages(mask, real, fake *nn.Tensor) *nn.Tensor {
 	return nn.Add(fake, nn.Mul(mask, nn.Sub(real, fake)))
+}
+
+// SoftAdvLoss is the N+1 loss with soft targets: per pixel
+// -sum_c target[c] * log softmax(logits)[c], times weights (B, H, W) when
+// non-nil, averaged over all B*H*W pixels (as AdvLoss). logits and target
+// are (B, N+1, H, W); a target that sums to 1 per pixel and is one-hot
+// gives exactly AdvLoss. Shape [1].
+func SoftAdvLoss(logits, target, weights *nn.Tensor) *nn.Tensor {
+	px := nn.Neg(nn.Sum(nn.Mul(target, nn.LogSoftmax(logits, 1)), []int{1}, false)) // (B, H, W)
+	if weights != nil {
+		px = nn.Mul(px, weights)
+	}
+	return nn.MeanAll(px)
 }

@@ -4,35 +4,10 @@ import (
 	"math"
 	"testing"
 
+	"catsynth/models"
+
 	"catsynth/nn"
 )
-
-func TestClassBalance(t *testing.T) {
-	// 8 pixels: class 0 three times, class 2 four times, one ignored; class 1
-	// absent. numel 8, 2 classes present: w0 = 8/(2*3), w2 = 8/(2*4).
-	labels := []int32{0, 2, 2, -1, 0, 2, 0, 2}
-	w, err := ClassBalance(labels, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]float64{0: 8.0 / 6, 2: 1, -1: 0}
-	perClass := map[int32]float64{}
-	for i, c := range labels {
-		if math.Abs(float64(w[i])-want[c]) > 1e-6 {
-			t.Errorf("pixel %d (class %d): weight %v, want %v", i, c, w[i], want[c])
-		}
-		perClass[c] += float64(w[i])
-	}
-	// Balanced: every present class carries the same total weight numel/present.
-	for _, c := range []int32{0, 2} {
-		if math.Abs(perClass[c]-4) > 1e-5 {
-			t.Errorf("class %d carries total weight %v, want 4", c, perClass[c])
-		}
-	}
-	if _, err := ClassBalance([]int32{0, 3}, 3); err == nil {
-		t.Error("label 3 of 3 classes: no error")
-	}
-}
 
 func TestN1Targets(t *testing.T) {
 	labels := []int32{2, -1, 0, 4}
@@ -65,7 +40,7 @@ func TestAdvLoss(t *testing.T) {
 		logits[i] = float32(r.NormFloat64() * 2)
 	}
 	labels := []int32{0, 1, 1, -1}
-	w, _ := ClassBalance(labels, 2)
+	w, _ := models.ClassBalance(labels, 2)
 	for _, real := range []bool{true, false} {
 		tg := N1Targets(labels, real)
 		var wt *nn.Tensor
@@ -167,5 +142,28 @@ func TestLabelMixLoss(t *testing.T) {
 		if math.Abs(float64(mi[i]-src[i])) > 1e-6 {
 			t.Fatalf("mixed[%d] = %v, want %v", i, mi[i], src[i])
 		}
+	}
+}
+
+// TestSoftAdvLossMatchesAdvLoss: one-hot soft targets give AdvLoss.
+func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
+	r, _ := testRNG(t)
+	dev := cpuDevice()
+	const b, c, h, w = 2, 4, 3, 5
+	logits := make([]float32, b*c*h*w)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64())
+	}
+	idx := make([]float32, b*h*w)
+	wts := make([]float32, b*h*w)
+	for i := range idx {
+		idx[i] = float32(r.IntN(c))
+		wts[i] = float32(r.Float64() * 2)
+	}
+	x := dev.FromData(logits, b, c, h, w)
+	want, _ := AdvLoss(x, dev.FromData(idx, b, h, w), dev.FromData(wts, b, h, w)).Item()
+	got, _ := SoftAdvLoss(x, nn.OneHot(dev.FromData(idx, b, h, w), c), dev.FromData(wts, b, h, w)).Item()
+	if math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+		t.Errorf("SoftAdvLoss %v, AdvLoss %v", got, want)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"catsynth/models"
+
 	"catsynth/nn"
 )
 
@@ -31,7 +33,7 @@ func TestGeneratorForwardShapes(t *testing.T) {
 			y := dev.Zeros(c.b, c.cfg.LabelNC, c.cfg.H, c.cfg.W)
 			var z *nn.Tensor
 			if c.cfg.ZDim > 0 {
-				z = Noise(dev, c.b, c.cfg.ZDim, 1)
+				z = models.NoiseBatch(dev, c.b, c.cfg.ZDim, 1)
 			}
 			out := g.Forward(y, z)
 			want := []int{c.b, 3, c.cfg.H, c.cfg.W}

@@ -144,8 +144,8 @@ func TestOfficialGeneratorNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareNames(t, "generator", officialGenerator(), g.Params.All())
-	t.Logf("official ADE20K generator: %d tensors, %.1fM trainable parameters", len(g.Params.All()), float64(g.Params.Count())/1e6)
+	compareNames(t, "generator", officialGenerator(), g.Params().All())
+	t.Logf("official ADE20K generator: %d tensors, %.1fM trainable parameters", len(g.Params().All()), float64(g.Params().Count())/1e6)
 }
 
 func TestOfficialDiscriminatorNames(t *testing.T) {

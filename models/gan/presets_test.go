@@ -32,10 +32,10 @@ func TestPresets(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			for _, p := range g.Params.All() {
+			for _, p := range g.Params().All() {
 				n += p.T.Numel()
 			}
-			t.Logf("%-9s %s: G %.2fM parameters (f16 file %.1f MB), D %.2fM", name, norm, float64(g.Params.Count())/1e6, float64(2*n)/1e6, float64(d.Params.Count())/1e6)
+			t.Logf("%-9s %s: G %.2fM parameters (f16 file %.1f MB), D %.2fM", name, norm, float64(g.Params().Count())/1e6, float64(2*n)/1e6, float64(d.Params.Count())/1e6)
 			if (name == "source64" || name == "source128") && 2*n > 25e6 {
 				t.Errorf("%s: f16 model of %d bytes is over 25 MB", name, 2*n)
 			}

@@ -1,96 +1,113 @@
 package gan
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 
+	"catsynth/models"
 	"catsynth/nn"
 )
 
-// InputClasses is the number of classes label maps given to Generate may
-// use: InputNC when a LabelMap hook is set, else the source classes S.
-func (g *Generator) InputClasses() int {
-	if g.LabelMap != nil && g.InputNC > 0 {
-		return g.InputNC
-	}
-	return g.Config.LabelNC
-}
+// The models.Model methods of the generator.
 
-// OneHotLabels uploads b label maps (B*H*W class indices, negative =
-// unlabelled) as a one-hot map (B, n, H, W); unlabelled pixels are all
-// zeros. An index >= n is an error naming the image and pixel.
-func OneHotLabels(dev *nn.Device, labels []int32, b, h, w, n int) (*nn.Tensor, error) {
-	if len(labels) != b*h*w {
-		panic(fmt.Sprintf("gan: OneHotLabels: %d labels for %dx%dx%d", len(labels), b, h, w))
-	}
-	idx := make([]float32, len(labels))
-	for i, c := range labels {
-		if int(c) >= n {
-			p := i % (h * w)
-			return nil, fmt.Errorf("gan: label map %d has class index %d at pixel (x %d, y %d), but the model knows only classes 0..%d",
-				i/(h*w), c, p%w, p/w, n-1)
+// Kind is KindGenerator.
+func (g *Generator) Kind() string { return KindGenerator }
+
+// Classes names the S label channels (class i, when the file names none).
+func (g *Generator) Classes() []string {
+	out := make([]string, g.Config.LabelNC)
+	for i := range out {
+		if i < len(g.Config.ClassNames) {
+			out[i] = g.Config.ClassNames[i]
+		} else {
+			out[i] = fmt.Sprintf("class %d", i)
 		}
-		idx[i] = float32(c)
 	}
-	return nn.OneHot(dev.FromData(idx, b, h, w), n), nil
+	return out
 }
 
-// SeedRange returns the n seeds first, first+1, ...: image i of a batch
-// generated with SeedRange(k, n) is the image a single run with seed k+i
-// makes.
-func SeedRange(first uint64, n int) []uint64 {
-	s := make([]uint64, n)
-	for i := range s {
-		s[i] = first + uint64(i)
-	}
-	return s
-}
+// Size is the training size.
+func (g *Generator) Size() (h, w int) { return g.Config.H, g.Config.W }
 
-// noiseForSeeds stacks one Noise vector per seed into (len(seeds), Z).
-func noiseForSeeds(dev *nn.Device, zdim int, seeds []uint64) *nn.Tensor {
-	v := make([]float32, 0, len(seeds)*zdim)
-	for _, s := range seeds {
-		v = append(v, noiseValues(zdim, s)...)
-	}
-	return dev.FromData(v, len(seeds), zdim)
-}
+// CheckSize accepts any size divisible by 2^(NumBlocks-1).
+func (g *Generator) CheckSize(h, w int) error { return g.Config.CheckSize(h, w) }
 
-// Generate makes one image per seed from label maps (B*H*W class indices
-// in [0, InputClasses()) or negative, B = len(seeds)): image i is
-// conditioned on map i and noise drawn from seeds[i], so the same seed and
-// map give the same image on the same backend. The generator runs in its
-// current mode (LoadGenerator leaves it in eval mode). Errors: a size the
-// generator cannot make, unknown class indices, device memory.
-func (g *Generator) Generate(labels []int32, h, w int, seeds []uint64) (imgs []*image.RGBA, err error) {
-	b := len(seeds)
-	if b == 0 {
-		return nil, nil
-	}
-	if err := g.Config.CheckSize(h, w); err != nil {
+// Generate maps label maps (B, S, H, W) to images with noise z drawn from
+// each image's seed (models.Noise), so the same seed and map give the same
+// image on the same backend. The generator runs in its current mode
+// (LoadGenerator leaves it in eval mode); progress is called once.
+func (g *Generator) Generate(ctx context.Context, labels *nn.Tensor, seeds []uint64, progress func(models.Progress)) (*nn.Tensor, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(labels) != b*h*w {
-		return nil, fmt.Errorf("gan: Generate: %d label values for %d maps of %dx%d", len(labels), b, w, h)
+	if labels.Rank() != 4 || labels.Dim(0) != len(seeds) || labels.Dim(1) != g.Config.LabelNC {
+		return nil, fmt.Errorf("gan: Generate: label map %v for %d seeds, want (%d, %d, H, W)", labels.Shape(), len(seeds), len(seeds), g.Config.LabelNC)
 	}
-	dev := g.Params.Device()
-	var inner error
-	dev.NoGrad(func() {
-		s := dev.Scope()
-		defer s.Close()
-		err = nn.Catch(func() {
-			var y *nn.Tensor
-			if y, inner = OneHotLabels(dev, labels, b, h, w, g.InputClasses()); inner != nil {
-				return
-			}
-			var z *nn.Tensor
-			if g.Config.ZDim > 0 {
-				z = noiseForSeeds(dev, g.Config.ZDim, seeds)
-			}
-			imgs, inner = ToImages(g.Forward(y, z))
-		})
+	if err := g.Config.CheckSize(labels.Dim(2), labels.Dim(3)); err != nil {
+		return nil, err
+	}
+	var x *nn.Tensor
+	err := nn.Catch(func() {
+		var z *nn.Tensor
+		if g.Config.ZDim > 0 {
+			z = models.Noise(g.ps.Device(), g.Config.ZDim, seeds)
+		}
+		x = g.Forward(labels, z)
 	})
-	if err == nil {
-		err = inner
+	if err != nil {
+		return nil, err
 	}
-	return imgs, err
+	if progress != nil {
+		progress(models.Progress{Step: 1, Steps: 1})
+	}
+	return x, nil
+}
+
+// LabelConvs names fc's weight and the first conv of every SPADE; the
+// first ZDim input channels of each are the noise.
+func (g *Generator) LabelConvs() ([]string, int) {
+	names := []string{"fc.weight"}
+	for i, b := range g.Body {
+		for _, n := range []struct {
+			s    *nn.SPADE
+			name string
+		}{{b.Norm0, "norm_0"}, {b.Norm1, "norm_1"}, {b.NormS, "norm_s"}} {
+			if n.s == nil {
+				continue
+			}
+			for _, c := range n.s.LabelConvNames() {
+				names = append(names, fmt.Sprintf("body.%d.%s.%s", i, n.name, c))
+			}
+		}
+	}
+	return names, g.Config.ZDim
+}
+
+// WithClasses builds an untrained generator of the same architecture for
+// len(classes) label channels.
+func (g *Generator) WithClasses(dev *nn.Device, classes []string, seed uint64) (models.Model, error) {
+	c := g.Config
+	c.LabelNC, c.ClassNames = len(classes), append([]string(nil), classes...)
+	return NewGenerator(dev, c, seed)
+}
+
+// Save writes the generator as a model file (SaveGenerator) with meta
+// added; meta's "step", when given, is the step recorded.
+func (g *Generator) Save(path string, f16 bool, meta map[string]string) error {
+	return SaveGenerator(path, g.ps.All(), g.Config, meta, f16)
+}
+
+// ConfigJSON is the GeneratorConfig as JSON.
+func (g *Generator) ConfigJSON() ([]byte, error) { return json.Marshal(g.Config) }
+
+// LargestBuffer implements models.Model (see LargestBuffer).
+func (g *Generator) LargestBuffer(batch int) (int64, string) { return LargestBuffer(g.Config, batch) }
+
+// GenerateLabels makes one image per seed from label maps of the
+// generator's own classes (B*H*W indices, negative for none): a
+// models.Conditioned without a label layer.
+func (g *Generator) GenerateLabels(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
+	return models.Conditioned{Net: g}.Generate(context.Background(), labels, h, w, seeds, nil)
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"catsynth/models"
 )
 
 // trainTiny trains a tiny 32 px model for a few steps through Train and
@@ -25,17 +27,17 @@ func trainTiny(t *testing.T, steps int) (*Trainer, string, string) {
 	}
 	t.Cleanup(tr.Release)
 	dir := t.TempDir()
-	next := func() (Batch, error) {
+	next := func() (models.Batch, error) {
 		lab := blobLabels(r, b, 32, 32, n)
-		return Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)}, nil
+		return models.Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)}, nil
 	}
 	sample, _ := next()
 	model, state := filepath.Join(dir, "m.safetensors.zst"), filepath.Join(dir, "m.state.safetensors.zst")
 	calls := 0
-	trace, err := Train(context.Background(), tr, next, sample, nil, LoopOptions{
+	trace, err := models.Train(context.Background(), tr, next, sample, nil, models.LoopOptions{
 		Steps: steps, CheckpointEvery: 2, SampleEvery: 2, ModelPath: model, StatePath: state,
 		SampleDir: dir, LossCurvePath: filepath.Join(dir, "loss.png"),
-		Progress: func(p Progress) { calls++ },
+		Progress: func(p models.StepProgress) { calls++ },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +64,7 @@ func TestTrainLoadGenerate(t *testing.T) {
 	r, _ := testRNG(t)
 	lab := blobLabels(r, 1, 32, 32, 4)
 	gen := func(seed uint64) []byte {
-		imgs, err := g.Generate(lab, 32, 32, []uint64{seed})
+		imgs, err := g.GenerateLabels(lab, 32, 32, []uint64{seed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +78,7 @@ func TestTrainLoadGenerate(t *testing.T) {
 		t.Error("different seeds gave the same image")
 	}
 	// A batch with seeds 7, 8 makes the same images as single runs.
-	both, err := g.Generate(append(append([]int32(nil), lab...), lab...), 32, 32, SeedRange(7, 2))
+	both, err := g.GenerateLabels(append(append([]int32(nil), lab...), lab...), 32, 32, models.SeedRange(7, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +136,17 @@ func TestGenerateErrors(t *testing.T) {
 	defer g.Release()
 	lab := make([]int32, 32*32)
 	lab[3*32+5] = 9
-	_, err = g.Generate(lab, 32, 32, []uint64{1})
+	_, err = g.GenerateLabels(lab, 32, 32, []uint64{1})
 	if err == nil || !strings.Contains(err.Error(), "class index 9") || !strings.Contains(err.Error(), "x 5, y 3") {
 		t.Errorf("unknown class: err %v", err)
 	} else {
 		t.Log(err)
 	}
-	if _, err := g.Generate(make([]int32, 30*30), 30, 30, []uint64{1}); err == nil {
+	if _, err := g.GenerateLabels(make([]int32, 30*30), 30, 30, []uint64{1}); err == nil {
 		t.Error("size not a multiple of 4: no error")
 	}
 	// Non-square maps of another size than training work.
-	imgs, err := g.Generate(make([]int32, 16*48), 16, 48, []uint64{1})
+	imgs, err := g.GenerateLabels(make([]int32, 16*48), 16, 48, []uint64{1})
 	if err != nil || imgs[0].Bounds() != image.Rect(0, 0, 48, 16) {
 		t.Errorf("48x16 map: %v, %v", err, imgs)
 	}
@@ -159,7 +161,7 @@ func TestLoadGeneratorErrors(t *testing.T) {
 	defer other.Release()
 	path := filepath.Join(dir, "m.safetensors")
 	// Weights of a 5-class model under a 4-class config: a shape mismatch.
-	if err := SaveGenerator(path, other.Params.All(), tinyG(4), 0, false); err != nil {
+	if err := SaveGenerator(path, other.Params().All(), tinyG(4), stepMeta(0), false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := LoadGenerator(dev, path); err == nil {
@@ -171,7 +173,7 @@ func TestLoadGeneratorErrors(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 	// Round trip in f16 keeps weights within half precision.
-	if err := SaveGenerator(path+".zst", g.Params.All(), tinyG(4), 5, true); err != nil {
+	if err := SaveGenerator(path+".zst", g.Params().All(), tinyG(4), stepMeta(5), true); err != nil {
 		t.Fatal(err)
 	}
 	g2, err := LoadGenerator(dev, path+".zst")
@@ -179,9 +181,9 @@ func TestLoadGeneratorErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g2.Release()
-	for i, p := range g.Params.All() {
+	for i, p := range g.Params().All() {
 		a, _ := p.T.Data()
-		b, _ := g2.Params.All()[i].T.Data()
+		b, _ := g2.Params().All()[i].T.Data()
 		for j := range a {
 			if d := a[j] - b[j]; d > 1e-3*(1+abs32(a[j])) || -d > 1e-3*(1+abs32(a[j])) {
 				t.Fatalf("%s[%d]: %v after f16 round trip, was %v", p.Name, j, b[j], a[j])
@@ -202,17 +204,17 @@ func TestTrainStopsOnNaNKeepsCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.safetensors")
 	step := 0
-	next := func() (Batch, error) {
+	next := func() (models.Batch, error) {
 		step++
 		img := make([]float32, 3*32*32)
 		if step == 3 {
 			img[0] = float32(nanValue())
 		}
-		return Batch{N: 1, H: 32, W: 32, Labels: make([]int32, 32*32), Images: img}, nil
+		return models.Batch{N: 1, H: 32, W: 32, Labels: make([]int32, 32*32), Images: img}, nil
 	}
 	sample, _ := next()
 	step = 0
-	_, err = Train(context.Background(), tr, next, sample, nil, LoopOptions{Steps: 5, CheckpointEvery: 1, ModelPath: model})
+	_, err = models.Train(context.Background(), tr, next, sample, nil, models.LoopOptions{Steps: 5, CheckpointEvery: 1, ModelPath: model})
 	if !errors.Is(err, ErrNonFinite) {
 		t.Fatalf("err %v, want ErrNonFinite", err)
 	}
@@ -225,27 +227,6 @@ func TestTrainStopsOnNaNKeepsCheckpoint(t *testing.T) {
 	ck, _ := os.ReadFile(model)
 	if !bytes.Contains(ck, []byte(`"step":"2"`)) {
 		t.Error("the checkpoint on disk is not the one of step 2")
-	}
-}
-
-// TestLossCurve is the regression test for an endless line drawing loop:
-// every slope must finish, and the curve must draw coloured pixels.
-func TestLossCurve(t *testing.T) {
-	r, _ := testRNG(t)
-	var trace []Losses
-	for i := range 300 {
-		f := float32(r.Float64())
-		trace = append(trace, Losses{G: f * float32(i%7), DReal: 1 - f, DFake: f * f, LabelMix: float32(i) / 300})
-	}
-	img := LossCurve(trace, 200, 100)
-	coloured := 0
-	for p := 0; p < len(img.Pix); p += 4 {
-		if img.Pix[p] != img.Pix[p+1] || img.Pix[p+1] != img.Pix[p+2] {
-			coloured++
-		}
-	}
-	if coloured < 200 {
-		t.Errorf("only %d coloured pixels in the loss curve", coloured)
 	}
 }
 

@@ -60,7 +60,7 @@ func TestTorchParity(t *testing.T) {
 			// and 1, let the activations grow until tanh saturates and every
 			// image is +-1, which would hide any difference).
 			const b, h, w = 2, 32, 32
-			g.Params.SetTraining(true)
+			g.Params().SetTraining(true)
 			for range 30 {
 				dev.NoGrad(func() {
 					sc := dev.Scope()
@@ -69,7 +69,7 @@ func TestTorchParity(t *testing.T) {
 					g.Forward(y, dev.FromData(randomValues(r, b*cfg.ZDim, -1, 1), b, cfg.ZDim))
 				})
 			}
-			g.Params.SetTraining(false)
+			g.Params().SetTraining(false)
 			lab := blobLabels(r, b, h, w, cfg.LabelNC)
 			z := randomValues(r, b*cfg.ZDim, -1, 1)
 			var onehot, out []float32
@@ -79,7 +79,7 @@ func TestTorchParity(t *testing.T) {
 				out, _ = g.Forward(y, dev.FromData(z, b, cfg.ZDim)).Data()
 			})
 			dir := t.TempDir()
-			if err := SaveGenerator(filepath.Join(dir, "generator.safetensors"), g.Params.All(), cfg, 0, false); err != nil {
+			if err := SaveGenerator(filepath.Join(dir, "generator.safetensors"), g.Params().All(), cfg, stepMeta(0), false); err != nil {
 				t.Fatal(err)
 			}
 			io := []safetensors.Tensor{

@@ -1,29 +1,20 @@
 package gan
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
+	"catsynth/models"
 	"catsynth/nn"
 )
 
-// TrainConfig holds the training hyperparameters. Zero values take OASIS's
-// defaults (see withDefaults); NoLabelMix turns LabelMix off.
-type TrainConfig struct {
-	BatchSize      int     `json:"batch_size"`
-	LRG            float32 `json:"lr_g"`            // 1e-4
-	LRD            float32 `json:"lr_d"`            // 4e-4
-	Beta1          float32 `json:"beta1"`           // 0 (taken literally once LRG is set)
-	Beta2          float32 `json:"beta2"`           // 0.999
-	LambdaLabelMix float32 `json:"lambda_labelmix"` // 10
-	NoLabelMix     bool    `json:"no_labelmix"`
-	EMADecay       float32 `json:"ema_decay"` // 0.999 (OASIS: 0.9999, meant for 200k+ steps)
-	Seed           uint64  `json:"seed"`
-}
+// TrainConfig holds the training hyperparameters (models.TrainConfig).
+// Zero values take OASIS's defaults (see trainDefaults): batch 4, lr G 1e-4,
+// lr D 4e-4, Adam (0, 0.999), LabelMix weight 10, EMA decay 0.999 (OASIS:
+// 0.9999, meant for 200k+ steps); NoLabelMix turns LabelMix off.
+type TrainConfig = models.TrainConfig
 
-func (c TrainConfig) withDefaults() TrainConfig {
+func trainDefaults(c TrainConfig) TrainConfig {
 	if c.BatchSize == 0 {
 		c.BatchSize = 4
 	}
@@ -45,28 +36,24 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	return c
 }
 
-// Batch is one training batch, laid out as dataset.Batch: Images N*3*H*W in
-// [-1, 1] (NCHW), Labels N*H*W class indices (negative: ignored).
-type Batch struct {
-	N, H, W int
-	Images  []float32
-	Labels  []int32
+// adam is the optimizer setting of OASIS for learning rate lr.
+func adam(c TrainConfig, lr float32) nn.AdamConfig {
+	return nn.AdamConfig{LR: lr, Beta1: c.Beta1, Beta2: c.Beta2, Eps: 1e-8}
 }
 
-// Losses are one step's loss values.
-type Losses struct {
-	G        float32 `json:"g"`         // generator adversarial (N+1, class balanced)
-	DReal    float32 `json:"d_real"`    // discriminator on real images
-	DFake    float32 `json:"d_fake"`    // discriminator on generated images
-	LabelMix float32 `json:"label_mix"` // lambda * LabelMix consistency
-}
+// Loss names of a GAN step (models.Losses keys).
+const (
+	LossG        = "g"         // generator adversarial (N+1, class balanced)
+	LossDReal    = "d_real"    // discriminator on real images
+	LossDFake    = "d_fake"    // discriminator on generated images
+	LossLabelMix = "label_mix" // lambda * LabelMix consistency
+)
 
-// D is the discriminator's total loss.
-func (l Losses) D() float32 { return l.DReal + l.DFake + l.LabelMix }
+// DLoss is the discriminator's total loss of a step.
+func DLoss(l models.Losses) float32 { return l[LossDReal] + l[LossDFake] + l[LossLabelMix] }
 
-// ErrNonFinite is returned (wrapped) by Step when a loss is NaN or infinite;
-// the weights are left as they were before the step.
-var ErrNonFinite = errors.New("non-finite loss")
+// ErrNonFinite is models.ErrNonFinite.
+var ErrNonFinite = models.ErrNonFinite
 
 // Trainer holds a generator, a discriminator, their Adam optimizers and the
 // EMA of the generator, and runs OASIS training steps.
@@ -85,7 +72,7 @@ type Trainer struct {
 // NewTrainer builds G and D on dev (weights from cfg.Seed) and the
 // optimizers. The discriminator's class count must be G's label channels.
 func NewTrainer(dev *nn.Device, gc GeneratorConfig, dc DiscriminatorConfig, cfg TrainConfig) (*Trainer, error) {
-	cfg = cfg.withDefaults()
+	cfg = trainDefaults(cfg)
 	if dc.NumClasses != gc.LabelNC {
 		return nil, fmt.Errorf("gan: discriminator has %d classes but the generator %d label channels", dc.NumClasses, gc.LabelNC)
 	}
@@ -104,11 +91,11 @@ func NewTrainer(dev *nn.Device, gc GeneratorConfig, dc DiscriminatorConfig, cfg 
 		g.Release()
 		return nil, err
 	}
-	t := &Trainer{Dev: dev, G: g, D: d, Config: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7a11))}
+	t := &Trainer{Dev: dev, G: g, D: d, Config: cfg, rng: newStream(cfg.Seed, 0)}
 	err = nn.Catch(func() {
-		t.optG = nn.NewAdam(g.Params.Trainable(), nn.AdamConfig{LR: cfg.LRG, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8})
-		t.optD = nn.NewAdam(d.Params.Trainable(), nn.AdamConfig{LR: cfg.LRD, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8})
-		t.EMA = nn.NewEMA(g.Params, cfg.EMADecay)
+		t.optG = nn.NewAdam(g.Params().Trainable(), adam(cfg, cfg.LRG))
+		t.optD = nn.NewAdam(d.Params.Trainable(), adam(cfg, cfg.LRD))
+		t.EMA = nn.NewEMA(g.Params(), cfg.EMADecay)
 	})
 	if err != nil {
 		t.Release()
@@ -116,6 +103,11 @@ func NewTrainer(dev *nn.Device, gc GeneratorConfig, dc DiscriminatorConfig, cfg 
 	}
 	return t, nil
 }
+
+// newStream is the random stream (noise, LabelMix masks) of a run with seed,
+// restarted at step k for resumed runs (so they do not replay the noise of
+// the first steps).
+func newStream(seed, k uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x7a11+k)) }
 
 // Release frees every tensor of the trainer.
 func (t *Trainer) Release() {
@@ -132,86 +124,173 @@ func (t *Trainer) Release() {
 	t.D.Release()
 }
 
+// Step runs one OASIS iteration on b (see iteration.run) with labels of G's
+// own classes.
+func (t *Trainer) Step(b models.Batch) (models.Losses, error) {
+	it := iteration{G: t.G, D: t.D, classes: t.G.Config.LabelNC, optG: t.optG, optD: t.optD,
+		ema: t.EMA, lambda: labelMixWeight(t.Config), rng: t.rng, what: "gan"}
+	l, err := it.run(b)
+	if err == nil {
+		t.Steps++
+	}
+	return l, err
+}
+
+func labelMixWeight(c TrainConfig) float32 {
+	if c.NoLabelMix {
+		return 0
+	}
+	return c.LambdaLabelMix
+}
+
+// iteration is one OASIS training step: plain training (Trainer) and
+// finetuning behind a label layer (finetuner) run the same code.
+type iteration struct {
+	G *Generator
+	D *Discriminator
+	// layer maps the batch's one-hot labels (B, classes, H, W) to G's
+	// input; nil when G reads them directly.
+	layer   models.LabelLayer
+	classes int
+	// optG and optA (the label layer's) step after the generator loss; a
+	// nil optD keeps D frozen (no discriminator half, no EMA).
+	optG, optA, optD *nn.Adam
+	ema              *nn.EMA
+	// emaDecay, when > 0, is set on ema before its update (a ramp).
+	emaDecay float32
+	// softHead reads D's source head through the layer: a real pixel of
+	// class t has the soft target (0, layer(onehot(t))).
+	softHead bool
+	lambda   float32 // LabelMix weight, 0: off
+	rng      *rand.Rand
+	what     string // message prefix
+}
+
+// run is the step:
+//
+//  1. generator update (G's trained parameters and the layer's): the N+1
+//     loss of D on G's images as if real, class balanced;
+//  2. discriminator update (when D trains): real pixels -> their class,
+//     fake -> "fake", plus LabelMix;
+//  3. EMA update (when D trains).
+//
+// Losses are read back before each optimizer step; a non-finite one stops
+// the step (ErrNonFinite) before the optimizer step it would feed (a NaN in
+// the discriminator's losses comes after the generator's update).
+func (it iteration) run(b models.Batch) (models.Losses, error) {
+	l := models.Losses{}
+	gc := it.G.Config
+	if err := b.Check(gc.H, gc.W, it.what); err != nil {
+		return l, err
+	}
+	weights, err := models.ClassBalance(b.Labels, it.classes)
+	if err != nil {
+		return l, fmt.Errorf("%s: %w", it.what, err)
+	}
+	dev := it.G.Params().Device()
+	s := dev.Scope()
+	defer s.Close()
+	n, h, w := b.N, b.H, b.W
+	y, err := models.OneHotLabels(dev, b.Labels, n, h, w, it.classes)
+	if err != nil {
+		return l, err
+	}
+	input := func() *nn.Tensor {
+		if it.layer == nil {
+			return y
+		}
+		return it.layer.Forward(y)
+	}
+	real := dev.FromData(b.Images, n, 3, h, w)
+	wt := dev.FromData(weights, n, h, w)
+	realLoss := it.realLoss(y, b.Labels, wt)
+	noise := func() *nn.Tensor {
+		if gc.ZDim == 0 {
+			return nil
+		}
+		return models.NoiseBatch(dev, n, gc.ZDim, it.rng.Uint64())
+	}
+	trainD := it.optD != nil
+
+	// Generator (and layer) update; D's weights need no gradient here.
+	if it.optG != nil || it.optA != nil {
+		if trainD {
+			setRequiresGrad(it.D.Params.Trainable(), false)
+		}
+		lossG := realLoss(it.D.Forward(it.G.Forward(input(), noise())))
+		lossG.Backward()
+		if trainD {
+			setRequiresGrad(it.D.Params.Trainable(), true)
+		}
+		v, err := models.Finite(lossG, "generator")
+		if err != nil {
+			for _, o := range []*nn.Adam{it.optG, it.optA} {
+				if o != nil {
+					o.ZeroGrad()
+				}
+			}
+			return l, fmt.Errorf("%s: %w", it.what, err)
+		}
+		l[LossG] = v
+		for _, o := range []*nn.Adam{it.optG, it.optA} {
+			if o != nil {
+				o.Step()
+				o.ZeroGrad()
+			}
+		}
+	}
+	if !trainD {
+		return l, dev.Flush()
+	}
+
+	// Discriminator update on a fresh fake batch.
+	var fake *nn.Tensor
+	dev.NoGrad(func() { fake = it.G.Forward(input(), noise()).Detach() })
+	if err := DiscriminatorStep(it.D, it.optD, fake, real, b.Labels, realLoss, it.lambda, it.rng, l); err != nil {
+		return l, fmt.Errorf("%s: %w", it.what, err)
+	}
+	if it.emaDecay > 0 {
+		it.ema.Decay = it.emaDecay
+	}
+	it.ema.Update()
+	return l, dev.Flush()
+}
+
+// realLoss returns the discriminator loss of "these pixels are real and of
+// their class" for logits (B, N+1, H, W), class balanced by wt (B, H, W):
+// the N+1 cross-entropy against class+1, or with softHead the soft-label
+// cross-entropy against (0, layer(y)) (unlabelled pixels: 0; the layer
+// detached, so the discriminator's loss does not train it).
+func (it iteration) realLoss(y *nn.Tensor, labels []int32, wt *nn.Tensor) func(*nn.Tensor) *nn.Tensor {
+	dev := y.Device()
+	n, h, w := y.Dim(0), y.Dim(2), y.Dim(3)
+	if !it.softHead {
+		tgt := dev.FromData(N1Targets(labels, true), n, h, w)
+		return func(logits *nn.Tensor) *nn.Tensor { return AdvLoss(logits, tgt, wt) }
+	}
+	var soft *nn.Tensor
+	dev.NoGrad(func() {
+		src := it.layer.Forward(y) // (B, S, H, W)
+		soft = nn.Concat([]*nn.Tensor{dev.Zeros(n, 1, h, w), src}, 1).Detach()
+	})
+	return func(logits *nn.Tensor) *nn.Tensor { return SoftAdvLoss(logits, soft, wt) }
+}
+
 func setRequiresGrad(ts []*nn.Tensor, on bool) {
 	for _, x := range ts {
 		x.SetRequiresGrad(on)
 	}
 }
 
-// Step runs one OASIS iteration on b: a generator update (class-balanced
-// N+1 loss of D on G's images, as if real), then a discriminator update
-// (real pixels -> their class, fake -> "fake", plus LabelMix), then the EMA
-// update. Losses are read back before each optimizer step; a non-finite one
-// stops the step (ErrNonFinite) before the optimizer step it would feed (a
-// NaN in the discriminator's losses comes after the generator's update).
-func (t *Trainer) Step(b Batch) (Losses, error) {
-	var l Losses
-	gc := t.G.Config
-	if b.H != gc.H || b.W != gc.W || b.N < 1 || len(b.Images) != b.N*3*b.H*b.W || len(b.Labels) != b.N*b.H*b.W {
-		return l, fmt.Errorf("gan: batch of %d %dx%d images (%d values, %d labels) for a %dx%d model",
-			b.N, b.W, b.H, len(b.Images), len(b.Labels), gc.W, gc.H)
-	}
-	weights, err := ClassBalance(b.Labels, gc.LabelNC)
-	if err != nil {
-		return l, err
-	}
-	dev := t.Dev
-	s := dev.Scope()
-	defer s.Close()
-	n, h, w := b.N, b.H, b.W
-	idx := make([]float32, len(b.Labels))
-	for i, c := range b.Labels {
-		idx[i] = float32(c)
-	}
-	y := nn.OneHot(dev.FromData(idx, n, h, w), gc.LabelNC) // ignored pixels: all zeros
-	real := dev.FromData(b.Images, n, 3, h, w)
-	wt := dev.FromData(weights, n, h, w)
-	tReal := dev.FromData(N1Targets(b.Labels, true), n, h, w)
-	noise := func() *nn.Tensor {
-		if gc.ZDim == 0 {
-			return nil
-		}
-		return Noise(dev, n, gc.ZDim, t.rng.Uint64())
-	}
-
-	// Generator update; D's weights need no gradient here.
-	dParams := t.D.Params.Trainable()
-	setRequiresGrad(dParams, false)
-	lossG := AdvLoss(t.D.Forward(t.G.Forward(y, noise())), tReal, wt)
-	lossG.Backward()
-	setRequiresGrad(dParams, true)
-	if l.G, err = finite(lossG, "generator"); err != nil {
-		t.optG.ZeroGrad()
-		return l, err
-	}
-	t.optG.Step()
-	t.optG.ZeroGrad()
-
-	// Discriminator update on a fresh fake batch.
-	var fake *nn.Tensor
-	dev.NoGrad(func() { fake = t.G.Forward(y, noise()).Detach() })
-	lambda := t.Config.LambdaLabelMix
-	if t.Config.NoLabelMix {
-		lambda = 0
-	}
-	realLoss := func(logits *nn.Tensor) *nn.Tensor { return AdvLoss(logits, tReal, wt) }
-	if err := DiscriminatorStep(t.D, t.optD, fake, real, b.Labels, realLoss, lambda, t.rng, &l); err != nil {
-		return l, err
-	}
-	t.EMA.Update()
-	t.Steps++
-	return l, dev.Flush()
-}
-
 // DiscriminatorStep runs the discriminator's half of an OASIS iteration
 // and its optimizer step: D on fake images (B, 3, H, W) is pulled toward
-// "fake", D on the real images toward realLoss (the N+1 class targets; class
-// affinity transfer passes soft ones), plus LabelMix with weight lambda
-// (0: off) on a per-class mix of real and fake drawn from rng. It fills
-// l.DFake, l.DReal and l.LabelMix; a non-finite loss stops before the
-// optimizer step (ErrNonFinite) with the gradients dropped.
+// "fake", D on the real images toward realLoss (the N+1 class targets, or
+// soft ones), plus LabelMix with weight lambda (0: off) on a per-class mix
+// of real and fake drawn from rng. It fills l's d_fake, d_real and
+// label_mix; a non-finite loss stops before the optimizer step
+// (ErrNonFinite) with the gradients dropped.
 func DiscriminatorStep(d *Discriminator, opt *nn.Adam, fake, real *nn.Tensor, labels []int32,
-	realLoss func(logits *nn.Tensor) *nn.Tensor, lambda float32, rng *rand.Rand, l *Losses) error {
+	realLoss func(logits *nn.Tensor) *nn.Tensor, lambda float32, rng *rand.Rand, l models.Losses) error {
 	dev, shape := real.Device(), real.Shape()
 	n, h, w := shape[0], shape[2], shape[3]
 	dFake := d.Forward(fake)
@@ -228,36 +307,23 @@ func DiscriminatorStep(d *Discriminator, opt *nn.Adam, fake, real *nn.Tensor, la
 	}
 	lossD.Backward()
 	for _, p := range []struct {
-		x    *nn.Tensor
-		dst  *float32
-		name string
-	}{{lossFake, &l.DFake, "discriminator (fake)"}, {lossReal, &l.DReal, "discriminator (real)"}, {lossLM, &l.LabelMix, "LabelMix"}} {
+		x          *nn.Tensor
+		key, label string
+	}{{lossFake, LossDFake, "discriminator (fake)"}, {lossReal, LossDReal, "discriminator (real)"}, {lossLM, LossLabelMix, "LabelMix"}} {
 		if p.x == nil {
 			continue
 		}
-		var err error
-		if *p.dst, err = finite(p.x, p.name); err != nil {
+		v, err := models.Finite(p.x, p.label)
+		if err != nil {
 			opt.ZeroGrad()
 			return err
 		}
+		l[p.key] = v
 	}
 	opt.Step()
 	opt.ZeroGrad()
 	return nil
 }
 
-// reseed restarts the trainer's random stream (noise, LabelMix masks) at a
-// point derived from the seed and k.
-func (t *Trainer) reseed(k uint64) { t.rng = rand.New(rand.NewPCG(t.Config.Seed, 0x7a11+k)) }
-
-// finite reads a one-element loss and checks it.
-func finite(x *nn.Tensor, what string) (float32, error) {
-	v, err := x.Item()
-	if err != nil {
-		return 0, err
-	}
-	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-		return v, fmt.Errorf("gan: %s loss is %v: %w", what, v, ErrNonFinite)
-	}
-	return v, nil
-}
+// reseed restarts the trainer's random stream at step k.
+func (t *Trainer) reseed(k uint64) { t.rng = newStream(t.Config.Seed, k) }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"catsynth/models"
 )
 
 func TestTrainerStepsChangeLosses(t *testing.T) {
@@ -15,26 +17,26 @@ func TestTrainerStepsChangeLosses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Release()
-	var hist []Losses
+	var hist []models.Losses
 	live := 0
 	for step := range 4 {
 		if step == 2 {
 			live = dev.LiveBuffers()
 		}
 		lab := blobLabels(r, b, 32, 32, n)
-		l, err := tr.Step(Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
+		l, err := tr.Step(models.Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("losses %+v", l)
-		for _, v := range []float32{l.G, l.DReal, l.DFake, l.LabelMix} {
+		for _, v := range []float32{l[LossG], l[LossDReal], l[LossDFake], l[LossLabelMix]} {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
 				t.Fatalf("bad loss %+v", l)
 			}
 		}
 		hist = append(hist, l)
 	}
-	if hist[0].G == hist[len(hist)-1].G || hist[0].D() == hist[len(hist)-1].D() {
+	if hist[0][LossG] == hist[len(hist)-1][LossG] || DLoss(hist[0]) == DLoss(hist[len(hist)-1]) {
 		t.Errorf("losses did not change: first %+v last %+v", hist[0], hist[len(hist)-1])
 	}
 	if tr.Steps != 4 {
@@ -54,13 +56,13 @@ func TestTrainerRejectsBadBatch(t *testing.T) {
 	defer tr.Release()
 	lab := make([]int32, 32*32)
 	lab[7] = 3 // class 3 of a 3-class model
-	_, err = tr.Step(Batch{N: 1, H: 32, W: 32, Labels: lab, Images: make([]float32, 3*32*32)})
+	_, err = tr.Step(models.Batch{N: 1, H: 32, W: 32, Labels: lab, Images: make([]float32, 3*32*32)})
 	if err == nil {
 		t.Error("label outside the classes: no error")
 	} else {
 		t.Log(err)
 	}
-	_, err = tr.Step(Batch{N: 1, H: 16, W: 16, Labels: make([]int32, 256), Images: make([]float32, 3*256)})
+	_, err = tr.Step(models.Batch{N: 1, H: 16, W: 16, Labels: make([]int32, 256), Images: make([]float32, 3*256)})
 	if err == nil {
 		t.Error("wrong size: no error")
 	}
@@ -76,7 +78,7 @@ func TestTrainerStopsOnNaN(t *testing.T) {
 	img := make([]float32, 3*32*32)
 	img[5] = float32(math.NaN())
 	before, _ := tr.D.Params.Trainable()[0].Data()
-	_, err = tr.Step(Batch{N: 1, H: 32, W: 32, Labels: make([]int32, 32*32), Images: img})
+	_, err = tr.Step(models.Batch{N: 1, H: 32, W: 32, Labels: make([]int32, 32*32), Images: img})
 	if !errors.Is(err, ErrNonFinite) {
 		t.Fatalf("NaN image: err %v, want ErrNonFinite", err)
 	}

@@ -1,4 +1,4 @@
-package gan
+package models
 
 import (
 	"context"
@@ -25,18 +25,18 @@ type LoopOptions struct {
 	// the grid's first row (e.g. with the dataset's class colours).
 	SampleLabels func(i int) image.Image
 	// Progress is called after every step.
-	Progress func(Progress)
+	Progress func(StepProgress)
 }
 
-// Progress reports one finished step.
-type Progress struct {
+// StepProgress reports one finished training step.
+type StepProgress struct {
 	Step, Steps  int
 	Losses       Losses
 	ImagesPerSec float64 // over the steps of this run
 	ETA          time.Duration
 }
 
-// Train runs t until opts.Steps steps are done, drawing batches from next.
+// Train runs t until o.Steps steps are done, drawing batches from next.
 // sample is a fixed batch shown in the sample grids (real images, then two
 // EMA samples with fixed seeds). trace is the loss history so far (resumed
 // runs); the returned one extends it.
@@ -47,7 +47,7 @@ type Progress struct {
 // and returns ctx.Err().
 func Train(ctx context.Context, t Learner, next func() (Batch, error), sample Batch, trace []Losses, o LoopOptions) ([]Losses, error) {
 	if o.ModelPath == "" {
-		return trace, errors.New("gan: Train needs a model path")
+		return trace, errors.New("models: Train needs a model path")
 	}
 	save := func() error {
 		if err := t.SaveModel(o.ModelPath, o.F16); err != nil {
@@ -78,7 +78,7 @@ func Train(ctx context.Context, t Learner, next func() (Batch, error), sample Ba
 		if o.Progress != nil {
 			el := time.Since(start)
 			done := t.StepsDone() - startStep
-			p := Progress{Step: t.StepsDone(), Steps: o.Steps, Losses: l}
+			p := StepProgress{Step: t.StepsDone(), Steps: o.Steps, Losses: l}
 			if el > 0 {
 				p.ImagesPerSec = float64(done*b.N) / el.Seconds()
 				p.ETA = time.Duration(float64(el) / float64(done) * float64(o.Steps-t.StepsDone()))
@@ -105,42 +105,19 @@ func Train(ctx context.Context, t Learner, next func() (Batch, error), sample Ba
 	return trace, nil
 }
 
-// Learner is what Train drives: the GAN Trainer here, and the class
-// affinity transfer model of package transfer.
+// Learner is what Train drives: a family's trainer (gan.Trainer), and the
+// class affinity transfer model of package transfer.
 type Learner interface {
 	// Step runs one training step on b.
 	Step(b Batch) (Losses, error)
 	// StepsDone is the number of steps taken so far (resumed ones included).
 	StepsDone() int
-	// SaveModel writes the generator that `generate` loads.
+	// SaveModel writes the model that `generate` loads.
 	SaveModel(path string, f16 bool) error
 	// SaveState writes everything a resumed run needs.
 	SaveState(path string, trace []Losses) error
 	// Sample generates images with the weights SaveModel writes, for the grids.
 	Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error)
-}
-
-// StepsDone implements Learner.
-func (t *Trainer) StepsDone() int { return t.Steps }
-
-// Sample implements Learner with the EMA weights.
-func (t *Trainer) Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
-	return t.SampleEMA(labels, h, w, seeds)
-}
-
-// SaveModel writes the EMA generator as a model file.
-func (t *Trainer) SaveModel(path string, f16 bool) error {
-	return SaveGenerator(path, t.EMA.Shadow(), t.G.Config, t.Steps, f16)
-}
-
-// SampleEMA generates images for labels with the EMA weights in eval mode
-// (the training weights and mode are restored afterwards).
-func (t *Trainer) SampleEMA(labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
-	t.EMA.Swap()
-	defer t.EMA.Swap()
-	t.G.Params.SetTraining(false)
-	defer t.G.Params.SetTraining(true)
-	return t.G.Generate(labels, h, w, seeds)
 }
 
 // WriteSamples writes a grid: optional label maps, real images, and l's
@@ -190,7 +167,7 @@ func WritePNG(path string, img image.Image) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("gan: writing %s: %w", path, err)
+		return fmt.Errorf("models: writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package gan
+package models
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 // images (v -> round((v+1)*127.5), clamped).
 func ToImages(x *nn.Tensor) ([]*image.RGBA, error) {
 	if x.Rank() != 4 || x.Dim(1) != 3 {
-		panic(fmt.Sprintf("gan: ToImages of %v, want (B, 3, H, W)", x.Shape()))
+		panic(fmt.Sprintf("models: ToImages of %v, want (B, 3, H, W)", x.Shape()))
 	}
 	data, err := x.Data()
 	if err != nil {

@@ -1,4 +1,4 @@
-package webapp
+package app
 
 import (
 	"archive/zip"
@@ -80,7 +80,7 @@ const (
 // are "class 0".."class K" for the largest label K seen (rename them with
 // SetTargetNames).
 func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return TargetInfo{}, ErrNoModel
 	}
 	var msgs []FileMessage
@@ -161,7 +161,7 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 	sort.Strings(stems)
 	var pairs []Pair
 	largest := int32(-1)
-	W, H := s.gen.Config.W, s.gen.Config.H
+	W, H := s.w, s.h
 	for _, st := range stems {
 		li := labels[st]
 		ii, ok := images[st]
@@ -262,9 +262,6 @@ func (s *Session) ClearTarget() {
 	s.target, s.aff = nil, nil
 	s.dropLayer()
 	s.adapted = false
-	if s.gen != nil {
-		s.applyMode()
-	}
 }
 
 // SetTargetNames renames the target classes (the text estimate reads

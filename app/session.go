@@ -1,15 +1,17 @@
-// Package webapp is the platform-independent core of catsynth's web page:
-// the model session behind the page's JavaScript API (load a generator,
-// paint-and-generate, label PNGs, the few-shot target set, affinity
-// estimation, affinity-only finetuning, adapted-model files) and the small
-// HTTP server of `catsynth serve`. It has no syscall/js code, so it is tested
-// natively; wasm/app_js.go wraps it for the browser.
+// Package app is the session core of catsynth's interactive front ends, the
+// web page and the desktop app: the model session behind the page's
+// JavaScript API (load a model of any family, paint-and-generate, label
+// PNGs, the few-shot target set, affinity estimation, affinity-only
+// finetuning, adapted-model files). It compiles against the models
+// contract alone and has no syscall/js code, so it is tested natively;
+// wasm/app_js.go wraps it for the browser, webapp serves the page.
 //
 // Label maps cross the API as one byte per pixel, row-major, H x W at the
 // model's resolution: the class index, or Unlabelled (255).
-package webapp
+package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -21,13 +23,19 @@ import (
 	"catsynth/affinity"
 	"catsynth/dataset"
 	"catsynth/dataset/synth"
-	"catsynth/models/gan"
+	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
 
 // Unlabelled is the label byte of a pixel with no class (the eraser).
 const Unlabelled = 255
+
+// DefaultBindingLimit is WebGPU's default maxStorageBufferBindingSize
+// (128 MiB): nn/gpu requests its device with default limits on js, so this
+// is the largest tensor the page's GPU backend can bind, whatever the
+// adapter allows.
+const DefaultBindingLimit = 128 << 20
 
 // MaxClasses is the most classes a label byte can index (0..254).
 const MaxClasses = 255
@@ -43,21 +51,22 @@ type ModelInfo struct {
 	Name    string      `json:"name"`
 	Classes []ClassInfo `json:"classes"` // the classes label maps use now (target classes when adapted)
 	Source  []ClassInfo `json:"source"`  // the generator's own classes
+	Kind    string      `json:"kind"`    // the model family's file kind
 	Width   int         `json:"width"`
 	Height  int         `json:"height"`
-	ZDim    int         `json:"zdim"`
 	Params  int         `json:"params"`
 	Adapted bool        `json:"adapted"` // generation goes through the affinity layer
 }
 
-// Session holds one device and one source generator, plus the target set,
+// Session holds one device and one source model, plus the target set,
 // affinity matrix and affinity layer of a transfer. It is used by one
 // goroutine at a time (the page serialises its calls), except Stop.
 type Session struct {
 	Dev *nn.Device
 
 	name    string
-	gen     *gan.Generator
+	net     models.Model
+	h, w    int // the model's size, which label maps use
 	source  []dataset.Class
 	limit   int64 // device buffer limit in bytes (0: unchecked)
 	target  *TargetSet
@@ -81,21 +90,22 @@ func (s *Session) Release() {
 	s.est.release()
 }
 
-// releaseModel frees the generator and the affinity layer.
+// releaseModel frees the model and the affinity layer.
 func (s *Session) releaseModel() {
 	s.dropLayer()
-	if s.gen != nil {
-		s.gen.Release()
-		s.gen = nil
+	if s.net != nil {
+		s.net.Release()
+		s.net = nil
 	}
 }
 
 // ErrNoModel is returned by calls that need a loaded model.
 var ErrNoModel = errors.New("no model is loaded")
 
-// LoadModel loads a generator file (safetensors, plain or zstd) or an
-// adapted model (SaveAdapted's file), replacing the current model and any
-// transfer state. name is used in messages.
+// LoadModel loads a model file of any family (safetensors, plain or zstd)
+// or an adapted model (SaveAdapted's file), replacing the current model and
+// any transfer state. Its size is checked against the device limit before
+// anything is allocated. name is used in messages.
 func (s *Session) LoadModel(data []byte, name string) (ModelInfo, error) {
 	if len(data) == 0 {
 		return ModelInfo{}, fmt.Errorf("%s is empty", name)
@@ -104,52 +114,52 @@ func (s *Session) LoadModel(data []byte, name string) (ModelInfo, error) {
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	if isAdapted(f) {
-		return s.loadAdapted(f, name)
-	}
-	g, err := s.buildGenerator(f, name, false)
+	ck, err := nn.CheckpointOf(f, name)
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	if err := s.install(g, name); err != nil {
-		g.Release()
+	spec, err := models.Inspect(ck)
+	if err != nil {
 		return ModelInfo{}, err
 	}
+	if len(spec.Classes) >= MaxClasses {
+		return ModelInfo{}, fmt.Errorf("%s has %d classes; the page handles at most %d", name, len(spec.Classes), MaxClasses-1)
+	}
+	if err := models.CheckLimits(spec, 1, s.limit); err != nil {
+		return ModelInfo{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if ck.Metadata[models.MetaKind] == models.KindAdapted {
+		return s.loadAdapted(ck, name)
+	}
+	c, err := models.LoadCheckpoint(s.Dev, ck)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	s.install(c.Net, name)
 	return s.Info(), nil
 }
 
-// install makes g the source generator after the size checks.
-func (s *Session) install(g *gan.Generator, name string) error {
-	c := g.Config
-	if c.LabelNC >= MaxClasses {
-		return fmt.Errorf("%s has %d classes; the page handles at most %d", name, c.LabelNC, MaxClasses-1)
-	}
-	if err := CheckLimits(c, 1, s.limit); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
+// install makes net the source model (its size was checked).
+func (s *Session) install(net models.Model, name string) {
 	s.releaseModel()
 	s.target, s.aff, s.adapted = nil, nil, false
-	s.gen, s.name = g, name
-	s.source = SourceClasses(c)
-	return nil
+	s.net, s.name = net, name
+	s.h, s.w = net.Size()
+	s.source = SourceClasses(net.Classes())
 }
 
-// SourceClasses names and colours the generator's classes: the synthetic
+// SourceClasses names and colours a model's classes: the synthetic
 // source domain's colours when the names match its classes, else the
 // Pascal VOC palette (dataset.DefaultColor).
-func SourceClasses(c gan.GeneratorConfig) []dataset.Class {
+func SourceClasses(names []string) []dataset.Class {
 	pal := map[string]color.RGBA{}
 	if d, err := synth.Lookup("source"); err == nil {
 		for _, k := range d.Classes {
 			pal[k.Name] = color.RGBA{k.Color[0], k.Color[1], k.Color[2], 255}
 		}
 	}
-	out := make([]dataset.Class, c.LabelNC)
-	for i := range out {
-		name := fmt.Sprintf("class %d", i)
-		if i < len(c.ClassNames) {
-			name = c.ClassNames[i]
-		}
+	out := make([]dataset.Class, len(names))
+	for i, name := range names {
 		col, ok := pal[name]
 		if !ok {
 			col = dataset.DefaultColor(i)
@@ -169,12 +179,11 @@ func classInfos(cs []dataset.Class) []ClassInfo {
 
 // Info describes the model in its current mode.
 func (s *Session) Info() ModelInfo {
-	if s.gen == nil {
+	if s.net == nil {
 		return ModelInfo{}
 	}
-	c := s.gen.Config
-	return ModelInfo{Name: s.name, Classes: classInfos(s.Classes()), Source: classInfos(s.source),
-		Width: c.W, Height: c.H, ZDim: c.ZDim, Params: s.gen.Params.Count(), Adapted: s.adapted}
+	return ModelInfo{Name: s.name, Classes: classInfos(s.Classes()), Source: classInfos(s.source), Kind: s.net.Kind(),
+		Width: s.w, Height: s.h, Params: s.net.Params().Count(), Adapted: s.adapted}
 }
 
 // Classes are the classes label maps use now: the target classes when the
@@ -189,7 +198,7 @@ func (s *Session) Classes() []dataset.Class {
 // SetAdapted switches generation between the source classes (false) and
 // the target classes through the affinity layer (true; needs a matrix).
 func (s *Session) SetAdapted(on bool) (ModelInfo, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return ModelInfo{}, ErrNoModel
 	}
 	if on {
@@ -198,33 +207,31 @@ func (s *Session) SetAdapted(on bool) (ModelInfo, error) {
 		}
 	}
 	s.adapted = on
-	s.applyMode()
 	return s.Info(), nil
 }
 
-// applyMode points the generator's LabelMap hook at the layer when adapted.
-func (s *Session) applyMode() {
+// model is the network with the affinity layer in front when adapted.
+func (s *Session) model() models.Conditioned {
+	c := models.Conditioned{Net: s.net}
 	if s.adapted && s.layer != nil {
-		s.gen.LabelMap, s.gen.InputNC = s.layer.Forward, len(s.layer.Target)
-		return
+		c.Layer = s.layer
 	}
-	s.gen.LabelMap, s.gen.InputNC = nil, 0
+	return c
 }
 
 // Generate makes one image from a label map (H*W bytes at the model's size,
 // Unlabelled for no class) with the noise of seed. It returns the image and
 // the time it took (upload, forward and readback).
 func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Duration, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return nil, 0, ErrNoModel
 	}
-	c := s.gen.Config
 	idx, err := s.indices(labels)
 	if err != nil {
 		return nil, 0, err
 	}
 	start := time.Now()
-	imgs, err := s.gen.Generate(idx, c.H, c.W, []uint64{seed})
+	imgs, err := s.model().Generate(context.Background(), idx, s.h, s.w, []uint64{seed}, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -233,9 +240,8 @@ func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Durati
 
 // indices checks a label byte map against the model and widens it.
 func (s *Session) indices(labels []byte) ([]int32, error) {
-	c := s.gen.Config
-	if len(labels) != c.W*c.H {
-		return nil, fmt.Errorf("label map has %d pixels, the model makes %dx%d = %d", len(labels), c.W, c.H, c.W*c.H)
+	if len(labels) != s.w*s.h {
+		return nil, fmt.Errorf("label map has %d pixels, the model makes %dx%d = %d", len(labels), s.w, s.h, s.w*s.h)
 	}
 	n := len(s.Classes())
 	idx := make([]int32, len(labels))
@@ -244,7 +250,7 @@ func (s *Session) indices(labels []byte) ([]int32, error) {
 		case v == Unlabelled:
 			idx[i] = dataset.Ignore
 		case int(v) >= n:
-			return nil, fmt.Errorf("label map pixel (%d,%d) has class %d; the palette has %d classes", i%c.W, i/c.W, v, n)
+			return nil, fmt.Errorf("label map pixel (%d,%d) has class %d; the palette has %d classes", i%s.w, i/s.w, v, n)
 		default:
 			idx[i] = int32(v)
 		}
@@ -268,10 +274,9 @@ type Example struct {
 // scenes when the model speaks the synthetic source vocabulary; else
 // simple banded maps.
 func (s *Session) Examples(n int) ([]Example, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return nil, ErrNoModel
 	}
-	c := s.gen.Config
 	if s.adapted && s.target != nil && len(s.target.Pairs) > 0 {
 		var out []Example
 		for _, p := range s.target.Pairs {
@@ -283,7 +288,7 @@ func (s *Session) Examples(n int) ([]Example, error) {
 		return out, nil
 	}
 	if !s.adapted && sameNames(s.source, synth.SourceClasses) {
-		ds, err := dataset.OpenSynth(dataset.SynthConfig{Domain: "source", N: n, Seed: 7, W: c.W, H: c.H})
+		ds, err := dataset.OpenSynth(dataset.SynthConfig{Domain: "source", N: n, Seed: 7, W: s.w, H: s.h})
 		if err != nil {
 			return nil, err
 		}
@@ -299,10 +304,10 @@ func (s *Session) Examples(n int) ([]Example, error) {
 	}
 	var out []Example
 	for k := range n {
-		m := make([]byte, c.W*c.H)
+		m := make([]byte, s.w*s.h)
 		bands := 2 + k%3
 		for i := range m {
-			m[i] = byte(((i/c.W)*bands/c.H + k) % len(s.Classes()))
+			m[i] = byte(((i/s.w)*bands/s.h + k) % len(s.Classes()))
 		}
 		out = append(out, Example{Name: fmt.Sprintf("bands %d", k+1), Labels: m})
 	}
@@ -337,28 +342,26 @@ func toBytes(pix []int32) []byte {
 // class, 255 = none; or RGB in the palette's colours, black = none) and
 // resizes it (nearest) to the model's size.
 func (s *Session) DecodeLabelPNG(data []byte, name string) ([]byte, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return nil, ErrNoModel
 	}
 	m, err := dataset.DecodeLabel(data, name, dataset.ColorFormat(s.Classes()))
 	if err != nil {
 		return nil, err
 	}
-	c := s.gen.Config
-	return toBytes(resizeLabels(m, c.W, c.H).Pix), nil
+	return toBytes(resizeLabels(m, s.w, s.h).Pix), nil
 }
 
 // EncodeLabelPNG writes a label byte map as the folder format's 8-bit gray PNG.
 func (s *Session) EncodeLabelPNG(labels []byte) ([]byte, error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return nil, ErrNoModel
 	}
 	idx, err := s.indices(labels)
 	if err != nil {
 		return nil, err
 	}
-	c := s.gen.Config
-	return dataset.EncodeLabel(&dataset.LabelMap{W: c.W, H: c.H, Pix: idx}, len(s.Classes()))
+	return dataset.EncodeLabel(&dataset.LabelMap{W: s.w, H: s.h, Pix: idx}, len(s.Classes()))
 }
 
 // resizeLabels resizes m to w x h by nearest neighbour (pixel centres).

@@ -1,20 +1,6 @@
-package webapp
+package gan
 
-import (
-	"fmt"
-
-	"catsynth/models/gan"
-)
-
-// DefaultBindingLimit is WebGPU's default maxStorageBufferBindingSize
-// (128 MiB): nn/gpu requests its device with default limits on js, so this
-// is the largest tensor the page's GPU backend can bind, whatever the
-// adapter allows.
-const DefaultBindingLimit = 128 << 20
-
-// generatorBase mirrors gan's width table ([16,16,16,8,4,2,1] x ch; fc
-// outputs the first of the last NumBlocks+1 entries).
-var generatorBase = []int{16, 16, 16, 8, 4, 2, 1}
+import "fmt"
 
 // LargestBuffer estimates the largest single buffer (bytes) a forward and
 // backward pass of generator c on batch images of c's size needs, and names
@@ -22,7 +8,7 @@ var generatorBase = []int{16, 16, 16, 8, 4, 2, 1}
 // conditioning map (label channels plus noise) at full size, and the
 // weights. nn/gpu runs convolutions as implicit GEMMs, so no im2col buffer
 // is counted.
-func LargestBuffer(c gan.GeneratorConfig, batch int) (bytes int64, what string) {
+func LargestBuffer(c GeneratorConfig, batch int) (bytes int64, what string) {
 	hidden := int64(c.SPADEHidden)
 	if hidden == 0 {
 		hidden = 128
@@ -32,10 +18,10 @@ func LargestBuffer(c gan.GeneratorConfig, batch int) (bytes int64, what string) 
 		k = 3
 	}
 	nb := c.NumBlocks
-	if nb < 1 || nb > len(generatorBase)-1 {
+	if nb < 1 || nb > MaxGeneratorBlocks {
 		return 0, ""
 	}
-	ws := generatorBase[len(generatorBase)-1-nb:]
+	ws := baseChannels[len(baseChannels)-1-nb:]
 	seg := int64(c.LabelNC + c.ZDim)
 	f := 1 << (nb - 1)
 	b := int64(batch)
@@ -54,25 +40,11 @@ func LargestBuffer(c gan.GeneratorConfig, batch int) (bytes int64, what string) 
 		if i < nb-1 {
 			consider(4*px*fout, "the upsampled activations after "+at)
 		}
-		if c.Norm != gan.NormCLADE {
+		if c.Norm != NormCLADE {
 			consider(px*hidden, "the SPADE hidden map of "+at)
 			consider(hidden*max(fin, fout)*k*k, "a SPADE weight of "+at)
 		}
 		consider(fin*min(fin, fout)*9, "the conv_0 weight of "+at)
 	}
 	return bytes, what
-}
-
-// CheckLimits fails with a message naming the limit when generator c at
-// batch size batch needs a buffer over limit bytes (0: no check).
-func CheckLimits(c gan.GeneratorConfig, batch int, limit int64) error {
-	if limit <= 0 {
-		return nil
-	}
-	need, what := LargestBuffer(c, batch)
-	if need > limit {
-		return fmt.Errorf("the model is too large for this GPU: %s needs %.1f MiB, over the device limit maxStorageBufferBindingSize = %.1f MiB (%d bytes); use a smaller model or the CPU backend",
-			what, float64(need)/(1<<20), float64(limit)/(1<<20), limit)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package webapp
+package app
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"catsynth/affinity"
 	"catsynth/dataset"
-	"catsynth/models/gan"
+	"catsynth/models"
 	"catsynth/nn"
 )
 
@@ -31,7 +31,7 @@ func matrixInfo(m *affinity.Matrix, warnings []string) MatrixInfo {
 }
 
 func (s *Session) names() (target, source []string, err error) {
-	if s.gen == nil {
+	if s.net == nil {
 		return nil, nil, ErrNoModel
 	}
 	if s.target == nil || len(s.target.Classes) == 0 {
@@ -84,7 +84,6 @@ func (s *Session) setMatrix(m *affinity.Matrix, warnings []string) (MatrixInfo, 
 		if err := s.ensureLayer(); err != nil {
 			return MatrixInfo{}, err
 		}
-		s.applyMode()
 	}
 	return matrixInfo(m, append(warnings, w...)), nil
 }
@@ -132,9 +131,6 @@ func (s *Session) dropLayer() {
 		s.layerPs.Release()
 	}
 	s.layer, s.layerPs = nil, nil
-	if s.gen != nil && s.adapted {
-		s.gen.LabelMap, s.gen.InputNC = nil, 0
-	}
 }
 
 // FinetuneConfig configures Finetune; zero values take the defaults.
@@ -206,9 +202,7 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 	if cfg.PreviewEvery <= 0 {
 		cfg.PreviewEvery = 10
 	}
-	g := s.gen
-	c := g.Config
-	if err := CheckLimits(c, cfg.Batch, s.limit); err != nil {
+	if err := models.CheckLimits(s.net, cfg.Batch, s.limit); err != nil {
 		return FinetuneResult{}, err
 	}
 	s.stop.Store(false)
@@ -216,8 +210,7 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 		return FinetuneResult{}, err
 	}
 	s.adapted = true
-	s.applyMode()
-	frozen := g.Params.Trainable()
+	frozen := s.net.Params().Trainable()
 	for _, p := range frozen {
 		p.SetRequiresGrad(false)
 	}
@@ -245,16 +238,20 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 		}
 		order := rng.Perm(len(s.target.Pairs))[:cfg.Batch]
 		var loss float32
+		var lerr error
 		err := nn.Catch(func() {
 			sc := dev.Scope()
 			defer sc.Close()
-			l := s.batchLoss(order, cfg.Seed)
-			l.Backward()
-			var err error
-			if loss, err = l.Item(); err != nil {
-				panic(err)
+			var l *nn.Tensor
+			if l, lerr = s.batchLoss(order, cfg.Seed); lerr != nil {
+				return
 			}
+			l.Backward()
+			loss, lerr = l.Item()
 		})
+		if err == nil {
+			err = lerr
+		}
 		if err == nil && (math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0)) {
 			err = fmt.Errorf("the loss became %v at step %d", loss, step)
 		}
@@ -305,43 +302,45 @@ func (s *Session) evalLoss(seed uint64) (float64, error) {
 		order[i] = i
 	}
 	var v float32
-	var err error
+	var err, lerr error
 	s.Dev.NoGrad(func() {
 		err = nn.Catch(func() {
 			sc := s.Dev.Scope()
 			defer sc.Close()
-			var e error
-			if v, e = s.batchLoss(order, seed).Item(); e != nil {
-				panic(e)
+			var l *nn.Tensor
+			if l, lerr = s.batchLoss(order, seed); lerr == nil {
+				v, lerr = l.Item()
 			}
 		})
 	})
+	if err == nil {
+		err = lerr
+	}
 	return float64(v), err
 }
 
-// batchLoss is the mean absolute error between G(A y, z) and the target
-// images of the pairs in order, each with its own fixed noise (seed plus
-// its index: the noise that "explains" that image).
-func (s *Session) batchLoss(order []int, seed uint64) *nn.Tensor {
-	dev, c := s.Dev, s.gen.Config
-	b, hw := len(order), c.H*c.W
+// batchLoss is the mean absolute error between the model's images of the
+// pairs in order through A and their target images, each image with its
+// own fixed noise seed (seed plus its index: the noise that "explains"
+// that image).
+func (s *Session) batchLoss(order []int, seed uint64) (*nn.Tensor, error) {
+	dev := s.Dev
+	b, hw := len(order), s.h*s.w
 	idx := make([]float32, 0, b*hw)
 	img := make([]float32, 0, b*3*hw)
-	for _, i := range order {
+	seeds := make([]uint64, b)
+	for k, i := range order {
 		p := s.target.Pairs[i]
 		for _, v := range p.Labels {
 			idx = append(idx, float32(v))
 		}
 		img = append(img, p.Image...)
+		seeds[k] = seed + uint64(i)
 	}
-	y := nn.OneHot(dev.FromData(idx, b, c.H, c.W), len(s.target.Classes))
-	var z *nn.Tensor
-	if c.ZDim > 0 {
-		zs := make([]*nn.Tensor, b)
-		for k, i := range order {
-			zs[k] = gan.Noise(dev, 1, c.ZDim, seed+uint64(i))
-		}
-		z = nn.Concat(zs, 0)
+	y := nn.OneHot(dev.FromData(idx, b, s.h, s.w), len(s.target.Classes))
+	x, err := s.net.Generate(context.Background(), s.layer.Forward(y), seeds, nil)
+	if err != nil {
+		return nil, err
 	}
-	return nn.L1(s.gen.Forward(y, z), dev.FromData(img, b, 3, c.H, c.W))
+	return nn.L1(x, dev.FromData(img, b, 3, s.h, s.w)), nil
 }

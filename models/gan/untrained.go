@@ -1,11 +1,12 @@
-package webapp
+package gan
 
 import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 
-	"catsynth/models/gan"
+	"catsynth/models"
+
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
@@ -18,7 +19,7 @@ import (
 // no gradient would reach an affinity layer). Its images are colour
 // patterns, but deterministic ones.
 func UntrainedModel(preset string, classes []string, seed uint64) ([]byte, error) {
-	p, err := gan.LookupPreset(preset)
+	p, err := LookupPreset(preset)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +31,7 @@ func UntrainedModel(preset string, classes []string, seed uint64) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	g, err := gan.NewGenerator(dev, gc, seed)
+	g, err := NewGenerator(dev, gc, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func UntrainedModel(preset string, classes []string, seed uint64) ([]byte, error
 		return nil, err
 	}
 	var tensors []safetensors.Tensor
-	for _, p := range g.Params.All() {
+	for _, p := range g.Params().All() {
 		data, err := p.T.Data()
 		if err != nil {
 			return nil, err
@@ -48,7 +49,7 @@ func UntrainedModel(preset string, classes []string, seed uint64) ([]byte, error
 	}
 	cfg, _ := json.Marshal(gc)
 	names, _ := json.Marshal(classes)
-	meta := map[string]string{nn.MetaFormat: "pt", nn.MetaConfig: string(cfg), nn.MetaClassNames: string(names), gan.MetaKind: gan.KindGenerator}
+	meta := map[string]string{nn.MetaFormat: "pt", nn.MetaConfig: string(cfg), nn.MetaClassNames: string(names), MetaKind: KindGenerator}
 	var buf bytes.Buffer
 	err = safetensors.Encode(&buf, tensors, meta, safetensors.WriteOptions{})
 	return buf.Bytes(), err
@@ -56,12 +57,12 @@ func UntrainedModel(preset string, classes []string, seed uint64) ([]byte, error
 
 // calibrate runs training-mode forwards (no gradients) so that BatchNorm's
 // running statistics describe the untrained network's activations.
-func calibrate(g *gan.Generator, seed uint64) error {
+func calibrate(g *Generator, seed uint64) error {
 	c := g.Config
-	dev := g.Params.Device()
+	dev := g.Params().Device()
 	r := rand.New(rand.NewPCG(seed, 99))
-	g.Params.SetTraining(true)
-	defer g.Params.SetTraining(false)
+	g.Params().SetTraining(true)
+	defer g.Params().SetTraining(false)
 	const b = 4
 	var err error
 	dev.NoGrad(func() {
@@ -83,7 +84,7 @@ func calibrate(g *gan.Generator, seed uint64) error {
 				y := nn.OneHot(dev.FromData(idx, b, c.H, c.W), c.LabelNC)
 				var z *nn.Tensor
 				if c.ZDim > 0 {
-					z = gan.Noise(dev, b, c.ZDim, r.Uint64())
+					z = models.NoiseBatch(dev, b, c.ZDim, r.Uint64())
 				}
 				g.Forward(y, z)
 				sc.Close()

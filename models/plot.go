@@ -1,4 +1,4 @@
-package gan
+package models
 
 import (
 	"fmt"
@@ -12,21 +12,21 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// LossCurve draws the loss trace as a w x h line chart: G, D real, D fake
-// and LabelMix against the step, each smoothed by a moving average over
-// about 1% of the steps, with a legend and the y range.
+// LossCurve draws the loss trace as a w x h line chart, one line per loss
+// name (in sorted order, so colours stay put between runs), each smoothed by
+// a moving average over about 1% of the steps, with a legend and the y range.
 func LossCurve(trace []Losses, w, h int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	series := []struct {
+	palette := []color.RGBA{{40, 160, 60, 255}, {40, 90, 200, 255}, {200, 40, 40, 255}, {150, 90, 180, 255}, {200, 140, 20, 255}, {20, 150, 160, 255}}
+	type line struct {
 		name string
 		col  color.RGBA
 		get  func(Losses) float32
-	}{
-		{"G", color.RGBA{200, 40, 40, 255}, func(l Losses) float32 { return l.G }},
-		{"D real", color.RGBA{40, 90, 200, 255}, func(l Losses) float32 { return l.DReal }},
-		{"D fake", color.RGBA{40, 160, 60, 255}, func(l Losses) float32 { return l.DFake }},
-		{"LabelMix", color.RGBA{150, 90, 180, 255}, func(l Losses) float32 { return l.LabelMix }},
+	}
+	var series []line
+	for i, name := range LossNames(trace) {
+		series = append(series, line{name, palette[i%len(palette)], func(l Losses) float32 { return l[name] }})
 	}
 	const left, right, top, bottom = 50, 10, 24, 24
 	pw, ph := w-left-right, h-top-bottom
@@ -74,11 +74,11 @@ func LossCurve(trace []Losses, w, h int) *image.RGBA {
 			x := left + int(float64(i)/float64(max(n-1, 1))*float64(pw))
 			y := top + ph - int((v-lo)/(hi-lo)*float64(ph))
 			if px >= 0 {
-				line(img, px, py, x, y, s.col)
+				drawLine(img, px, py, x, y, s.col)
 			}
 			px, py = x, y
 		}
-		label(img, left+8+si*90, 16, s.name, s.col)
+		label(img, left+8+si*(w-left)/max(len(series), 1), 16, s.name, s.col)
 	}
 	label(img, 2, top+10, fmt.Sprintf("%.3g", hi), color.Black)
 	label(img, 2, top+ph, fmt.Sprintf("%.3g", lo), color.Black)
@@ -87,8 +87,8 @@ func LossCurve(trace []Losses, w, h int) *image.RGBA {
 	return img
 }
 
-// line draws a straight line (Bresenham).
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.Color) {
+// drawLine draws a straight line (Bresenham).
+func drawLine(img *image.RGBA, x0, y0, x1, y1 int, c color.Color) {
 	dx, dy := abs(x1-x0), -abs(y1-y0)
 	sx, sy := sign(x1-x0), sign(y1-y0)
 	e := dx + dy

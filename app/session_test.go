@@ -1,4 +1,4 @@
-package webapp
+package app
 
 import (
 	"archive/zip"
@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"catsynth/models"
 
 	"catsynth/dataset/synth"
 	"catsynth/models/gan"
@@ -21,7 +23,7 @@ func newSession(t *testing.T, limit int64) (*Session, []byte) {
 	t.Helper()
 	const seed = 3
 	t.Logf("model seed %d", seed)
-	model, err := UntrainedModel("tiny", synth.SourceClasses, seed)
+	model, err := gan.UntrainedModel("tiny", synth.SourceClasses, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,8 +304,8 @@ func TestCheckLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		need, what := LargestBuffer(gc, tc.batch)
-		err = CheckLimits(gc, tc.batch, DefaultBindingLimit)
+		need, what := gan.LargestBuffer(gc, tc.batch)
+		err = models.CheckLimits(models.Spec{Buffers: func(b int) (int64, string) { return gan.LargestBuffer(gc, b) }}, tc.batch, DefaultBindingLimit)
 		t.Logf("%s %d px batch %d: largest %s, %.1f MiB", tc.preset, tc.size, tc.batch, what, float64(need)/(1<<20))
 		if (err == nil) != tc.fits {
 			t.Errorf("%s %d px batch %d: %v, want fits=%v", tc.preset, tc.size, tc.batch, err, tc.fits)
@@ -318,7 +320,7 @@ func TestCheckLimits(t *testing.T) {
 // zip: every outcome must be a message, never a panic.
 func FuzzAddTargetFiles(f *testing.F) {
 	dev, _ := nn.Open("cpu")
-	model, err := UntrainedModel("tiny", []string{"a", "b", "c"}, 1)
+	model, err := gan.UntrainedModel("tiny", []string{"a", "b", "c"}, 1)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -340,7 +342,7 @@ func FuzzAddTargetFiles(f *testing.F) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	model, _ := UntrainedModel("tiny", synth.SourceClasses, 1)
+	model, _ := gan.UntrainedModel("tiny", synth.SourceClasses, 1)
 	dev, _ := nn.Open("cpu")
 	s := NewSession(dev, 0)
 	defer s.Release()

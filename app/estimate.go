@@ -1,4 +1,4 @@
-package webapp
+package app
 
 import (
 	"fmt"
@@ -277,7 +277,6 @@ func (s *Session) segMatrix() (*affinity.Matrix, []string, error) {
 // batch's label maps (at the model's size) to use.
 func (s *Session) eachTargetBatch(size int, f func(*nn.Tensor) (*nn.Tensor, error),
 	use func(out []float32, shape []int, labels []int32, lh, lw int) error) error {
-	c := s.gen.Config
 	pairs := s.target.Pairs
 	if len(pairs) == 0 {
 		return fmt.Errorf("no target images yet")
@@ -293,7 +292,7 @@ func (s *Session) eachTargetBatch(size int, f func(*nn.Tensor) (*nn.Tensor, erro
 		batch := &dataset.Batch{N: hi - lo, H: size, W: size, Images: img}
 		out, shape, err := affinity.RunOnBatch(s.Dev, batch, f, "estimator network")
 		if err == nil {
-			err = use(out, shape, labels, c.H, c.W)
+			err = use(out, shape, labels, s.h, s.w)
 		}
 		if err != nil {
 			return err
