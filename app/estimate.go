@@ -1,8 +1,8 @@
 package app
 
 import (
+	"context"
 	"fmt"
-	"strings"
 
 	"catsynth/affinity"
 	"catsynth/backbone"
@@ -20,12 +20,12 @@ const (
 	KindSegmenter  = "segmenter"  // a source-class segmenter (segmentation estimator)
 )
 
-// Estimator methods of Session.Estimate.
+// Estimator methods of Session.Estimate (affinity's).
 const (
-	MethodText     = "text"
-	MethodVision   = "vision"
-	MethodSeg      = "seg"
-	MethodCombined = "combined"
+	MethodText     = affinity.MethodText
+	MethodVision   = affinity.MethodVision
+	MethodSeg      = affinity.MethodSeg
+	MethodCombined = affinity.MethodCombined
 )
 
 // estimateBatch is how many target images go through a network at once.
@@ -128,50 +128,19 @@ func (s *Session) HasAsset(kind string) bool {
 // run on the dropped images) or combined (the mean of those whose inputs
 // are loaded; the others are named in the warnings).
 func (s *Session) Estimate(method string) (MatrixInfo, error) {
-	var m *affinity.Matrix
-	var warnings []string
-	var err error
-	switch method {
-	case MethodText:
-		m, warnings, err = s.textMatrix()
-	case MethodVision:
-		m, warnings, err = s.visionMatrix()
-	case MethodSeg:
-		m, warnings, err = s.segMatrix()
-	case MethodCombined:
-		m, warnings, err = s.combinedMatrix()
-	default:
-		err = fmt.Errorf("unknown estimate method %q (want text, vision, seg or combined)", method)
+	if _, _, err := s.names(); err != nil {
+		return MatrixInfo{}, err
 	}
+	run := map[string]affinity.EstimateFunc{
+		MethodText:   func(context.Context) (*affinity.Matrix, []string, error) { return s.textMatrix() },
+		MethodVision: func(context.Context) (*affinity.Matrix, []string, error) { return s.visionMatrix() },
+		MethodSeg:    func(context.Context) (*affinity.Matrix, []string, error) { return s.segMatrix() },
+	}
+	m, warnings, err := affinity.Estimate(context.Background(), method, run, affinity.EstimateOptions{})
 	if err != nil {
 		return MatrixInfo{}, err
 	}
 	return s.setMatrix(m, warnings)
-}
-
-func (s *Session) combinedMatrix() (*affinity.Matrix, []string, error) {
-	var ms []*affinity.Matrix
-	var used, warnings []string
-	for _, x := range []struct {
-		name string
-		f    func() (*affinity.Matrix, []string, error)
-	}{{MethodText, s.textMatrix}, {MethodVision, s.visionMatrix}, {MethodSeg, s.segMatrix}} {
-		m, w, err := x.f()
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("%s estimate left out: %v", x.name, err))
-			continue
-		}
-		ms, used, warnings = append(ms, m), append(used, x.name), append(warnings, w...)
-	}
-	if len(ms) == 0 {
-		return nil, nil, fmt.Errorf("no estimator could run: %s", strings.Join(warnings, "; "))
-	}
-	m, err := affinity.Combine(affinity.CombineMean, ms, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.SetMeta("method", "combined ("+strings.Join(used, "+")+")")
-	return m, warnings, nil
 }
 
 // textMatrix: a target name with a word the table lacks gets a uniform row
@@ -182,21 +151,9 @@ func (s *Session) textMatrix() (*affinity.Matrix, []string, error) {
 		return nil, nil, err
 	}
 	if s.est.table == nil {
-		return nil, nil, fmt.Errorf("the word-vector table is not loaded")
+		return nil, nil, affinity.Unavailable("the word-vector table is not loaded")
 	}
-	m := affinity.NewMatrix(target, source)
-	var warnings []string
-	for t, name := range target {
-		row, err := affinity.TextEstimate(s.est.table, []string{name}, source, affinity.TextOptions{})
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("%s: %v; row set to uniform, edit it by hand", name, err))
-			m.SetUniform(t)
-			continue
-		}
-		copy(m.W[t], row.W[0])
-	}
-	m.SetMeta("method", MethodText)
-	return m, warnings, nil
+	return affinity.TextRows(s.est.table, target, source, affinity.TextOptions{})
 }
 
 // visionMatrix compares the prototypes of the dropped images (masked means
@@ -211,9 +168,9 @@ func (s *Session) visionMatrix() (*affinity.Matrix, []string, error) {
 	e := &s.est
 	switch {
 	case e.net == nil:
-		return nil, nil, fmt.Errorf("the feature network is not loaded")
+		return nil, nil, affinity.Unavailable("the feature network is not loaded")
 	case e.protos == nil:
-		return nil, nil, fmt.Errorf("this model has no stored source prototypes")
+		return nil, nil, affinity.Unavailable("this model has no stored source prototypes")
 	case e.protos.Extractor != e.extName:
 		return nil, nil, fmt.Errorf("the stored prototypes come from %q, the loaded feature network is %q", e.protos.Extractor, e.extName)
 	}
@@ -248,7 +205,7 @@ func (s *Session) segMatrix() (*affinity.Matrix, []string, error) {
 	}
 	sg := s.est.seg
 	if sg == nil {
-		return nil, nil, fmt.Errorf("the source segmenter is not loaded")
+		return nil, nil, affinity.Unavailable("the source segmenter is not loaded")
 	}
 	if err := affinity.NewMatrix(nil, sg.ClassNames).CheckClasses(nil, source); err != nil {
 		return nil, nil, fmt.Errorf("the segmenter knows other classes than this model: %v", err)

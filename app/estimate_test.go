@@ -137,7 +137,7 @@ func TestEstimators(t *testing.T) {
 			}
 		}
 	}
-	if m, _ := s.Affinity(); !strings.Contains(m.Method, "text+vision+seg") {
+	if m, _ := s.Affinity(); !strings.Contains(m.Method, "text, vision, seg") {
 		t.Errorf("combined method %q, want all three estimators", m.Method)
 	}
 }

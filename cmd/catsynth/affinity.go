@@ -55,13 +55,13 @@ var (
 // affinityBackbone is the MobileNetV2 that package eval imports from nsfwjs.
 var affinityBackbone = filepath.Join("weights", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
 
-// backboneFeatures loads an backbone network and exposes its last
+// backboneFeatures loads a backbone network and exposes its last
 // spatial feature map (the input of the pooling that feeds its pooled
 // features; MobileNetV2: "out_relu", 1280 x 7 x 7 at 224 px). Images in
 // [-1, 1] are mapped to the [0, 1] the network expects.
 func backboneFeatures(dev *nn.Device, path string) (affinity.FeatureExtractor, string, int, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, an backbone checkpoint)", err)
+		return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, a backbone checkpoint)", err)
 	}
 	net, err := backbone.Load(dev, path)
 	if err != nil {
@@ -99,7 +99,7 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fs.StringVar(&f.source, "source", "", "source classes: checkpoint, classes.txt or dataset spec")
 	fs.StringVar(&f.target, "target", "", "target dataset spec or classes.txt")
-	fs.StringVar(&f.method, "method", "text", "estimator: text, seg, vision, or combined (every one whose inputs are there)")
+	fs.StringVar(&f.method, "method", affinity.DefaultMethod, "estimator: text, seg, vision, or combined (every one whose inputs are there)")
 	fs.StringVar(&f.out, "out", "", "write the matrix as JSON to this file")
 	fs.StringVar(&f.png, "png", "", "write the heatmap PNG here (default: beside the JSON, .png)")
 	fs.StringVar(&f.matrix, "affinity", "", "read, validate and re-render this JSON matrix instead of estimating")
@@ -110,7 +110,7 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&f.combine, "combine", affinity.CombineMean, "combined: mean, product or weighted")
 	fs.StringVar(&f.weights, "weights", "", "combined with weighted: weights text,seg,vision (e.g. 1,2,1)")
 	fs.StringVar(&f.prototypes, "prototypes", "", "vision: stored source prototypes (safetensors)")
-	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: the frozen feature extractor (an backbone checkpoint)")
+	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: the frozen feature extractor (a backbone checkpoint)")
 	fs.BoolVar(&f.meanProbs, "mean-probs", false, "seg: average probabilities instead of counting argmax labels")
 	fs.IntVar(&f.n, "n", 100, "seg/vision: number of target images used")
 	fs.IntVar(&f.size, "size", 128, "seg/vision: image size fed to the networks")
@@ -178,81 +178,47 @@ func classNames(spec string, checkpoint bool) ([]string, error) {
 	return dataset.ClassNames(ds.Classes()), nil
 }
 
+// affinityEstimate runs the estimators of --method through the shared
+// orchestration (affinity.Estimate): with combined, those whose inputs are
+// missing are left out with a note.
 func affinityEstimate(ctx context.Context, f affinityFlags, target, source []string, stderr io.Writer) (*affinity.Matrix, error) {
-	want := map[string]bool{}
+	o := affinity.EstimateOptions{Combine: f.combine}
+	if f.combine == affinity.CombineWeighted && f.weights != "" {
+		parts := strings.Split(f.weights, ",")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%w: --weights wants 3 numbers (text,seg,vision)", errUsage)
+		}
+		o.Weights = map[string]float64{}
+		for i, k := range []string{affinity.MethodText, affinity.MethodSeg, affinity.MethodVision} {
+			v, err := strconv.ParseFloat(strings.TrimSpace(parts[i]), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+			}
+			o.Weights[k] = v
+		}
+	}
 	switch f.method {
-	case "text", "seg", "vision":
-		want[f.method] = true
-	case "combined":
-		want["text"], want["seg"], want["vision"] = true, true, true
+	case affinity.MethodText, affinity.MethodSeg, affinity.MethodVision, affinity.MethodCombined:
 	default:
 		return nil, fmt.Errorf("%w: --method %q: want text, seg, vision or combined", errUsage, f.method)
 	}
-	var ests []*affinity.Matrix
-	var used []string
-	var skipped []string
-	if want["text"] {
-		m, err := textEstimate(f, target, source)
-		if err != nil {
-			return nil, err
-		}
-		ests, used = append(ests, m), append(used, "text")
+	run := map[string]affinity.EstimateFunc{
+		affinity.MethodText: func(context.Context) (*affinity.Matrix, []string, error) { return textEstimate(f, target, source) },
+		affinity.MethodSeg: func(ctx context.Context) (*affinity.Matrix, []string, error) {
+			return segEstimate(ctx, f, target, source)
+		},
+		affinity.MethodVision: func(ctx context.Context) (*affinity.Matrix, []string, error) {
+			return visionEstimate(ctx, f, target, source)
+		},
 	}
-	if want["seg"] {
-		m, why, err := segEstimate(ctx, f, target, source, stderr)
-		if err != nil {
-			return nil, err
-		}
-		if m == nil {
-			skipped = append(skipped, "seg: "+why)
-		} else {
-			ests, used = append(ests, m), append(used, "seg")
-		}
+	m, warnings, err := affinity.Estimate(ctx, f.method, run, o)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
 	}
-	if want["vision"] {
-		m, why, err := visionEstimate(ctx, f, target, source, stderr)
-		if err != nil {
-			return nil, err
-		}
-		if m == nil {
-			skipped = append(skipped, "vision: "+why)
-		} else {
-			ests, used = append(ests, m), append(used, "vision")
-		}
-	}
-	for _, s := range skipped {
-		fmt.Fprintln(stderr, "skipped", s)
-	}
-	if len(ests) == 0 {
-		return nil, fmt.Errorf("no estimator could run (%s)", strings.Join(skipped, "; "))
-	}
-	if len(ests) == 1 {
-		return ests[0], nil
-	}
-	var weights []float64
-	if f.combine == affinity.CombineWeighted {
-		all := map[string]float64{"text": 1, "seg": 1, "vision": 1}
-		if f.weights != "" {
-			parts := strings.Split(f.weights, ",")
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("%w: --weights wants 3 numbers (text,seg,vision)", errUsage)
-			}
-			for i, k := range []string{"text", "seg", "vision"} {
-				v, err := strconv.ParseFloat(strings.TrimSpace(parts[i]), 64)
-				if err != nil {
-					return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
-				}
-				all[k] = v
-			}
-		}
-		for _, u := range used {
-			weights = append(weights, all[u])
-		}
-	}
-	return affinity.Combine(f.combine, ests, weights)
+	return m, err
 }
 
-func textEstimate(f affinityFlags, target, source []string) (*affinity.Matrix, error) {
+func textEstimate(f affinityFlags, target, source []string) (*affinity.Matrix, []string, error) {
 	var emb *affinity.Embeddings
 	var err error
 	if f.embeddings != "" {
@@ -261,19 +227,19 @@ func textEstimate(f affinityFlags, target, source []string) (*affinity.Matrix, e
 		emb, err = affinity.DecodeTable(glove.Table, glove.File)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	aliases := map[string]string{}
 	if f.aliases != "" {
 		for _, kv := range strings.Split(f.aliases, ",") {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
-				return nil, fmt.Errorf("%w: --alias %q: want name=words", errUsage, kv)
+				return nil, nil, fmt.Errorf("%w: --alias %q: want name=words", errUsage, kv)
 			}
 			aliases[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 		}
 	}
-	return affinity.TextEstimate(emb, target, source, affinity.TextOptions{Temperature: f.temperature, TopK: f.topK, Aliases: aliases})
+	return affinity.TextRows(emb, target, source, affinity.TextOptions{Temperature: f.temperature, TopK: f.topK, Aliases: aliases})
 }
 
 // targetBatches opens the target dataset for the image-based estimators.
@@ -290,88 +256,81 @@ func targetBatches(f affinityFlags) (*dataset.Loader, error) {
 	return dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: 8, H: f.size, W: f.size})
 }
 
-func segEstimate(ctx context.Context, f affinityFlags, target, source []string, stderr io.Writer) (*affinity.Matrix, string, error) {
+func segEstimate(ctx context.Context, f affinityFlags, target, source []string) (*affinity.Matrix, []string, error) {
 	if affinitySegmenter == nil {
-		return nil, "needs a source-class segmenter (a trained GAN's discriminator); this build cannot load one yet", nil
+		return nil, nil, affinity.Unavailable("needs a source-class segmenter (a trained GAN's discriminator); this build cannot load one yet")
 	}
 	low := strings.ToLower(f.source)
 	if !strings.HasSuffix(low, ".safetensors") && !strings.HasSuffix(low, ".safetensors.zst") {
-		return nil, "--source is not a model checkpoint, so there is no segmenter to run", nil
+		return nil, nil, affinity.Unavailable("--source is not a model checkpoint, so there is no segmenter to run")
 	}
 	if _, err := dataset.Open(f.target); err != nil {
-		return nil, "--target has no images (" + err.Error() + ")", nil
+		return nil, nil, affinity.Unavailable("--target has no images (%v)", err)
 	}
 	dev, err := openDevice(f.backend)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	seg, err := affinitySegmenter(dev, f.source)
 	if errors.Is(err, errNoSegmenter) {
-		return nil, err.Error(), nil
+		return nil, nil, affinity.Unavailable("%v", err)
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if s, ok := seg.(interface{ InputSize() int }); ok && s.InputSize() > 0 {
 		f.size = s.InputSize() // the size the discriminator was trained at
 	}
 	ld, err := targetBatches(f)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	m, warn, err := affinity.SegEstimate(ctx, dev, seg, ld.Epoch(ctx, 0), target, source,
+	return affinity.SegEstimate(ctx, dev, seg, ld.Epoch(ctx, 0), target, source,
 		affinity.SegOptions{MeanProbs: f.meanProbs, TopK: f.topK, Temperature: f.temperature})
-	for _, w := range warn {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	return m, "", err
 }
 
-func visionEstimate(ctx context.Context, f affinityFlags, target, source []string, stderr io.Writer) (*affinity.Matrix, string, error) {
+func visionEstimate(ctx context.Context, f affinityFlags, target, source []string) (*affinity.Matrix, []string, error) {
 	if f.prototypes == "" {
 		if p := besidePrototypes(f.source); p != "" {
 			if _, err := os.Stat(p); err == nil {
 				f.prototypes = p
 			} else {
-				return nil, fmt.Sprintf("the source model has no stored prototypes (%s): make them once with 'catsynth affinity prototypes --model %s --data SOURCE_DATA', or give --prototypes FILE", p, f.source), nil
+				return nil, nil, affinity.Unavailable("the source model has no stored prototypes (%s): make them once with 'catsynth affinity prototypes --model %s --data SOURCE_DATA', or give --prototypes FILE", p, f.source)
 			}
 		} else {
-			return nil, "needs stored source prototypes (--prototypes FILE, made once by 'catsynth affinity prototypes')", nil
+			return nil, nil, affinity.Unavailable("needs stored source prototypes (--prototypes FILE, made once by 'catsynth affinity prototypes')")
 		}
 	}
 	if _, err := dataset.Open(f.target); err != nil {
-		return nil, "--target has no images (" + err.Error() + ")", nil
+		return nil, nil, affinity.Unavailable("--target has no images (%v)", err)
 	}
 	sp, err := affinity.LoadPrototypes(f.prototypes)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	dev, err := openDevice(f.backend)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	fx, name, size, err := affinityFeatures(dev, f.backbone)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	f.size = size
 	ld, err := targetBatches(f)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	tp, err := affinity.ComputePrototypes(ctx, dev, fx, name, ld.Epoch(ctx, 0), target)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	m, warn, err := affinity.VisionEstimate(tp, sp, affinity.VisionOptions{Temperature: f.temperature, TopK: f.topK})
-	for _, w := range warn {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	m, err = m.Reorder(target, source)
-	return m, "", err
+	return m, warn, err
 }
 
 // affinityCheck reads a (hand-edited) matrix, validates it against the
@@ -532,7 +491,7 @@ func affinityPrototypes(ctx context.Context, args []string, stdout io.Writer) er
 	out := fs.String("out", "", "the prototype file to write (.safetensors, .zst compresses)")
 	model := fs.String("model", "", "store them beside this source model (M.prototypes.safetensors), where the vision estimator and transfer look")
 	n := fs.Int("n", 200, "number of source images used")
-	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (an backbone checkpoint)")
+	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (a backbone checkpoint)")
 	be := fs.String("backend", "", "cpu, gpu or auto")
 	if err := fs.Parse(args); err != nil {
 		return err
