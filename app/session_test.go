@@ -4,11 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"catsynth/nn/backend"
+	"catsynth/nn/cpu"
 
 	"catsynth/models"
 
@@ -354,5 +359,58 @@ func BenchmarkGenerate(b *testing.B) {
 		if _, _, err := s.Generate(ex[0].Labels, 1); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// lostDevice is the CPU backend whose downloads fail once armed, as a GPU
+// device does after it is lost.
+type lostDevice struct {
+	backend.Backend
+	lost *atomic.Bool
+}
+
+func (d lostDevice) Download(src backend.Buffer, dst []float32) error {
+	if d.lost.Load() {
+		return errors.New("device lost (test)")
+	}
+	return d.Backend.Download(src, dst)
+}
+
+// TestFinetuneItemErrorIsAnError is the regression test for a finetune
+// that panicked (crashing a native caller) when reading its loss back
+// failed, as it does on device loss: it must return the error.
+func TestFinetuneItemErrorIsAnError(t *testing.T) {
+	model, err := gan.UntrainedModel("tiny", synth.SourceClasses, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost atomic.Bool
+	s := NewSession(nn.NewDevice(lostDevice{cpu.New(), &lost}), 0)
+	defer s.Release()
+	if _, err := s.LoadModel(model, "tiny.safetensors"); err != nil {
+		t.Fatal(err)
+	}
+	img, lab := targetPair(t, 32, 32, 12)
+	if _, err := s.AddTargetFiles([]File{{"a.png", img}, {"a_label.png", lab}, {"classes.txt", []byte("ocean\nmeadow\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	S := len(synth.SourceClasses)
+	rows := [][]float64{make([]float64, S), make([]float64, S)}
+	for i := range S {
+		rows[0][i], rows[1][i] = 1, 1
+	}
+	if _, err := s.SetAffinity(rows, "uniform"); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	_, err = s.Finetune(context.Background(), FinetuneConfig{Steps: 5}, func(p Progress) {
+		steps++
+		lost.Store(true) // the device goes away after the first step
+	})
+	if err == nil || !strings.Contains(err.Error(), "device lost") {
+		t.Fatalf("finetune after device loss: %v, want the device's error", err)
+	}
+	if steps != 1 {
+		t.Errorf("%d steps reported before the error, want 1", steps)
 	}
 }

@@ -1,11 +1,15 @@
 package backbone
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"catsynth/nn/backend"
+	"catsynth/nn/cpu"
 
 	"catsynth/nn"
 )
@@ -187,5 +191,30 @@ func TestPadZerosAndPoolFraction(t *testing.T) {
 		if math.Abs(float64(f[i]-wantF[i]/9)) > 1e-7 {
 			t.Fatalf("poolFraction = %v", f)
 		}
+	}
+}
+
+// failingDownloads is the CPU backend whose downloads fail, as a lost GPU
+// device's do.
+type failingDownloads struct{ backend.Backend }
+
+func (failingDownloads) Download(backend.Buffer, []float32) error {
+	return errors.New("device lost (test)")
+}
+
+// TestCompileReadErrorIsAnError is the regression test for Compile
+// panicking when reading the weights back failed (a lost device): it must
+// return the error.
+func TestCompileReadErrorIsAnError(t *testing.T) {
+	dev := nn.NewDevice(failingDownloads{cpu.New()})
+	net, err := New(dev, Spec{Name: "f", InputC: 3, InputH: 7, InputW: 8, Nodes: []Node{{Name: "x", Op: OpInput}, conv("c", "x", 6, 3, 2, true),
+		{Name: "bn", Op: OpBN, Inputs: []string{"c"}, Eps: 1e-3, Scale: true, Center: true},
+		{Name: "gap", Op: OpGAP, Inputs: []string{"bn"}}}, Features: "gap", Output: "gap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Release()
+	if err := net.Compile(); err == nil || !strings.Contains(err.Error(), "device lost") {
+		t.Fatalf("Compile with failing reads: %v, want the device's error", err)
 	}
 }

@@ -109,24 +109,42 @@ func (n *Net) Release() {
 	n.ps.Release()
 }
 
-func (n *Net) host(name string) []float32 {
+// host reads a parameter back to the host (nil when the network has none
+// of that name). Reading fails when the device is lost: an error, not a
+// panic.
+func (n *Net) host(name string) ([]float32, error) {
 	p, ok := n.ps.Get(name)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	d, err := p.T.Data()
 	if err != nil {
-		panic(fmt.Sprintf("backbone: download %s: %v", name, err))
+		return nil, fmt.Errorf("backbone %q: reading %s from the device: %w", n.Spec.Name, name, err)
 	}
-	return d
+	return d, nil
+}
+
+// hostAll reads several parameters (see host).
+func (n *Net) hostAll(names ...string) ([][]float32, error) {
+	out := make([][]float32, len(names))
+	for i, name := range names {
+		var err error
+		if out[i], err = n.host(name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // bnAffine returns the per-channel scale and shift of an inference batch
 // norm: y = x*scale + shift with scale = gamma/sqrt(var+eps) and
 // shift = beta - mean*scale (in float64, then rounded).
 func (n *Net) bnAffine(nd *Node, c int) (scale, shift []float64, err error) {
-	mean, variance := n.host(nd.Name+".running_mean"), n.host(nd.Name+".running_var")
-	gamma, beta := n.host(nd.Name+".weight"), n.host(nd.Name+".bias")
+	vs, err := n.hostAll(nd.Name+".running_mean", nd.Name+".running_var", nd.Name+".weight", nd.Name+".bias")
+	if err != nil {
+		return nil, nil, err
+	}
+	mean, variance, gamma, beta := vs[0], vs[1], vs[2], vs[3]
 	scale, shift = make([]float64, c), make([]float64, c)
 	for i := range c {
 		g, b := 1.0, 0.0
@@ -176,7 +194,10 @@ func (n *Net) Compile() (err error) {
 		}
 	}()
 	var plan []step
-	err = nn.Catch(func() { plan, err = n.compile() })
+	var inner error
+	if err = nn.Catch(func() { plan, inner = n.compile() }); err == nil {
+		err = inner // Catch's own nil must not hide compile's error
+	}
 	if err != nil {
 		return err
 	}
@@ -221,8 +242,11 @@ func (n *Net) compile() ([]step, error) {
 		case OpConv, OpDense:
 			wName, bName := nd.Name+".weight", nd.Name+".bias"
 			p, _ := n.ps.Get(wName)
-			w := n.host(wName)
-			bias := n.host(bName)
+			wb, err := n.hostAll(wName, bName)
+			if err != nil {
+				return nil, err
+			}
+			w, bias := wb[0], wb[1]
 			out := p.T.Dim(0)
 			if bn, ok := foldInto[nd.Name]; ok && nd.Op == OpConv {
 				scale, shift, err := n.bnAffine(bn, out)

@@ -420,3 +420,20 @@ func TestSegmenterDropsFake(t *testing.T) {
 		t.Error("10 px input to a 2-block D: no error")
 	}
 }
+
+// TestInfiniteTemperatureRefused is the regression test for `catsynth
+// transfer --train-a --temperature inf`, which panicked: Validate accepted
+// +Inf and the layer refused it inside nn.Catch, which re-panics.
+func TestInfiniteTemperatureRefused(t *testing.T) {
+	r, seed := testRNG(t)
+	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
+	for _, o := range []Options{{TrainA: true, Temperature: math.Inf(1)}, {TrainA: true, LRA: float32(math.Inf(1))}, {TrainA: true, Temperature: math.NaN()}} {
+		m, err := New(cpuDevice(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
+		if err == nil {
+			m.Release()
+			t.Errorf("%+v: no error", o)
+		} else if !strings.Contains(err.Error(), "must be positive") {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+}
