@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 
 	"catsynth/models/gan"
@@ -16,7 +18,7 @@ func benchStep(b *testing.B, o Options) {
 	_, src := tinySource(b, b.TempDir(), gan.NormCLADE, 1)
 	r := rand.New(rand.NewPCG(1, 2))
 	o.Config = models.TrainConfig{Seed: 1, BatchSize: 2}
-	m, err := New(cpuDevice(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
+	m, err := New(testscenes.CPU(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
 	if err != nil {
 		b.Fatal(err)
 	}

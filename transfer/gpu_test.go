@@ -18,7 +18,7 @@ import (
 // CATSYNTH_REQUIRE_GPU=1.
 func TestStepsGPUMatchCPU(t *testing.T) {
 	gpuDev := testgpu.Device(t)
-	_, seed := testRNG(t)
+	_, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormSPADE, seed)
 	for _, o := range []Options{{Train: TrainAll, TrainA: true}, {Train: TrainAffinity, TrainA: true}} {
 		run := func(dev *nn.Device) []models.Losses {
@@ -39,6 +39,6 @@ func TestStepsGPUMatchCPU(t *testing.T) {
 			}
 			return out
 		}
-		testscenes.SameLosses(t, "train="+o.Train+" cpu / gpu", run(cpuDevice()), run(gpuDev))
+		testscenes.SameLosses(t, "train="+o.Train+" cpu / gpu", run(testscenes.CPU()), run(gpuDev))
 	}
 }

@@ -7,18 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"catsynth/models"
-
 	"catsynth/affinity"
 	"catsynth/internal/testscenes"
+	"catsynth/models"
 	"catsynth/models/gan"
 	"catsynth/nn"
-	"catsynth/nn/cpu"
 )
-
-func testRNG(t testing.TB) (*rand.Rand, uint64) { t.Helper(); return testscenes.RNG(t) }
-
-func cpuDevice() *nn.Device { return nn.NewDevice(cpu.New()) }
 
 var (
 	srcNames = []string{"sky", "grass", "road", "car", "tree"}
@@ -30,7 +24,7 @@ var (
 // path and the loaded Source.
 func tinySource(t testing.TB, dir, norm string, seed uint64) (string, models.Source) {
 	t.Helper()
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	gc := gan.GeneratorConfig{LabelNC: len(srcNames), ZDim: 4, Channels: 4, NumBlocks: 2, H: 16, W: 16,
 		SPADEHidden: 8, Norm: norm, ClassNames: srcNames}
 	dc := gan.DiscriminatorConfig{NumClasses: len(srcNames), Channels: 4, NumBlocks: 2}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 
 	"catsynth/affinity"
@@ -35,9 +37,9 @@ func TestFoldIsExact(t *testing.T) {
 		{gan.NormSPADE, InitCAT}, {gan.NormCLADE, InitCAT}, {gan.NormCLADE, InitFinetune}, {gan.NormSPADE, InitScratch},
 	} {
 		t.Run(tc.norm+"-"+tc.init, func(t *testing.T) {
-			r, seed := testRNG(t)
+			r, seed := testscenes.RNG(t)
 			_, src := tinySource(t, t.TempDir(), tc.norm, seed)
-			dev := cpuDevice()
+			dev := testscenes.CPU()
 			A := randomA(r, tgtNames, srcNames)
 			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, TrainA: tc.init == InitCAT, Config: models.TrainConfig{Seed: seed}})
 			if err != nil {
@@ -107,9 +109,9 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 		{"affinity+spade", Options{Train: TrainAffinity, TrainA: true, TrainSPADE: true}, false, false, true, len(srcNames) + 1, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, seed := testRNG(t)
+			r, seed := testscenes.RNG(t)
 			_, src := tinySource(t, t.TempDir(), gan.NormSPADE, seed)
-			dev := cpuDevice()
+			dev := testscenes.CPU()
 			tc.o.Config = models.TrainConfig{Seed: seed, BatchSize: 2}
 			m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), tc.o)
 			if err != nil {
@@ -202,9 +204,9 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 // the first forward pass equals CAT's with a frozen A, and it then moves
 // freely (entries may leave the simplex).
 func TestFreeAStartsFromA(t *testing.T) {
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	A := randomA(r, tgtNames, srcNames)
 	build := func(o Options) *Model {
 		o.Config = models.TrainConfig{Seed: seed, BatchSize: 2}
@@ -256,10 +258,10 @@ func TestSaveResumeAndLoad(t *testing.T) {
 }
 
 func testSaveResumeAndLoad(t *testing.T, o Options) {
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	dir := t.TempDir()
 	_, src := tinySource(t, dir, gan.NormCLADE, seed)
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	o.Config = models.TrainConfig{Seed: seed}
 	m, err := New(dev, src, tgtNames, randomA(r, tgtNames, srcNames), o)
 	if err != nil {
@@ -315,10 +317,10 @@ func testSaveResumeAndLoad(t *testing.T, o Options) {
 
 // TestBadInput: clear errors, never panics, for what a user can get wrong.
 func TestBadInput(t *testing.T) {
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	dir := t.TempDir()
 	model, src := tinySource(t, dir, gan.NormSPADE, seed)
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	A := randomA(r, tgtNames, srcNames)
 	wrongShape := randomA(r, tgtNames[:3], srcNames)
 	renamed := randomA(r, []string{"heaven", "lawn", "street", "lorry"}, srcNames)
@@ -396,9 +398,9 @@ func TestBadInput(t *testing.T) {
 // TestSegmenterDropsFake: the segmenter is the discriminator without its
 // fake channel.
 func TestSegmenterDropsFake(t *testing.T) {
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	seg, err := src.Segmenter(dev)
 	if err != nil {
 		t.Fatal(err)
@@ -425,10 +427,10 @@ func TestSegmenterDropsFake(t *testing.T) {
 // transfer --train-a --temperature inf`, which panicked: Validate accepted
 // +Inf and the layer refused it inside nn.Catch, which re-panics.
 func TestInfiniteTemperatureRefused(t *testing.T) {
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
 	for _, o := range []Options{{TrainA: true, Temperature: math.Inf(1)}, {TrainA: true, LRA: float32(math.Inf(1))}, {TrainA: true, Temperature: math.NaN()}} {
-		m, err := New(cpuDevice(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
+		m, err := New(testscenes.CPU(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
 		if err == nil {
 			m.Release()
 			t.Errorf("%+v: no error", o)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"catsynth/models"
+	"catsynth/nn"
+	"catsynth/nn/cpu"
 )
 
 // RNG returns a random generator seeded from the clock, with the seed
@@ -37,3 +39,6 @@ func SameLosses(t testing.TB, what string, ref, got []models.Losses) {
 	}
 	t.Logf("%s: %v / %v", what, ref[len(ref)-1], got[len(got)-1])
 }
+
+// CPU is a device on the CPU reference backend.
+func CPU() *nn.Device { return nn.NewDevice(cpu.New()) }

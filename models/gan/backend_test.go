@@ -29,8 +29,8 @@ func TestGenerateGPUMatchesCPU(t *testing.T) {
 		}
 		return g
 	}
-	ref, got := load(cpuDevice()), load(gpuDev)
-	r, _ := testRNG(t)
+	ref, got := load(testscenes.CPU()), load(gpuDev)
+	r, _ := testscenes.RNG(t)
 	const h, w = 32, 32
 	labels := blobLabels(r, 1, h, w, ref.Config.LabelNC)
 	seeds := []uint64{11, 12}
@@ -57,7 +57,7 @@ func TestGenerateGPUMatchesCPU(t *testing.T) {
 // tolerance that allows float32 summation-order differences to grow.
 func TestTrainStepsGPUMatchCPU(t *testing.T) {
 	gpuDev := testgpu.Device(t)
-	r, seed := testRNG(t)
+	r, seed := testscenes.RNG(t)
 	const n, b = 4, 2
 	var batches []models.Batch
 	for range 3 {
@@ -80,5 +80,5 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 		}
 		return out
 	}
-	testscenes.SameLosses(t, "cpu / gpu", run(cpuDevice()), run(gpuDev))
+	testscenes.SameLosses(t, "cpu / gpu", run(testscenes.CPU()), run(gpuDev))
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 
 	"catsynth/nn"
@@ -14,7 +16,7 @@ import (
 func benchDevice(b *testing.B) *nn.Device {
 	name := os.Getenv(nn.EnvBackend)
 	if name == "" {
-		return cpuDevice()
+		return testscenes.CPU()
 	}
 	dev, err := nn.Open(name)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/nn"
 )
 
@@ -13,10 +15,10 @@ import (
 // some weights. The spectral-norm vectors are converged first so that the
 // power iteration of each forward leaves them (almost) unchanged.
 func TestSPADEBlockGradcheck(t *testing.T) {
-	r, _ := testRNG(t)
+	r, _ := testscenes.RNG(t)
 	for _, norm := range []string{NormSPADE, NormCLADE} {
 		t.Run(norm, func(t *testing.T) {
-			dev := cpuDevice()
+			dev := testscenes.CPU()
 			ps := nn.NewParams(dev, r.Uint64())
 			cfg := GeneratorConfig{SPADEHidden: 5, Norm: norm}.withDefaults()
 			const bsz, fin, fout, lnc, h, w = 2, 3, 2, 4, 4, 4

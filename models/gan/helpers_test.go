@@ -3,16 +3,9 @@ package gan
 import (
 	"math"
 	"math/rand/v2"
-	"testing"
 
 	"catsynth/internal/testscenes"
-	"catsynth/nn"
-	"catsynth/nn/cpu"
 )
-
-func testRNG(t testing.TB) (*rand.Rand, uint64) { t.Helper(); return testscenes.RNG(t) }
-
-func cpuDevice() *nn.Device { return nn.NewDevice(cpu.New()) }
 
 // tinyG is a 32 px generator small enough for CPU tests.
 func tinyG(s int) GeneratorConfig {

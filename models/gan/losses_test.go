@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 
 	"catsynth/nn"
@@ -32,8 +34,8 @@ func TestN1Targets(t *testing.T) {
 // TestAdvLoss checks the N+1 loss against a float64 log-softmax on a tiny
 // hand-made input: 1 image, 2 classes (3 logits), 2x2 pixels, one ignored.
 func TestAdvLoss(t *testing.T) {
-	r, _ := testRNG(t)
-	dev := cpuDevice()
+	r, _ := testscenes.RNG(t)
+	dev := testscenes.CPU()
 	const c, hw = 3, 4
 	logits := make([]float32, c*hw)
 	for i := range logits {
@@ -75,7 +77,7 @@ func TestAdvLoss(t *testing.T) {
 }
 
 func TestLabelMixMask(t *testing.T) {
-	r, _ := testRNG(t)
+	r, _ := testscenes.RNG(t)
 	const b, h, w, n = 3, 8, 8, 12
 	labels := blobLabels(r, b, h, w, n)
 	labels[5] = -1
@@ -101,8 +103,8 @@ func TestLabelMixMask(t *testing.T) {
 }
 
 func TestLabelMixLoss(t *testing.T) {
-	r, _ := testRNG(t)
-	dev := cpuDevice()
+	r, _ := testscenes.RNG(t)
+	dev := testscenes.CPU()
 	rnd := func() []float32 {
 		v := make([]float32, 2*3*2*2)
 		for i := range v {
@@ -147,8 +149,8 @@ func TestLabelMixLoss(t *testing.T) {
 
 // TestSoftAdvLossMatchesAdvLoss: one-hot soft targets give AdvLoss.
 func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
-	r, _ := testRNG(t)
-	dev := cpuDevice()
+	r, _ := testscenes.RNG(t)
+	dev := testscenes.CPU()
 	const b, c, h, w = 2, 4, 3, 5
 	logits := make([]float32, b*c*h*w)
 	for i := range logits {

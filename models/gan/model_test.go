@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 
 	"catsynth/nn"
@@ -22,7 +24,7 @@ func TestGeneratorForwardShapes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dev := cpuDevice()
+			dev := testscenes.CPU()
 			g, err := NewGenerator(dev, c.cfg, 1)
 			if err != nil {
 				t.Fatal(err)
@@ -54,7 +56,7 @@ func TestGeneratorForwardShapes(t *testing.T) {
 }
 
 func TestDiscriminatorForwardShape(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	d, err := NewDiscriminator(dev, tinyD(5), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +97,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Logf("%s: %v", c.name, err)
 		}
 	}
-	if _, err := NewTrainer(cpuDevice(), tinyG(5), tinyD(6), TrainConfig{}); err == nil {
+	if _, err := NewTrainer(testscenes.CPU(), tinyG(5), tinyD(6), TrainConfig{}); err == nil {
 		t.Error("class count mismatch between G and D: no error")
 	}
 }

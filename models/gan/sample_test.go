@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 )
 
@@ -18,8 +20,8 @@ import (
 // returns the trainer and the output paths.
 func trainTiny(t *testing.T, steps int) (*Trainer, string, string) {
 	t.Helper()
-	r, seed := testRNG(t)
-	dev := cpuDevice()
+	r, seed := testscenes.RNG(t)
+	dev := testscenes.CPU()
 	const n, b = 4, 2
 	tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
 	if err != nil {
@@ -61,7 +63,7 @@ func TestTrainLoadGenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	r, _ := testRNG(t)
+	r, _ := testscenes.RNG(t)
 	lab := blobLabels(r, 1, 32, 32, 4)
 	gen := func(seed uint64) []byte {
 		imgs, err := g.GenerateLabels(lab, 32, 32, []uint64{seed})
@@ -128,7 +130,7 @@ func TestTrainLoadGenerate(t *testing.T) {
 }
 
 func TestGenerateErrors(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	g, err := NewGenerator(dev, tinyG(4), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 func TestLoadGeneratorErrors(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	dir := t.TempDir()
 	g, _ := NewGenerator(dev, tinyG(4), 1)
 	defer g.Release()
@@ -195,7 +197,7 @@ func TestLoadGeneratorErrors(t *testing.T) {
 func abs32(x float32) float32 { return max(x, -x) }
 
 func TestTrainStopsOnNaNKeepsCheckpoint(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	tr, err := NewTrainer(dev, tinyG(3), tinyD(3), TrainConfig{BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)

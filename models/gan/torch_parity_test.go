@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
@@ -47,8 +49,8 @@ func TestTorchParity(t *testing.T) {
 	}
 	for _, norm := range []string{NormSPADE, NormCLADE} {
 		t.Run(norm, func(t *testing.T) {
-			r, seed := testRNG(t)
-			dev := cpuDevice()
+			r, seed := testscenes.RNG(t)
+			dev := testscenes.CPU()
 			cfg := tinyG(5)
 			cfg.Norm, cfg.ZDim = norm, 6
 			g, err := NewGenerator(dev, cfg, seed)

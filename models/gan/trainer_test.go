@@ -5,12 +5,14 @@ import (
 	"math"
 	"testing"
 
+	"catsynth/internal/testscenes"
+
 	"catsynth/models"
 )
 
 func TestTrainerStepsChangeLosses(t *testing.T) {
-	r, seed := testRNG(t)
-	dev := cpuDevice()
+	r, seed := testscenes.RNG(t)
+	dev := testscenes.CPU()
 	const n, b = 5, 2
 	tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
 	if err != nil {
@@ -48,7 +50,7 @@ func TestTrainerStepsChangeLosses(t *testing.T) {
 }
 
 func TestTrainerRejectsBadBatch(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	tr, err := NewTrainer(dev, tinyG(3), tinyD(3), TrainConfig{BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestTrainerRejectsBadBatch(t *testing.T) {
 }
 
 func TestTrainerStopsOnNaN(t *testing.T) {
-	dev := cpuDevice()
+	dev := testscenes.CPU()
 	tr, err := NewTrainer(dev, tinyG(3), tinyD(3), TrainConfig{BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
