@@ -13,5 +13,6 @@ type TrainConfig struct {
 	LambdaLabelMix float32 `json:"lambda_labelmix"` // GAN: LabelMix weight
 	NoLabelMix     bool    `json:"no_labelmix"`     // GAN: LabelMix off
 	EMADecay       float32 `json:"ema_decay"`       // decay of the weight average
+	DWarmup        int     `json:"d_warmup"`        // GAN: the first K steps train only the discriminator
 	Seed           uint64  `json:"seed"`
 }

@@ -212,10 +212,8 @@ func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, models
 		if err != nil {
 			return err
 		}
-		f, err := eval.ExtractFeatures(ctx, net, paths, eval.ExtractOptions{Batch: batch, Progress: func(done, total int) {
-			fmt.Fprintf(os.Stderr, "\r%s: %d/%d images", s.key, done, total)
-		}})
-		fmt.Fprintln(os.Stderr)
+		f, err := eval.ExtractFeatures(ctx, net, paths, eval.ExtractOptions{Batch: batch,
+			Progress: countProgress(os.Stderr, s.key+" images", 0)})
 		if err != nil {
 			return err
 		}
@@ -278,10 +276,8 @@ func evalMIoU(ctx context.Context, res *report.Results, segPath, genDir, labels,
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "segmenter: %s (%d classes, %d px)\n", segPath, net.Config.Classes, net.Config.Size)
-	cm, err := net.ScorePairs(ctx, pairs, seg.ScoreOptions{Format: format, Batch: batch, Progress: func(done, total int) {
-		fmt.Fprintf(os.Stderr, "\rmIoU: %d/%d images", done, total)
-	}})
-	fmt.Fprintln(os.Stderr)
+	cm, err := net.ScorePairs(ctx, pairs, seg.ScoreOptions{Format: format, Batch: batch,
+		Progress: countProgress(os.Stderr, "mIoU images", 0)})
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,6 @@ import (
 	"catsynth/models"
 
 	"catsynth/dataset"
-	"catsynth/nn"
-	"catsynth/weights/ganmodels"
 )
 
 func init() {
@@ -26,7 +24,7 @@ func init() {
 
 func runGenerate(ctx context.Context, args []string) error {
 	fs := newFlags("generate", "[--model M] --labels L.png|DIR [--seed K] [--n N] --out O.png|DIR")
-	model := fs.String("model", "", "model file (.safetensors[.zst]) or embedded:NAME (default: the embedded "+strings.Join(ganmodels.Preference, " > ")+")")
+	model := fs.String("model", "", modelHelp)
 	labels := fs.String("labels", "", "label map PNG (one class index per pixel: 8/16-bit gray or paletted), or a folder of them")
 	out := fs.String("out", "", "output PNG, or a folder when --labels is a folder")
 	seed := fs.Uint64("seed", 1, "noise seed: image i uses seed+i")
@@ -81,41 +79,20 @@ func runGenerate(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	bar := newProgressBar(os.Stderr, len(pngs), "generate")
 	for i, p := range pngs {
 		if err := ctx.Err(); err != nil {
+			finishBar(bar, err)
 			return err
 		}
 		if err := generateOne(ctx, g, filepath.Join(*labels, p), filepath.Join(*out, p), *seed, *n); err != nil {
+			finishBar(bar, err)
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "\r%d/%d", i+1, len(pngs))
+		_ = bar.Set(i + 1)
 	}
-	fmt.Fprintln(os.Stderr)
+	finishBar(bar, nil)
 	return nil
-}
-
-// loadModel opens a model file of any family (an adapted one from the
-// page included), "embedded:NAME", or the default embedded model when
-// spec is empty.
-func loadModel(dev *nn.Device, spec string) (models.Conditioned, string, error) {
-	var name string
-	var data []byte
-	var err error
-	switch {
-	case spec == "":
-		name, data, err = ganmodels.Default()
-	case strings.HasPrefix(spec, "embedded:"):
-		name = strings.TrimPrefix(spec, "embedded:")
-		data, err = ganmodels.Bytes(name)
-	default:
-		g, err := models.Load(dev, spec)
-		return g, spec, err
-	}
-	if err != nil {
-		return models.Conditioned{}, "", err
-	}
-	g, err := models.LoadBytes(dev, data, "embedded:"+name)
-	return g, "embedded:" + name, err
 }
 
 // generateOne generates n images from one label PNG and writes them side

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"catsynth/models"
+	"catsynth/nn"
 
 	"catsynth/dataset"
 	"catsynth/models/gan"
@@ -86,7 +88,8 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	ckptEvery := fs.Int("ckpt-every", 500, "write a checkpoint every K steps")
 	f16 := fs.Bool("f16", false, "store the model file as float16 (half the size)")
 	resume := fs.Bool("resume", false, "continue from the training state beside --out")
-	initFrom := fs.String("init", "", "start from the weights of this training state file (same network, any size: progressive training)")
+	initFrom := fs.String("init", "", "start from other weights: a training state file (G, D and EMA; same network, any size: progressive training), or a model file / embedded:NAME (its generator; D starts fresh, see --d-warmup)")
+	dWarmup := fs.Int("d-warmup", 0, "train only the discriminator for the first K steps (for --init from a model file, whose D is new)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,7 +115,17 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		return err
 	}
 	tc := gan.TrainConfig{BatchSize: *batch, LRG: float32(*lrG), LRD: float32(*lrD), EMADecay: float32(*ema),
-		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed}
+		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed, DWarmup: *dWarmup}
+	// --init from a model file: its generator's architecture, not the preset's.
+	var initModel *nn.Checkpoint
+	if *initFrom != "" && (strings.HasPrefix(*initFrom, embeddedPrefix) || !strings.Contains(*initFrom, ".state.")) {
+		if initModel, _, err = readModel(*initFrom); err != nil {
+			return err
+		}
+		if k := initModel.Metadata[models.MetaKind]; k == gan.KindTrainState {
+			initModel = nil // a state file after all
+		}
+	}
 	var tr *gan.Trainer
 	var trace []models.Losses
 	if *resume {
@@ -140,10 +153,34 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if initModel != nil {
+			var mc gan.GeneratorConfig
+			if err := json.Unmarshal(initModel.Config, &mc); err != nil {
+				return fmt.Errorf("%s: config: %w", *initFrom, err)
+			}
+			if mc.LabelNC != len(classes) {
+				return fmt.Errorf("%s has %d classes, dataset %s %d", *initFrom, mc.LabelNC, ds.Name(), len(classes))
+			}
+			if *size == "" {
+				h, w = mc.H, mc.W
+			}
+			if _, dc, err = p.Configs(classes, h, w, mc.Norm); err != nil {
+				return err
+			}
+			mc.H, mc.W, mc.ClassNames = h, w, classes
+			gc = mc
+		}
 		if tr, err = gan.NewTrainer(dev, gc, dc, tc); err != nil {
 			return err
 		}
-		if *initFrom != "" {
+		switch {
+		case initModel != nil:
+			if err := tr.WarmStartGenerator(initModel); err != nil {
+				tr.Release()
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "generator from %s; the discriminator starts fresh (trained alone for %d steps)\n", *initFrom, *dWarmup)
+		case *initFrom != "":
 			if err := tr.WarmStart(*initFrom); err != nil {
 				tr.Release()
 				return err
@@ -182,7 +219,6 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		Progress:     loopProgress(bar),
 	})
 	finishBar(bar, err)
-	fmt.Fprintln(os.Stderr)
 	if err != nil {
 		if errors.Is(err, gan.ErrNonFinite) {
 			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with lower learning rates)", err, *out)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"catsynth/dataset"
 	"catsynth/eval/seg"
 )
@@ -180,7 +178,7 @@ func runTrainSeg(ctx context.Context, args []string) error {
 	rec := segTraining{Data: *data, HeldOut: *heldout, Steps: *steps, Batch: *batch, LR: *lr, Balance: *balance,
 		Seed: *seed, Backend: dev.Name(), Weights: weights, Time: time.Now().UTC()}
 	start := time.Now()
-	var bar *progressbar.ProgressBar
+	var bar *progressBar
 	if !*quiet {
 		bar = newProgressBar(os.Stderr, *steps, "train seg")
 	}
@@ -227,14 +225,11 @@ func runTrainSeg(ctx context.Context, args []string) error {
 		if len(hds.Classes()) != len(classes) {
 			return fmt.Errorf("%w: held-out set has %d classes, training set %d", errUsage, len(hds.Classes()), len(classes))
 		}
-		res, err := net.Evaluate(ctx, hds, *batch, func(done, total int) {
-			if !*quiet {
-				fmt.Fprintf(os.Stderr, "\rheld-out %s: %d/%d images", hds.Name(), done, total)
-			}
-		})
+		progress := func(int, int) {}
 		if !*quiet {
-			fmt.Fprintln(os.Stderr)
+			progress = countProgress(os.Stderr, "held-out "+hds.Name()+" images", 0)
 		}
+		res, err := net.Evaluate(ctx, hds, *batch, progress)
 		if err != nil {
 			return err
 		}

@@ -288,7 +288,6 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 		Progress:     loopProgress(bar),
 	})
 	finishBar(bar, err)
-	fmt.Fprintln(stderr)
 	if err != nil {
 		if errors.Is(err, models.ErrNonFinite) {
 			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume)", err, f.out)

@@ -283,3 +283,27 @@ func (t *Trainer) SampleEMA(labels []int32, h, w int, seeds []uint64) ([]*image.
 	defer t.G.Params().SetTraining(true)
 	return t.G.GenerateLabels(labels, h, w, seeds)
 }
+
+// WarmStartGenerator loads a generator model file's weights into G and its
+// EMA; D keeps its fresh weights and Adam starts anew. This continues
+// training a shipped model, which carries no discriminator: train D alone
+// first (TrainConfig.DWarmup) so that G does not learn from a random D.
+// The model must have G's architecture (any output size).
+func (t *Trainer) WarmStartGenerator(ck *nn.Checkpoint) error {
+	cfg, err := configOf(ck)
+	if err != nil {
+		return err
+	}
+	arch := func(c GeneratorConfig) string {
+		c = c.withDefaults()
+		c.H, c.W, c.ClassNames = 0, 0, nil
+		return fmt.Sprintf("%+v", c)
+	}
+	if a, b := arch(cfg), arch(t.G.Config); a != b {
+		return fmt.Errorf("gan: %s is another architecture (%s) than the model being trained (%s)", ck.Path, a, b)
+	}
+	if err := ck.LoadInto(t.G.Params().All(), nn.LoadOptions{}); err != nil {
+		return err
+	}
+	return ck.LoadInto(t.EMA.Shadow(), nn.LoadOptions{})
+}

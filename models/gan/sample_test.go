@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"catsynth/internal/testscenes"
+	"catsynth/nn"
 
 	"catsynth/models"
 )
@@ -271,5 +272,83 @@ func TestWarmStart(t *testing.T) {
 	}
 	if err := big.WarmStart(model); err == nil || !strings.Contains(err.Error(), "not a training state") {
 		t.Errorf("warm start from a model file: %v", err)
+	}
+}
+
+// TestWarmStartGenerator: a trainer starts G and its EMA from a model file
+// (any size), keeps its fresh D, and with DWarmup trains only D for the
+// first steps; another architecture is refused.
+func TestWarmStartGenerator(t *testing.T) {
+	tr, model, _ := trainTiny(t, 2)
+	dev := tr.Dev
+	ck, err := nn.ReadCheckpoint(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, dc := tr.G.Config, tr.D.Config
+	gc.H, gc.W = 64, 64
+	r, seed := testscenes.RNG(t)
+	big, err := NewTrainer(dev, gc, dc, TrainConfig{BatchSize: 1, Seed: seed, DWarmup: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Release()
+	if err := big.WarmStartGenerator(ck); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func(ps []*nn.Param) [][]float32 {
+		var out [][]float32
+		for _, p := range ps {
+			d, _ := p.T.Data()
+			out = append(out, d)
+		}
+		return out
+	}
+	same := func(a, b [][]float32) bool {
+		for i := range a {
+			if !slices.Equal(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	ema := tr.EMA.Shadow()
+	if !same(snapshot(ema), snapshot(big.G.Params().All())) || !same(snapshot(ema), snapshot(big.EMA.Shadow())) {
+		t.Fatal("G or its EMA differ from the model file after the warm start")
+	}
+	trainable := func(ps *nn.Params) [][]float32 {
+		var out [][]float32
+		for _, x := range ps.Trainable() { // BatchNorm statistics move in any training forward
+			d, _ := x.Data()
+			out = append(out, d)
+		}
+		return out
+	}
+	g0, d0 := trainable(big.G.Params()), trainable(big.D.Params)
+	n := tr.G.Config.LabelNC
+	step := func() {
+		lab := blobLabels(r, 1, 64, 64, n)
+		if _, err := big.Step(models.Batch{N: 1, H: 64, W: 64, Labels: lab, Images: labelImages(lab, 1, 64, 64, n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	step()
+	if !same(g0, trainable(big.G.Params())) || same(d0, trainable(big.D.Params)) {
+		t.Error("during the D warm-up G moved or D did not")
+	}
+	step()
+	if same(g0, trainable(big.G.Params())) {
+		t.Error("after the D warm-up G does not train")
+	}
+	wide := tr.G.Config
+	wide.Channels *= 2
+	other, err := NewTrainer(dev, wide, dc, TrainConfig{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if err := other.WarmStartGenerator(ck); err == nil || !strings.Contains(err.Error(), "another architecture") {
+		t.Errorf("warm start of a wider generator: %v", err)
 	}
 }

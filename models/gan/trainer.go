@@ -129,6 +129,9 @@ func (t *Trainer) Release() {
 func (t *Trainer) Step(b models.Batch) (models.Losses, error) {
 	it := iteration{G: t.G, D: t.D, classes: t.G.Config.LabelNC, optG: t.optG, optD: t.optD,
 		ema: t.EMA, lambda: labelMixWeight(t.Config), rng: t.rng, what: "gan"}
+	if t.Steps < t.Config.DWarmup {
+		it.optG = nil // D learns the current G first (a warm-started G with a fresh D)
+	}
 	l, err := it.run(b)
 	if err == nil {
 		t.Steps++
