@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -150,14 +151,21 @@ func WriteSamples(path string, l Learner, b Batch, labelImg func(int) image.Imag
 
 // WritePNG encodes img to path atomically (temp file, then rename).
 func WritePNG(path string, img image.Image) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.png")
+	return WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
+// WriteFileAtomic writes a file through write into a temp file beside
+// path, then renames it over path: a reader never sees half a file, and on
+// an error the previous file is untouched and the temp file removed.
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	err = f.Chmod(0o644)
 	if err == nil {
-		err = png.Encode(f, img)
+		err = write(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -167,7 +175,7 @@ func WritePNG(path string, img image.Image) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("models: writing %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"catsynth/backbone"
 	"catsynth/dataset"
 	"catsynth/nn"
+	"catsynth/weights/backbones"
+	"catsynth/weights/ganmodels"
 	"catsynth/weights/glove"
 )
 
@@ -52,18 +54,28 @@ var (
 	affinityFeatures = backboneFeatures
 )
 
-// affinityBackbone is the MobileNetV2 that package eval imports from nsfwjs.
-var affinityBackbone = filepath.Join("weights", "backbones", "nsfwjs-mobilenet_v2.safetensors.zst")
+// affinityBackbone is the default feature extractor of the vision
+// estimator: "" is the MobileNetV2 embedded in the binary (weights/backbones).
+const affinityBackbone = ""
+
+// backboneHelp is the flag text of a feature-extractor argument.
+const backboneHelp = "the frozen feature extractor: a backbone checkpoint (default: the embedded MobileNetV2)"
 
 // backboneFeatures loads a backbone network and exposes its last
 // spatial feature map (the input of the pooling that feeds its pooled
 // features; MobileNetV2: "out_relu", 1280 x 7 x 7 at 224 px). Images in
 // [-1, 1] are mapped to the [0, 1] the network expects.
 func backboneFeatures(dev *nn.Device, path string) (affinity.FeatureExtractor, string, int, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, a backbone checkpoint)", err)
+	var net *backbone.Net
+	var err error
+	if path == "" {
+		net, err = backbone.LoadBytes(dev, backbones.MobileNetV2, "embedded:"+backbones.MobileNetV2File)
+	} else {
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", 0, fmt.Errorf("vision: feature extractor: %w (give --backbone FILE, a backbone checkpoint, or leave it out for the embedded MobileNetV2)", err)
+		}
+		net, err = backbone.Load(dev, path)
 	}
-	net, err := backbone.Load(dev, path)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -97,7 +109,7 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.PrintDefaults()
 		fmt.Fprintln(fs.Output(), "\n"+dataset.SpecHelp)
 	}
-	fs.StringVar(&f.source, "source", "", "source classes: checkpoint, classes.txt or dataset spec")
+	fs.StringVar(&f.source, "source", "", "source classes: a model ("+modelHelp+"), a classes.txt or a dataset spec")
 	fs.StringVar(&f.target, "target", "", "target dataset spec or classes.txt")
 	fs.StringVar(&f.method, "method", affinity.DefaultMethod, "estimator: text, seg, vision, or combined (every one whose inputs are there)")
 	fs.StringVar(&f.out, "out", "", "write the matrix as JSON to this file")
@@ -110,7 +122,7 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&f.combine, "combine", affinity.CombineMean, "combined: mean, product or weighted")
 	fs.StringVar(&f.weights, "weights", "", "combined with weighted: weights text,seg,vision (e.g. 1,2,1)")
 	fs.StringVar(&f.prototypes, "prototypes", "", "vision: stored source prototypes (safetensors)")
-	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: the frozen feature extractor (a backbone checkpoint)")
+	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision: "+backboneHelp)
 	fs.BoolVar(&f.meanProbs, "mean-probs", false, "seg: average probabilities instead of counting argmax labels")
 	fs.IntVar(&f.n, "n", 100, "seg/vision: number of target images used")
 	fs.IntVar(&f.size, "size", 128, "seg/vision: image size fed to the networks")
@@ -126,9 +138,14 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if f.matrix != "" {
 		return affinityCheck(f, stdout, stderr)
 	}
-	if f.source == "" || f.target == "" {
+	if f.target == "" {
 		fs.Usage()
-		return fmt.Errorf("%w: need --source and --target (or --affinity A.json)", errUsage)
+		return fmt.Errorf("%w: need --target (and --source, default the embedded model), or --affinity A.json", errUsage)
+	}
+	if f.source == "" {
+		name, _ := embeddedName("")
+		f.source = embeddedPrefix + name
+		fmt.Fprintf(stderr, "source: %s (the embedded default model; --source names another)\n", f.source)
 	}
 	source, err := classNames(f.source, true)
 	if err != nil {
@@ -150,15 +167,8 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func classNames(spec string, checkpoint bool) ([]string, error) {
 	low := strings.ToLower(spec)
 	switch {
-	case checkpoint && (strings.HasSuffix(low, ".safetensors") || strings.HasSuffix(low, ".safetensors.zst")):
-		c, err := nn.ReadCheckpoint(spec)
-		if err != nil {
-			return nil, err
-		}
-		if len(c.ClassNames) == 0 {
-			return nil, fmt.Errorf("%s: checkpoint has no %q metadata: give the source classes as a classes.txt", spec, nn.MetaClassNames)
-		}
-		return c.ClassNames, nil
+	case checkpoint && isModelSpec(spec):
+		return modelClasses(spec)
 	case strings.HasSuffix(low, ".txt"):
 		fh, err := os.Open(spec)
 		if err != nil {
@@ -260,8 +270,7 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string) 
 	if affinitySegmenter == nil {
 		return nil, nil, affinity.Unavailable("needs a source-class segmenter (a trained GAN's discriminator); this build cannot load one yet")
 	}
-	low := strings.ToLower(f.source)
-	if !strings.HasSuffix(low, ".safetensors") && !strings.HasSuffix(low, ".safetensors.zst") {
+	if !isModelSpec(f.source) {
 		return nil, nil, affinity.Unavailable("--source is not a model checkpoint, so there is no segmenter to run")
 	}
 	if _, err := dataset.Open(f.target); err != nil {
@@ -290,7 +299,14 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string) 
 }
 
 func visionEstimate(ctx context.Context, f affinityFlags, target, source []string) (*affinity.Matrix, []string, error) {
-	if f.prototypes == "" {
+	var stored []byte // the embedded model's prototypes
+	if name, ok := embeddedName(f.source); ok && f.prototypes == "" && isModelSpec(f.source) {
+		b, err := ganmodels.Prototypes(name)
+		if err != nil {
+			return nil, nil, affinity.Unavailable("%v", err)
+		}
+		stored = b
+	} else if f.prototypes == "" {
 		if p := besidePrototypes(f.source); p != "" {
 			if _, err := os.Stat(p); err == nil {
 				f.prototypes = p
@@ -304,7 +320,13 @@ func visionEstimate(ctx context.Context, f affinityFlags, target, source []strin
 	if _, err := dataset.Open(f.target); err != nil {
 		return nil, nil, affinity.Unavailable("--target has no images (%v)", err)
 	}
-	sp, err := affinity.LoadPrototypes(f.prototypes)
+	var sp *affinity.Prototypes
+	var err error
+	if stored != nil {
+		sp, err = affinity.DecodePrototypes(stored, f.source+" prototypes")
+	} else {
+		sp, err = affinity.LoadPrototypes(f.prototypes)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -491,7 +513,7 @@ func affinityPrototypes(ctx context.Context, args []string, stdout io.Writer) er
 	out := fs.String("out", "", "the prototype file to write (.safetensors, .zst compresses)")
 	model := fs.String("model", "", "store them beside this source model (M.prototypes.safetensors), where the vision estimator and transfer look")
 	n := fs.Int("n", 200, "number of source images used")
-	bb := fs.String("backbone", affinityBackbone, "the frozen feature extractor (a backbone checkpoint)")
+	bb := fs.String("backbone", affinityBackbone, backboneHelp)
 	be := fs.String("backend", "", "cpu, gpu or auto")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"catsynth/dataset/synth"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
+	"catsynth/weights/backbones"
 )
 
 func runAff(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -92,7 +93,7 @@ func TestAffinityCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no source", []string{"--target", "synth:coast"}, "need --source and --target"},
+		{"no target", []string{"--source", "synth:source"}, "need --target"},
 		{"bad method", []string{"--source", "synth:source", "--target", "synth:coast", "--method", "magic"}, `--method "magic"`},
 		{"seg unavailable", []string{"--source", "synth:source", "--target", "synth:coast", "--method", "seg"}, "segmenter"},
 		{"vision without prototypes", []string{"--source", "synth:source", "--target", "synth:coast", "--method", "vision"}, "--prototypes"},
@@ -246,7 +247,7 @@ func TestImportGlove(t *testing.T) {
 // MobileNetV2 from a few synthetic images, then the vision estimate of the
 // coast domain (small numbers of images: this is a plumbing test).
 func TestAffinityVisionCommand(t *testing.T) {
-	bb := filepath.Join("..", "..", affinityBackbone)
+	bb := filepath.Join("..", "..", "weights", "backbones", backbones.MobileNetV2File)
 	if _, err := os.Stat(bb); err != nil {
 		t.Fatalf("backbone: %v", err)
 	}

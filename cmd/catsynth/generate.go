@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"catsynth/dataset/synth"
 	"catsynth/models"
 
 	"catsynth/dataset"
@@ -23,18 +26,16 @@ func init() {
 }
 
 func runGenerate(ctx context.Context, args []string) error {
-	fs := newFlags("generate", "[--model M] --labels L.png|DIR [--seed K] [--n N] --out O.png|DIR")
+	fs := newFlags("generate", "[--model M] [--labels L.png|DIR] [--seed K] [--n N] [--out O.png|DIR]\n"+
+		"  without --labels: an example label map of the model's domain (out_labels.png) and its image (out.png)")
 	model := fs.String("model", "", modelHelp)
 	labels := fs.String("labels", "", "label map PNG (one class index per pixel: 8/16-bit gray or paletted), or a folder of them")
-	out := fs.String("out", "", "output PNG, or a folder when --labels is a folder")
+	out := fs.String("out", "", "output PNG (default out.png), or a folder when --labels is a folder")
 	seed := fs.Uint64("seed", 1, "noise seed: image i uses seed+i")
 	n := fs.Int("n", 1, "images per label map (side by side in one PNG when > 1)")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *labels == "" || *out == "" {
-		return fmt.Errorf("%w: --labels and --out are required", errUsage)
 	}
 	if *n < 1 || *n > 64 {
 		return fmt.Errorf("%w: --n must be in 1..64", errUsage)
@@ -55,12 +56,34 @@ func runGenerate(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "model %s: %s, %d classes%s, %dx%d training size\n", name, g.Net.Kind(), len(g.Classes()), adapted, w, h)
 
+	if *labels == "" {
+		if *out == "" {
+			*out = "out.png"
+		}
+		lp := sideName(strings.TrimSuffix(*out, filepath.Ext(*out)), "_labels.png")
+		if err := writeExample(g, lp, *seed); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "no --labels: wrote an example label map of the model's classes to %s (edit it, or paint one, and pass --labels)\n", lp)
+		*labels = lp
+	}
 	st, err := os.Stat(*labels)
 	if err != nil {
 		return err
 	}
+	warnVocabulary(g.Classes(), *labels, st.IsDir())
 	if !st.IsDir() {
-		return generateOne(ctx, g, *labels, *out, *seed, *n)
+		if *out == "" {
+			*out = "out.png"
+		}
+		if err := generateOne(ctx, g, *labels, *out, *seed, *n); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+		return nil
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: --labels is a folder, so --out must name the output folder", errUsage)
 	}
 	ents, err := os.ReadDir(*labels)
 	if err != nil {
@@ -126,4 +149,66 @@ func generateOne(ctx context.Context, g models.Conditioned, labelPath, out strin
 		return err
 	}
 	return models.WritePNG(out, img)
+}
+
+// writeExample writes a label map to start from at the model's size: a
+// synthetic source scene when the model speaks the synthetic source
+// vocabulary, else bands of its first classes. It is an 8-bit gray PNG of
+// class indices, as --labels reads it.
+func writeExample(g models.Conditioned, path string, seed uint64) error {
+	h, w := g.Net.Size()
+	classes := g.Classes()
+	var m *dataset.LabelMap
+	if slices.Equal(classes, synth.SourceClasses) {
+		ds, err := dataset.OpenSynth(dataset.SynthConfig{Domain: "source", N: 1, Seed: seed, W: w, H: h})
+		if err != nil {
+			return err
+		}
+		smp, err := ds.Load(0)
+		if err != nil {
+			return err
+		}
+		m = smp.Label
+	} else {
+		m = dataset.NewLabelMap(w, h)
+		bands := min(len(classes), 4)
+		for i := range m.Pix {
+			m.Pix[i] = int32((i / w) * bands / h)
+		}
+	}
+	b, err := dataset.EncodeLabel(m, len(classes))
+	if err != nil {
+		return err
+	}
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	return models.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// warnVocabulary warns when the label maps come with a classes.txt (the
+// folder format: beside them or one folder up) whose names are not the
+// model's: class indices of another vocabulary would be read as the
+// model's classes.
+func warnVocabulary(model []string, labels string, isDir bool) {
+	dir := labels
+	if !isDir {
+		dir = filepath.Dir(labels)
+	}
+	for _, p := range []string{filepath.Join(dir, "classes.txt"), filepath.Join(filepath.Dir(dir), "classes.txt")} {
+		fh, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		cs, _, err := dataset.ParseClasses(fh, p)
+		fh.Close()
+		if err != nil {
+			return
+		}
+		if names := dataset.ClassNames(cs); !slices.Equal(names, model) {
+			fmt.Fprintf(os.Stderr, "warning: %s lists %d classes (%s ...) that are not the model's %d (%s ...): the label maps' indices will be read as the model's classes; adapt the model to them first (catsynth transfer)\n",
+				p, len(names), strings.Join(names[:min(3, len(names))], ", "), len(model), strings.Join(model[:min(3, len(model))], ", "))
+		}
+		return
+	}
 }

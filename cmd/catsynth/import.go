@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,10 @@ func init() {
 }
 
 func runImport(ctx context.Context, args []string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(os.Stderr, "usage: catsynth import tfjs [flags]   (the only source so far)\nRun 'catsynth import tfjs -h' for its flags.")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "tfjs" {
 		fmt.Fprintln(os.Stderr, "usage: catsynth import tfjs [flags]   (the only source so far)")
 		return fmt.Errorf("%w: want 'import tfjs'", errUsage)

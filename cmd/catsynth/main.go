@@ -75,6 +75,11 @@ func main() {
 	}
 }
 
+// isHelp reports whether a command-line word asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
 // newFlags returns a flag set for a subcommand that reports errors instead of exiting.
 func newFlags(name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet("catsynth "+name, flag.ContinueOnError)

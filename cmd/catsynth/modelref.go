@@ -70,26 +70,19 @@ func loadModel(dev *nn.Device, spec string) (models.Conditioned, string, error) 
 	return m, name, err
 }
 
-// modelClasses are the classes label maps of a model use: the target
-// classes of an adapted model, else the network's.
+// modelClasses are the classes a model's network reads (its source
+// classes; for an adapted model, the network's behind its label layer).
 func modelClasses(spec string) ([]string, error) {
 	ck, name, err := readModel(spec)
 	if err != nil {
 		return nil, err
 	}
 	if ck.Metadata[models.MetaKind] == models.KindAdapted {
-		tc, err := models.ReadTargetClasses(ck)
+		sp, err := models.Inspect(ck)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]string, len(tc))
-		for i, c := range tc {
-			out[i] = c.Name
-		}
-		return out, nil
-	}
-	if _, err := models.Inspect(ck); err != nil {
-		return nil, err
+		return sp.Classes, nil
 	}
 	if len(ck.ClassNames) == 0 {
 		return nil, fmt.Errorf("%s: checkpoint has no %q metadata: give the source classes as a classes.txt", name, nn.MetaClassNames)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"iter"
@@ -36,6 +37,10 @@ func init() {
 				kinds = append(kinds, k)
 			}
 			sort.Strings(kinds)
+			if len(args) > 0 && isHelp(args[0]) {
+				fmt.Fprintf(os.Stderr, "usage: catsynth train KIND [flags]; KIND is one of %s\nRun 'catsynth train KIND -h' for its flags.\n", strings.Join(kinds, ", "))
+				return flag.ErrHelp
+			}
 			if len(args) == 0 || trainers[args[0]] == nil {
 				return fmt.Errorf("%w: catsynth train KIND [flags]; KIND is one of %s", errUsage, strings.Join(kinds, ", "))
 			}
@@ -71,7 +76,7 @@ func sideName(out, suffix string) string {
 
 func runTrainGAN(ctx context.Context, args []string) error {
 	fs := newFlags("train gan", "--data SPEC --size S|WxH --out M.safetensors.zst [flags]")
-	data := fs.String("data", "synth:source", "dataset spec (see catsynth train gan -h)\n"+dataset.SpecHelp)
+	data := fs.String("data", "synth:source", "dataset spec:\n"+dataset.SpecHelp)
 	size := fs.String("size", "", "output size: S or WxH (default: the preset's)")
 	out := fs.String("out", "", "model file to write (the EMA generator; the training state goes beside it)")
 	preset := fs.String("preset", "source128", "model size: "+strings.Join(gan.PresetNames(), ", "))

@@ -32,14 +32,24 @@ var errNoSegmenter = errors.New("no source segmenter")
 // sourceSegmenter is the seg estimator's segmenter: the discriminator stored
 // in the training state beside a source model, fake channel dropped.
 func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, error) {
-	if _, err := os.Stat(transfer.StatePath(checkpoint)); err != nil {
-		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to segment with", errNoSegmenter, transfer.StatePath(checkpoint))
-	}
-	src, err := transfer.LoadSource(checkpoint)
+	src, err := loadSource(checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	return src.Segmenter(dev)
+}
+
+// loadSource opens a model spec as a transfer source: its training state
+// (the discriminator, beside a model file). An error wrapping
+// errNoSegmenter says there is none.
+func loadSource(spec string) (models.Source, error) {
+	if name, ok := embeddedName(spec); ok && (spec == "" || strings.HasPrefix(spec, embeddedPrefix)) {
+		return nil, fmt.Errorf("%w: embedded:%s ships without its training state (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, name)
+	}
+	if _, err := os.Stat(transfer.StatePath(spec)); err != nil && !strings.Contains(spec, ".state.") {
+		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to start from", errNoSegmenter, transfer.StatePath(spec))
+	}
+	return transfer.LoadSource(spec)
 }
 
 // besidePrototypes is where the source prototypes of a model checkpoint are
@@ -63,7 +73,7 @@ type transferFlags struct {
 
 func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs := newFlags("transfer", "--source M --target DATA --affinity A.json|METHOD --steps N --out T.safetensors.zst [flags]")
-	fs.StringVar(&f.source, "source", "", "source model (its training state M.state.safetensors.zst must be beside it)")
+	fs.StringVar(&f.source, "source", "", "source model: "+modelHelp+"; its training state M.state.safetensors.zst must be beside it")
 	fs.StringVar(&f.target, "target", "", "target dataset spec (images, label maps, classes)\n"+dataset.SpecHelp)
 	fs.StringVar(&f.affinity, "affinity", "combined", "A.json, or an estimator: text, seg, vision, combined, onehot[:METHOD] (top-1 of METHOD, default combined)")
 	fs.StringVar(&f.out, "out", "", "adapted model (a normal generator for target label maps); state, samples and A go beside it")
@@ -89,7 +99,7 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs.BoolVar(&f.resume, "resume", false, "continue from the transfer state beside --out")
 	fs.StringVar(&f.backend, "backend", "", "cpu, gpu or auto")
 	fs.StringVar(&f.prototypes, "prototypes", "", "vision estimator: source prototypes (default: beside the source model)")
-	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision estimator: the frozen feature extractor")
+	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision estimator: "+backboneHelp)
 	return fs
 }
 
@@ -123,8 +133,13 @@ func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	if f.out == "" || f.target == "" || (f.source == "" && !f.resume) {
-		return fmt.Errorf("%w: need --source, --target and --out", errUsage)
+	if f.out == "" || f.target == "" {
+		return fmt.Errorf("%w: need --target and --out (and --source, default the embedded model)", errUsage)
+	}
+	if f.source == "" && !f.resume {
+		name, _ := embeddedName("")
+		f.source = embeddedPrefix + name
+		fmt.Fprintf(stderr, "source: %s (the embedded default model; --source names another)\n", f.source)
 	}
 	if f.steps < 1 || f.batch < 1 || f.limit < 0 {
 		return fmt.Errorf("%w: --steps and --batch must be at least 1, --limit not negative", errUsage)
@@ -177,7 +192,7 @@ func openTarget(spec string, limit int) (dataset.Dataset, error) {
 // newTransferModel loads the source, gets A (file or estimator) and builds
 // the model; the A used is written beside --out.
 func newTransferModel(ctx context.Context, dev *nn.Device, f transferFlags, target []string, stderr io.Writer) (*transfer.Model, error) {
-	src, err := transfer.LoadSource(f.source)
+	src, err := loadSource(f.source)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +320,7 @@ func trainTransfer(ctx context.Context, m *transfer.Model, ds dataset.Dataset, f
 		}
 		fmt.Fprintln(stderr, "trained A written to", p)
 	}
-	fmt.Fprintf(stderr, "wrote %s (step %d; run it with catsynth generate --model %s --labels TARGET_LABELS), state %s, samples in %s\n",
-		f.out, m.Steps(), f.out, transfer.StatePath(f.out), sideName(f.out, "_samples"))
+	fmt.Fprintf(stderr, "wrote %s (step %d), state %s, samples in %s\nrun it on a target label map: catsynth generate --model %s --labels TARGET_LABEL.png --out out.png\n",
+		f.out, m.Steps(), transfer.StatePath(f.out), sideName(f.out, "_samples"), f.out)
 	return nil
 }

@@ -1,0 +1,211 @@
+package main
+
+// Tests of the built binary as a newcomer runs it: from a temporary
+// directory outside the repository, with nothing but defaults, stderr not
+// a terminal.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"catsynth/dataset"
+	"catsynth/models"
+	"catsynth/nn/safetensors"
+	"catsynth/weights/ganmodels"
+)
+
+// cliBinary is the catsynth binary built once for the CLI tests.
+var cliBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "catsynth-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cliBinary = filepath.Join(dir, "catsynth")
+	if out, err := exec.Command("go", "build", "-o", cliBinary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the binary: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runCLI runs the binary in dir (a fresh temp dir when "") and returns its
+// stdout, stderr and exit code.
+func runCLI(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	cmd := exec.Command(cliBinary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CATSYNTH_BACKEND=cpu")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// TestEveryHelpExitsZero: every command and subcommand prints its usage
+// with -h and exits 0.
+func TestEveryHelpExitsZero(t *testing.T) {
+	var names [][]string
+	for n := range commands {
+		names = append(names, []string{n})
+	}
+	names = append(names, []string{"data", "synth"}, []string{"data", "stats"}, []string{"train", "gan"}, []string{"train", "seg"},
+		[]string{"import", "tfjs"}, []string{"affinity", "prototypes"}, []string{"bench", "transfer"})
+	for _, n := range names {
+		_, se, code := runCLI(t, "", append(n, "-h")...)
+		if code != 0 || !strings.Contains(strings.ToLower(se), "usage") {
+			t.Errorf("%s -h: exit %d, stderr %q", strings.Join(n, " "), code, se)
+		}
+	}
+	if _, se, _ := runCLI(t, "", "train", "gan", "-h"); strings.Contains(se, "see catsynth train gan -h") {
+		t.Error("train gan -h sends the reader to itself")
+	}
+}
+
+// TestGenerateWithDefaults: no flags at all writes an example label map
+// of the embedded model's domain and its image, and says so; progress in
+// a log is plain lines, not redrawn bars.
+func TestGenerateWithDefaults(t *testing.T) {
+	dir := t.TempDir()
+	_, se, code := runCLI(t, dir, "generate")
+	if code != 0 || !strings.Contains(se, "example label map") {
+		t.Fatalf("generate: exit %d\n%s", code, se)
+	}
+	for _, f := range []string{"out.png", "out_labels.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A folder of label maps: one progress display, without carriage returns.
+	lab := filepath.Join(dir, "labels")
+	os.Mkdir(lab, 0o755)
+	for _, n := range []string{"a.png", "b.png"} {
+		b, _ := os.ReadFile(filepath.Join(dir, "out_labels.png"))
+		os.WriteFile(filepath.Join(lab, n), b, 0o644)
+	}
+	_, se, code = runCLI(t, dir, "generate", "--labels", "labels", "--out", "gen")
+	if code != 0 || strings.Contains(se, "\r") || !strings.Contains(se, "generate: 2/2") {
+		t.Errorf("generate a folder: exit %d, stderr %q", code, se)
+	}
+	// A folder without --out is refused with the reason.
+	if _, se, code := runCLI(t, dir, "generate", "--labels", "labels"); code != 2 || !strings.Contains(se, "--out") {
+		t.Errorf("folder without --out: exit %d, %q", code, se)
+	}
+}
+
+// TestGenerateWarnsOfAnotherVocabulary: label maps whose classes.txt is not
+// the model's class list get a warning.
+func TestGenerateWarnsOfAnotherVocabulary(t *testing.T) {
+	dir := t.TempDir()
+	if _, se, code := runCLI(t, dir, "data", "synth", "--domain", "coast", "--n", "1", "--size", "128", "--out", "coast"); code != 0 {
+		t.Fatalf("data synth: %s", se)
+	}
+	_, se, code := runCLI(t, dir, "generate", "--labels", "coast/labels", "--out", "gen")
+	if code != 0 || !strings.Contains(se, "not the model's") {
+		t.Errorf("exit %d, no vocabulary warning:\n%s", code, se)
+	}
+}
+
+// writeAdapted writes an adapted model file as the page saves it: the
+// embedded tiny32 network with a T x S label layer sending every target
+// class to one source class.
+func writeAdapted(t *testing.T, path string, target []string) {
+	t.Helper()
+	data, err := ganmodels.Bytes("tiny32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Decode(data, "tiny32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		S int `json:"semantic_nc"`
+	}
+	if err := json.Unmarshal([]byte(f.Metadata["config"]), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float32, len(target)*cfg.S)
+	for i := range target {
+		w[i*cfg.S+i] = 1
+	}
+	tensors := append(f.Tensors, safetensors.Tensor{Name: models.AdaptedLayerTensor, Shape: []int{len(target), cfg.S}, Data: w})
+	var tc []models.TargetClass
+	for _, n := range target {
+		tc = append(tc, models.TargetClass{Name: n, Color: "#336699"})
+	}
+	tj, _ := json.Marshal(tc)
+	meta := map[string]string{"format": "pt", "config": f.Metadata["config"], models.MetaKind: models.KindAdapted,
+		models.MetaModelKind: "oasis-generator", models.MetaTargetClasses: string(tj)}
+	if err := safetensors.WriteFile(path, tensors, meta, safetensors.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAdaptedModelFromThePage: a model adapted in the page runs in
+// `generate` on target label maps, and a label beyond the target classes
+// is refused naming the class count.
+func TestAdaptedModelFromThePage(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "adapted.safetensors.zst")
+	writeAdapted(t, model, []string{"ocean", "meadow"})
+	m := dataset.NewLabelMap(32, 32)
+	for i := range m.Pix {
+		m.Pix[i] = int32(i / (32 * 16))
+	}
+	b, _ := dataset.EncodeLabel(m, 2)
+	os.WriteFile(filepath.Join(dir, "l.png"), b, 0o644)
+	_, se, code := runCLI(t, dir, "generate", "--model", model, "--labels", "l.png", "--out", "o.png")
+	if code != 0 || !strings.Contains(se, "adapted: 2 target classes") {
+		t.Fatalf("generate with an adapted model: exit %d\n%s", code, se)
+	}
+	fh, err := os.Open(filepath.Join(dir, "o.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(fh)
+	fh.Close()
+	if err != nil || img.Bounds() != image.Rect(0, 0, 32, 32) {
+		t.Fatalf("image %v, %v", err, img.Bounds())
+	}
+	m.Pix[5] = 2
+	b, _ = dataset.EncodeLabel(m, 3)
+	os.WriteFile(filepath.Join(dir, "bad.png"), b, 0o644)
+	if _, se, code := runCLI(t, dir, "generate", "--model", model, "--labels", "bad.png", "--out", "o2.png"); code == 0 || !strings.Contains(se, "2 classes") {
+		t.Errorf("label 2 of 2 target classes: exit %d, %s", code, se)
+	}
+}
+
+// TestAffinityWithNothingButTheBinary: from outside the repository, the
+// vision estimate runs on the embedded default model's stored prototypes
+// with the embedded MobileNetV2; a missing --source means that model.
+func TestAffinityWithNothingButTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	_, se, code := runCLI(t, dir, "affinity", "--target", "synth:coast:n=2", "--method", "vision", "--n", "2", "--out", "A.json")
+	if code != 0 || !strings.Contains(se, "embedded:") {
+		t.Fatalf("affinity: exit %d\n%s", code, se)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "A.json")); err != nil {
+		t.Error(err)
+	}
+}
