@@ -18,6 +18,7 @@ import (
 	"catsynth/eval"
 	"catsynth/eval/report"
 	"catsynth/eval/seg"
+	"catsynth/weights/backbones"
 )
 
 func init() {
@@ -29,16 +30,22 @@ func init() {
 }
 
 // defaultBackbone picks the feature network for FID/KID: the imported
-// InceptionV3 when present, else the MobileNetV2 shipped in the repository.
-func defaultBackbone(dir string) (string, error) {
+// InceptionV3 when present in dir, else the MobileNetV2 there, else ""
+// (the MobileNetV2 embedded in the binary).
+func defaultBackbone(dir string) string {
 	for _, m := range []string{"inception_v3", "mobilenet_v2"} {
 		p := filepath.Join(dir, keras.BackboneFile(m))
 		if _, err := os.Stat(p); err == nil {
-			return p, nil
+			return p
 		}
 	}
-	return "", fmt.Errorf("no backbone in %s: run 'catsynth import tfjs' (or pass --backbone FILE)", dir)
+	return ""
 }
+
+// minEvalImages is the fewest images per set FID/KID are computed from
+// without --allow-small: below it their values are noise (FID is strongly
+// biased even at hundreds of images).
+const minEvalImages = 50
 
 func readMatrix(path string) ([][]float64, error) {
 	b, err := os.ReadFile(path)
@@ -56,12 +63,13 @@ func runEval(ctx context.Context, args []string) error {
 	fs := newFlags("eval", "--real DIR --generated DIR [flags] | --miou --segmenter M --generated DIR --labels DIR | --affinity EST.json --affinity-truth TRUE.json; --report DIR renders HTML")
 	real := fs.String("real", "", "folder of real images (.png, .jpg)")
 	gen := fs.String("generated", "", "folder of generated images; DIR1,DIR2,... adds folders (e.g. other seeds) as sample-grid columns, the first is scored")
-	bbPath := fs.String("backbone", "", "feature network checkpoint (default: weights/backbones/nsfwjs-inception_v3 if imported, else nsfwjs-mobilenet_v2)")
+	bbPath := fs.String("backbone", "", "feature network checkpoint (default: weights/backbones/nsfwjs-inception_v3 if imported, else the embedded MobileNetV2)")
 	modelsDir := fs.String("models", filepath.Join("weights", "backbones"), "folder searched for the default backbone")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
 	batch := fs.Int("batch", 8, "images per forward pass")
 	subsets := fs.Int("kid-subsets", 100, "KID: number of random subsets")
-	subsetSize := fs.Int("kid-size", 0, "KID: images per subset (0: min(1000, both sets))")
+	subsetSize := fs.Int("kid-size", 0, "KID: images per subset (0: min(1000, half the smaller set), so that subsets differ and the spread means something)")
+	allowSmall := fs.Bool("allow-small", false, fmt.Sprintf("compute FID/KID from fewer than %d images per set (flagged in the report)", minEvalImages))
 	seed := fs.Uint64("seed", 1, "KID: seed of the subset draws")
 	noFID := fs.Bool("no-fid", false, "skip FID (it needs many images to mean much)")
 	noKID := fs.Bool("no-kid", false, "with --no-fid: skip KID too, so the feature network does not run and --real only fills the report's sample grid (KID comes free whenever FID runs)")
@@ -129,7 +137,10 @@ func runEval(ctx context.Context, args []string) error {
 		affMat = m
 	}
 	if images && !(*noFID && *noKID) {
-		if err := evalImages(ctx, rep, *real, first, *bbPath, *modelsDir, *backendName, *batch, !*noFID,
+		if *subsets < 1 || *subsetSize < 0 || *batch < 1 {
+			return fmt.Errorf("%w: --kid-subsets and --batch must be at least 1, --kid-size not negative", errUsage)
+		}
+		if err := evalImages(ctx, rep, *real, first, *bbPath, *modelsDir, *backendName, *batch, !*noFID, *allowSmall,
 			eval.KIDOptions{Subsets: *subsets, SubsetSize: *subsetSize, Seed: *seed}); err != nil {
 			return err
 		}
@@ -184,18 +195,35 @@ func readAffinity(path string) (rows [][]float64, m *affinity.Matrix, named bool
 	return rows, m, false, nil
 }
 
-func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, modelsDir, backendName string, batch int, fid bool, ko eval.KIDOptions) error {
-	if bbPath == "" {
+func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, modelsDir, backendName string, batch int, fid, allowSmall bool, ko eval.KIDOptions) error {
+	var files [2][]string
+	for i, dir := range []string{real, gen} {
 		var err error
-		if bbPath, err = defaultBackbone(modelsDir); err != nil {
+		if files[i], err = eval.ImageFiles(dir); err != nil {
 			return err
 		}
+	}
+	if n := min(len(files[0]), len(files[1])); n < minEvalImages {
+		if !allowSmall {
+			return fmt.Errorf("%w: FID/KID from %d real and %d generated images would mean nothing: they need at least %d images per set (--allow-small computes them anyway, flagged)",
+				errUsage, len(files[0]), len(files[1]), minEvalImages)
+		}
+		rep.Notes = append(rep.Notes, fmt.Sprintf("only %d images per set (under %d): FID and KID are not meaningful", n, minEvalImages))
+	}
+	if bbPath == "" {
+		bbPath = defaultBackbone(modelsDir)
 	}
 	dev, err := openDevice(backendName)
 	if err != nil {
 		return err
 	}
-	net, err := backbone.Load(dev, bbPath)
+	var net *backbone.Net
+	if bbPath == "" {
+		bbPath = "embedded:" + backbones.MobileNetV2File
+		net, err = backbone.LoadBytes(dev, backbones.MobileNetV2, bbPath)
+	} else {
+		net, err = backbone.Load(dev, bbPath)
+	}
 	if err != nil {
 		return err
 	}
@@ -207,11 +235,8 @@ func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, models
 	}
 	fmt.Fprintf(os.Stderr, "feature network: %s (%s)\n", net.Spec.Name, bbPath)
 	sets := map[string]eval.Features{}
-	for _, s := range []struct{ key, dir string }{{"real", real}, {"generated", gen}} {
-		paths, err := eval.ImageFiles(s.dir)
-		if err != nil {
-			return err
-		}
+	for i, s := range []struct{ key, dir string }{{"real", real}, {"generated", gen}} {
+		paths := files[i]
 		f, err := eval.ExtractFeatures(ctx, net, paths, eval.ExtractOptions{Batch: batch,
 			Progress: countProgress(os.Stderr, s.key+" images", 0)})
 		if err != nil {
@@ -222,7 +247,7 @@ func evalImages(ctx context.Context, rep *eval.Report, real, gen, bbPath, models
 	rep.Real, rep.Generated = real, gen
 	rep.NumReal, rep.NumGenerated = len(sets["real"]), len(sets["generated"])
 	if ko.SubsetSize == 0 {
-		ko.SubsetSize = min(1000, rep.NumReal, rep.NumGenerated)
+		ko.SubsetSize = max(2, min(1000, min(rep.NumReal, rep.NumGenerated)/2))
 	}
 	kid, err := eval.KID(sets["generated"], sets["real"], ko)
 	if err != nil {

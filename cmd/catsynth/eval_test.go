@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -10,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"catsynth/backbone"
@@ -96,7 +98,7 @@ func TestEvalCommand(t *testing.T) {
 	run := func(gen string) eval.Report {
 		out := filepath.Join(tmp, filepath.Base(gen)+".json")
 		err := runEval(context.Background(), []string{"--real", real, "--generated", gen, "--backbone", bb,
-			"--backend", "cpu", "--kid-subsets", "10", "--json", out})
+			"--backend", "cpu", "--kid-subsets", "10", "--allow-small", "--json", out})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,4 +180,22 @@ func readReport(t *testing.T, path string) eval.Report {
 		t.Fatal(err)
 	}
 	return rep
+}
+
+// TestEvalRefusesTinySets: FID/KID of a handful of images are refused with
+// the minimum named (they printed plausible-looking numbers for garbage),
+// and bad KID settings are refused.
+func TestEvalRefusesTinySets(t *testing.T) {
+	tmp := t.TempDir()
+	real, gen := filepath.Join(tmp, "real"), filepath.Join(tmp, "gen")
+	writePNGs(t, real, 1, 8, 0)
+	writePNGs(t, gen, 2, 8, 0)
+	err := runEval(context.Background(), []string{"--real", real, "--generated", gen, "--backend", "cpu"})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at least %d images", minEvalImages)) {
+		t.Errorf("8 against 8 images: %v", err)
+	}
+	err = runEval(context.Background(), []string{"--real", real, "--generated", gen, "--backend", "cpu", "--kid-size", "-5"})
+	if err == nil || !strings.Contains(err.Error(), "--kid-size") {
+		t.Errorf("--kid-size -5: %v", err)
+	}
 }
