@@ -246,6 +246,10 @@ func TestRealLayouts(t *testing.T) {
 		{"cityscapes:" + cs + ":train:trainids", 2, 19, map[uint8]int32{0: Ignore, 7: 0, 26: 13, 33: 18, 255: Ignore}},
 		{"cocostuff:" + coco, 1, 182, map[uint8]int32{0: 0, 181: 181, 255: Ignore, 156: 156}},
 		{"cocostuff:" + coco + ":val", 1, 182, map[uint8]int32{0: 0, 181: 181, 255: Ignore, 156: 156}},
+		// bare paths: the layout says which dataset it is
+		{ade, 2, 150, map[uint8]int32{0: Ignore, 1: 0, 150: 149, 3: 2}},
+		{cs, 2, 34, map[uint8]int32{0: 0, 7: 7, 26: 26, 33: 33, 255: Ignore}},
+		{coco, 1, 182, map[uint8]int32{0: 0, 181: 181, 255: Ignore, 156: 156}},
 	}
 	for _, tc := range cases {
 		ds, err := Open(tc.spec)

@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -20,6 +22,9 @@ const SpecHelp = `dataset specs:
 func Open(spec string) (Dataset, error) {
 	kind, rest, ok := strings.Cut(spec, ":")
 	if !ok || len(kind) == 1 { // no kind, or a Windows drive letter
+		if k := DetectLayout(spec); k != "" {
+			return Open(k + ":" + spec)
+		}
 		return OpenFolder(spec)
 	}
 	switch kind {
@@ -94,4 +99,24 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
+}
+
+// DetectLayout recognises a published dataset's layout in a bare path and
+// returns its spec kind ("ade20k", "cityscapes", "cocostuff"), or "" for
+// anything else (the folder format): a path needs no kind prefix when its
+// layout says what it is.
+func DetectLayout(root string) string {
+	isDir := func(parts ...string) bool {
+		st, err := os.Stat(filepath.Join(append([]string{root}, parts...)...))
+		return err == nil && st.IsDir()
+	}
+	switch {
+	case isDir("images", "training") && isDir("annotations", "training"):
+		return "ade20k"
+	case isDir("leftImg8bit") && isDir("gtFine"):
+		return "cityscapes"
+	case isDir("images") && isDir("stuffthingmaps_trainval2017"):
+		return "cocostuff"
+	}
+	return ""
 }

@@ -70,8 +70,15 @@ func ComputeStats(ctx context.Context, ds Dataset, limit int, progress func(done
 }
 
 // Write prints the statistics as text: counts, sizes and the class
+// histogram of the classes present (WriteAll lists absent ones too).
+func (st *Stats) Write(w io.Writer) { st.write(w, false) }
+
+// WriteAll is Write with every class of the vocabulary, present or not.
+func (st *Stats) WriteAll(w io.Writer) { st.write(w, true) }
+
+// write prints the statistics as text: counts, sizes and the class
 // histogram (classes that never occur included, so gaps are visible).
-func (st *Stats) Write(w io.Writer) {
+func (st *Stats) write(w io.Writer, all bool) {
 	fmt.Fprintf(w, "dataset   %s\nsamples   %d read\nclasses   %d\n", st.Name, st.Samples, len(st.Classes))
 	fmt.Fprintf(w, "skipped   %s\n", DescribeSkips(st.Skipped))
 	for i, s := range st.Skipped {
@@ -112,12 +119,20 @@ func (st *Stats) Write(w io.Writer) {
 		total = 1
 	}
 	fmt.Fprintf(w, "\n%4s  %-22s %8s %7s  %s\n", "id", "class", "pixels%", "images", "")
+	absent := 0
 	for c, cl := range st.Classes {
+		if !all && st.Images[c] == 0 {
+			absent++
+			continue
+		}
 		pct := 100 * float64(st.Pixels[c]) / float64(total)
 		bar := strings.Repeat("#", int(pct/2+0.5))
 		fmt.Fprintf(w, "%4d  %-22s %8.3f %7d  %s\n", c, cl.Name, pct, st.Images[c], bar)
 	}
 	fmt.Fprintf(w, "%4s  %-22s %8.3f\n", "-", "(ignore)", 100*float64(st.IgnorePix)/float64(total))
+	if absent > 0 {
+		fmt.Fprintf(w, "(%d of %d classes do not occur in the samples read; --all lists them)\n", absent, len(st.Classes))
+	}
 }
 
 // Grid draws up to n samples of ds as rows of (image | colourized labels),

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"os/exec"
@@ -207,5 +208,37 @@ func TestAffinityWithNothingButTheBinary(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "A.json")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDataStatsOfAPublishedLayout: a bare path laid out as ADE20K is
+// recognised (no "missing classes file"), and only the classes present are
+// listed unless --all.
+func TestDataStatsOfAPublishedLayout(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "ADEChallengeData2016")
+	for _, d := range []string{"images/training", "annotations/training"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	var ib bytes.Buffer
+	jpeg.Encode(&ib, img, nil)
+	os.WriteFile(filepath.Join(root, "images/training/ADE_1.jpg"), ib.Bytes(), 0o644)
+	lab := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range lab.Pix {
+		lab.Pix[i] = uint8(1 + i%2) // ADE20K values 1, 2: wall, building
+	}
+	var lb bytes.Buffer
+	png.Encode(&lb, lab)
+	os.WriteFile(filepath.Join(root, "annotations/training/ADE_1.png"), lb.Bytes(), 0o644)
+	out, se, code := runCLI(t, dir, "data", "stats", "ADEChallengeData2016")
+	if code != 0 || !strings.Contains(out, "ade20k:") || !strings.Contains(out, "wall") || strings.Contains(out, " sky ") {
+		t.Fatalf("data stats: exit %d\n%s\n%s", code, out, se)
+	}
+	if !strings.Contains(out, "148 of 150 classes do not occur") {
+		t.Errorf("no note of the absent classes:\n%s", out)
+	}
+	if all, _, _ := runCLI(t, dir, "data", "stats", "--all", "ADEChallengeData2016"); !strings.Contains(all, "sky") {
+		t.Errorf("--all lacks absent classes:\n%s", all)
 	}
 }

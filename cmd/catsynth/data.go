@@ -128,6 +128,7 @@ func dataInspect(ctx context.Context, name string, args []string, out io.Writer)
 	subset := fs.String("subset", "", "use the samples named in FILE (one per line)")
 	seed := fs.Uint64("seed", 1, "seed of --limit")
 	namesOut := fs.String("names", "", "write the chosen sample names to FILE")
+	all := fs.Bool("all", false, "list every class of the vocabulary, also those that do not occur")
 	var grid *string
 	var scan, gridN *int
 	if name == "inspect" {
@@ -163,7 +164,11 @@ func dataInspect(ctx context.Context, name string, args []string, out io.Writer)
 		return err
 	}
 	fmt.Fprintf(out, "samples   %d in the dataset\n", ds.Len())
-	st.Write(out)
+	if *all {
+		st.WriteAll(out)
+	} else {
+		st.Write(out)
+	}
 	if grid != nil && *grid != "" {
 		g, err := dataset.Grid(ds, *gridN, 4, 128)
 		if err != nil {
