@@ -8,10 +8,13 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"catsynth/dataset"
 	"catsynth/nn/backend"
 	"catsynth/nn/cpu"
 
@@ -412,5 +415,66 @@ func TestFinetuneItemErrorIsAnError(t *testing.T) {
 	}
 	if steps != 1 {
 		t.Errorf("%d steps reported before the error, want 1", steps)
+	}
+}
+
+// TestAddTargetFilesAsTheCLIWritesThem: the output of `catsynth data synth`
+// (images/, labels/, classes.txt, relation_groundtruth.json) is taken as a
+// zip and as loose files chosen together (whose names lose their folders,
+// so images/x.png and labels/x.png both arrive as x.png); the extra file is
+// skipped with a note, not an error.
+func TestAddTargetFilesAsTheCLIWritesThem(t *testing.T) {
+	dir := t.TempDir()
+	ds, err := dataset.Open("synth:coast:n=3,size=32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.WriteFolder(context.Background(), dir, ds, 3, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "relation_groundtruth.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var loose, zipped []File
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		loose = append(loose, File{Name: filepath.Base(p), Data: b})
+		w, err := zw.Create("coast/" + filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	zipped = []File{{Name: "coast.zip", Data: buf.Bytes()}}
+	for _, tc := range []struct {
+		name  string
+		files []File
+	}{{"zip", zipped}, {"loose", loose}} {
+		s, _ := newSession(t, 0)
+		info, err := s.AddTargetFiles(tc.files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Added != 3 || len(info.Classes) != 10 || !info.Named {
+			t.Errorf("%s: added %d pairs, %d classes, named %v: %+v", tc.name, info.Added, len(info.Classes), info.Named, info.Messages)
+		}
+		for _, m := range info.Messages {
+			if !m.Note || !strings.HasSuffix(m.File, "relation_groundtruth.json") {
+				t.Errorf("%s: message %+v, want only a note on relation_groundtruth.json", tc.name, m)
+			}
+		}
 	}
 }

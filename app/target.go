@@ -45,10 +45,13 @@ type TargetSet struct {
 	fromFile bool
 }
 
-// FileMessage is the outcome of one dropped file that was not used.
+// FileMessage is the outcome of one dropped file that was not used: an
+// error, or with Note a file that is simply not target data (the
+// relation_groundtruth.json of `catsynth data synth`, a README), skipped.
 type FileMessage struct {
 	File  string `json:"file"`
 	Error string `json:"error"`
+	Note  bool   `json:"note,omitempty"`
 }
 
 // TargetInfo summarises the target set for the page.
@@ -95,6 +98,15 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		label bool
 	}
 	images, labels := map[string]item{}, map[string]item{}
+	// Loose files chosen together (images/x.png and labels/x.png picked
+	// as x.png twice) share a stem with nothing saying which is which:
+	// then an 8-bit gray or paletted PNG is the label map.
+	unmarked := map[string]int{}
+	for _, f := range files {
+		if stem, marked := labelMarker(f.Name); !marked {
+			unmarked[strings.ToLower(stem)]++
+		}
+	}
 	for _, f := range files {
 		base := path.Base(f.Name)
 		lower := strings.ToLower(base)
@@ -102,15 +114,15 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		case lower == "classes.txt":
 			cs, _, err := dataset.ParseClasses(bytes.NewReader(f.Data), f.Name)
 			if err != nil {
-				msgs = append(msgs, FileMessage{f.Name, err.Error()})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: err.Error()})
 				continue
 			}
 			if len(ts.Pairs) > 0 && len(cs) != len(ts.Classes) {
-				msgs = append(msgs, FileMessage{f.Name, fmt.Sprintf("lists %d classes but the target set already uses %d", len(cs), len(ts.Classes))})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: fmt.Sprintf("lists %d classes but the target set already uses %d", len(cs), len(ts.Classes))})
 				continue
 			}
 			if len(cs) >= MaxClasses {
-				msgs = append(msgs, FileMessage{f.Name, fmt.Sprintf("lists %d classes; the page handles at most %d", len(cs), MaxClasses-1)})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: fmt.Sprintf("lists %d classes; the page handles at most %d", len(cs), MaxClasses-1)})
 				continue
 			}
 			ts.Classes, ts.fromFile = cs, true
@@ -119,18 +131,15 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		default:
 			ext := path.Ext(lower)
 			if ext != ".png" && ext != ".jpg" && ext != ".jpeg" {
-				msgs = append(msgs, FileMessage{f.Name, "not an image, label map, classes.txt or zip (want .png, .jpg, .txt, .zip)"})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: "not an image, label map, classes.txt or zip: skipped (not target data)", Note: true})
 				continue
 			}
-			stem := strings.TrimSuffix(base, path.Ext(base))
-			isLabel := strings.Contains("/"+path.Dir(f.Name)+"/", "/labels/")
-			for _, suf := range []string{"_label", ".label", "_labels", "-label"} {
-				if strings.HasSuffix(strings.ToLower(stem), suf) {
-					stem, isLabel = stem[:len(stem)-len(suf)], true
-				}
+			stem, isLabel := labelMarker(f.Name)
+			if !isLabel && unmarked[strings.ToLower(stem)] > 1 && ext == ".png" {
+				isLabel = isIndexPNG(f.Data)
 			}
 			if isLabel && ext != ".png" {
-				msgs = append(msgs, FileMessage{f.Name, "a label map must be a PNG (JPEG changes the values)"})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: "a label map must be a PNG (JPEG changes the values)"})
 				continue
 			}
 			dst := images
@@ -138,7 +147,7 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 				dst = labels
 			}
 			if o, dup := dst[stem]; dup {
-				msgs = append(msgs, FileMessage{f.Name, "same name as " + o.file + "; kept the first"})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: "same name as " + o.file + "; kept the first"})
 				continue
 			}
 			dst[stem] = item{file: f.Name, data: f.Data, label: isLabel}
@@ -166,34 +175,34 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		li := labels[st]
 		ii, ok := images[st]
 		if !ok {
-			msgs = append(msgs, FileMessage{li.file, "no image named " + st + " (.png or .jpg) for this label map"})
+			msgs = append(msgs, FileMessage{File: li.file, Error: "no image named " + st + " (.png or .jpg) for this label map"})
 			continue
 		}
 		delete(images, st)
 		if err := checkPixels(li.data); err != nil {
-			msgs = append(msgs, FileMessage{li.file, err.Error()})
+			msgs = append(msgs, FileMessage{File: li.file, Error: err.Error()})
 			continue
 		}
 		if err := checkPixels(ii.data); err != nil {
-			msgs = append(msgs, FileMessage{ii.file, err.Error()})
+			msgs = append(msgs, FileMessage{File: ii.file, Error: err.Error()})
 			continue
 		}
 		lm, err := dataset.DecodeLabel(li.data, li.file, format)
 		if err != nil {
-			msgs = append(msgs, FileMessage{li.file, err.Error()})
+			msgs = append(msgs, FileMessage{File: li.file, Error: err.Error()})
 			continue
 		}
 		img, err := dataset.DecodeImage(ii.data, ii.file)
 		if err != nil {
-			msgs = append(msgs, FileMessage{ii.file, err.Error()})
+			msgs = append(msgs, FileMessage{File: ii.file, Error: err.Error()})
 			continue
 		}
 		if b := img.Bounds(); b.Dx() != lm.W || b.Dy() != lm.H {
-			msgs = append(msgs, FileMessage{li.file, fmt.Sprintf("label map is %dx%d but its image %s is %dx%d", lm.W, lm.H, ii.file, b.Dx(), b.Dy())})
+			msgs = append(msgs, FileMessage{File: li.file, Error: fmt.Sprintf("label map is %dx%d but its image %s is %dx%d", lm.W, lm.H, ii.file, b.Dx(), b.Dy())})
 			continue
 		}
 		if lm.W < W/4 || lm.H < H/4 {
-			msgs = append(msgs, FileMessage{ii.file, fmt.Sprintf("image is %dx%d, too small for a %dx%d model", lm.W, lm.H, W, H)})
+			msgs = append(msgs, FileMessage{File: ii.file, Error: fmt.Sprintf("image is %dx%d, too small for a %dx%d model", lm.W, lm.H, W, H)})
 			continue
 		}
 		m := resizeLabels(lm, W, H)
@@ -203,11 +212,11 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 			labelled = labelled || v >= 0
 		}
 		if !labelled {
-			msgs = append(msgs, FileMessage{li.file, "label map has no labelled pixel"})
+			msgs = append(msgs, FileMessage{File: li.file, Error: "label map has no labelled pixel"})
 			continue
 		}
 		if len(ts.Pairs)+len(pairs) >= MaxPairs {
-			msgs = append(msgs, FileMessage{ii.file, fmt.Sprintf("the target set is full (%d images)", MaxPairs)})
+			msgs = append(msgs, FileMessage{File: ii.file, Error: fmt.Sprintf("the target set is full (%d images)", MaxPairs)})
 			continue
 		}
 		ew, eh := min(img.Bounds().Dx(), EstimateSize), min(img.Bounds().Dy(), EstimateSize)
@@ -215,7 +224,7 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 			Detail: resizeImage(img, ew, eh), DetailW: ew, DetailH: eh})
 	}
 	for st, ii := range images {
-		msgs = append(msgs, FileMessage{ii.file, "no label map for this image (want labels/" + st + ".png or " + st + "_label.png)"})
+		msgs = append(msgs, FileMessage{File: ii.file, Error: "no label map for this image (want labels/" + st + ".png or " + st + "_label.png)"})
 	}
 	if numClasses == 0 && largest >= 0 {
 		ts.Classes = make([]dataset.Class, largest+1)
@@ -232,6 +241,33 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		s.dropLayer()
 	}
 	return info, nil
+}
+
+// labelMarker returns a file's stem and whether its path marks it as a
+// label map: under labels/, or named NAME_label.png (.label, _labels,
+// -label).
+func labelMarker(name string) (stem string, isLabel bool) {
+	base := path.Base(name)
+	stem = strings.TrimSuffix(base, path.Ext(base))
+	isLabel = strings.Contains("/"+path.Dir(name)+"/", "/labels/")
+	for _, suf := range []string{"_label", ".label", "_labels", "-label"} {
+		if strings.HasSuffix(strings.ToLower(stem), suf) {
+			stem, isLabel = stem[:len(stem)-len(suf)], true
+		}
+	}
+	return stem, isLabel
+}
+
+// isIndexPNG reports whether data is a PNG whose pixels are indices: 8- or
+// 16-bit gray, or paletted (the folder format's label maps), as opposed to
+// an RGB photo.
+func isIndexPNG(data []byte) bool {
+	// PNG signature (8), IHDR length and type (8), width, height (8),
+	// then bit depth and colour type.
+	if len(data) < 26 || string(data[1:4]) != "PNG" || string(data[12:16]) != "IHDR" {
+		return false
+	}
+	return data[25] == 0 || data[25] == 3
 }
 
 func hasColors(cs []dataset.Class) bool {
@@ -308,11 +344,11 @@ func expandZips(files []File, msgs []FileMessage) ([]File, []FileMessage) {
 		}
 		zr, err := zip.NewReader(bytes.NewReader(f.Data), int64(len(f.Data)))
 		if err != nil {
-			msgs = append(msgs, FileMessage{f.Name, "not a readable zip: " + err.Error()})
+			msgs = append(msgs, FileMessage{File: f.Name, Error: "not a readable zip: " + err.Error()})
 			continue
 		}
 		if len(zr.File) > MaxZipEntries {
-			msgs = append(msgs, FileMessage{f.Name, fmt.Sprintf("holds %d entries, over the limit of %d", len(zr.File), MaxZipEntries)})
+			msgs = append(msgs, FileMessage{File: f.Name, Error: fmt.Sprintf("holds %d entries, over the limit of %d", len(zr.File), MaxZipEntries)})
 			continue
 		}
 		var total int64
@@ -322,18 +358,18 @@ func expandZips(files []File, msgs []FileMessage) ([]File, []FileMessage) {
 			}
 			rc, err := e.Open()
 			if err != nil {
-				msgs = append(msgs, FileMessage{f.Name + "/" + e.Name, err.Error()})
+				msgs = append(msgs, FileMessage{File: f.Name + "/" + e.Name, Error: err.Error()})
 				continue
 			}
 			data, err := io.ReadAll(io.LimitReader(rc, MaxUnzipped-total+1))
 			rc.Close()
 			total += int64(len(data))
 			if total > MaxUnzipped {
-				msgs = append(msgs, FileMessage{f.Name, fmt.Sprintf("expands beyond %d MiB; stopped at %s", MaxUnzipped>>20, e.Name)})
+				msgs = append(msgs, FileMessage{File: f.Name, Error: fmt.Sprintf("expands beyond %d MiB; stopped at %s", MaxUnzipped>>20, e.Name)})
 				break
 			}
 			if err != nil {
-				msgs = append(msgs, FileMessage{f.Name + "/" + e.Name, err.Error()})
+				msgs = append(msgs, FileMessage{File: f.Name + "/" + e.Name, Error: err.Error()})
 				continue
 			}
 			out = append(out, File{Name: e.Name, Data: data})

@@ -27,6 +27,7 @@ export function renderTarget(info) {
   for (const m of info.messages || []) {
     const li = document.createElement("li");
     li.textContent = `${m.file}: ${m.error}`;
+    if (m.note) li.className = "note"; // skipped, not wrong
     ul.append(li);
   }
   const t = $("targetClasses");
