@@ -81,6 +81,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "model file to write (the EMA generator; the training state goes beside it)")
 	preset := fs.String("preset", "source128", "model size: "+strings.Join(gan.PresetNames(), ", "))
 	norm := fs.String("norm", "", "generator normalization: spade (default) or clade")
+	noise := fs.String("noise", "", "how the noise enters: image (default, OASIS: one vector per image) or pixel (one per pixel)")
 	steps := fs.Int("steps", 10000, "total training steps")
 	batch := fs.Int("batch", 4, "batch size")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
@@ -158,6 +159,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		gc.Noise = *noise
 		if initModel != nil {
 			var mc gan.GeneratorConfig
 			if err := json.Unmarshal(initModel.Config, &mc); err != nil {
@@ -173,6 +175,9 @@ func runTrainGAN(ctx context.Context, args []string) error {
 				return err
 			}
 			mc.H, mc.W, mc.ClassNames = h, w, classes
+			if *noise != "" {
+				mc.Noise = *noise
+			}
 			gc = mc
 		}
 		if tr, err = gan.NewTrainer(dev, gc, dc, tc); err != nil {

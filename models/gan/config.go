@@ -29,6 +29,12 @@ const (
 	NormCLADE = "clade"
 )
 
+// Noise modes for GeneratorConfig.Noise.
+const (
+	NoiseImage = "image"
+	NoisePixel = "pixel"
+)
+
 // baseChannels are OASIS's generator widths in units of the base width ch
 // (opt.channels_G): fc outputs 16ch and block i maps [i] -> [i+1].
 var baseChannels = []int{16, 16, 16, 8, 4, 2, 1}
@@ -62,6 +68,11 @@ type GeneratorConfig struct {
 	SPADEKernel int `json:"spade_ks"`
 	// Norm is NormSPADE (default when empty) or NormCLADE.
 	Norm string `json:"norm"`
+	// Noise is how z enters: NoiseImage (default when empty; OASIS) one
+	// vector per image, the same at every pixel, or NoisePixel a vector per
+	// pixel, drawn independently, so that texture has a random source other
+	// than the borders (docs/GAN.md, "Stripes").
+	Noise string `json:"noise,omitempty"`
 	// ClassNames optionally names the S source classes (for messages).
 	ClassNames []string `json:"class_names,omitempty"`
 }
@@ -102,6 +113,8 @@ func (c GeneratorConfig) Validate() error {
 		return fmt.Errorf("gan: SPADE hidden width %d / kernel %d (want >= 1 and an odd kernel)", c.SPADEHidden, c.SPADEKernel)
 	case c.Norm != NormSPADE && c.Norm != NormCLADE:
 		return fmt.Errorf("gan: unknown norm %q (want %q or %q)", c.Norm, NormSPADE, NormCLADE)
+	case c.Noise != "" && c.Noise != NoiseImage && c.Noise != NoisePixel:
+		return fmt.Errorf("gan: unknown noise %q (want %q or %q)", c.Noise, NoiseImage, NoisePixel)
 	case c.ClassNames != nil && len(c.ClassNames) != c.LabelNC:
 		return fmt.Errorf("gan: %d class names for %d label channels", len(c.ClassNames), c.LabelNC)
 	}

@@ -102,7 +102,8 @@ func (g *Generator) Params() *nn.Params { return g.ps }
 func (g *Generator) Release() { g.ps.Release() }
 
 // Forward maps the label map src (B, S, H, W), one-hot or soft, and noise
-// z (B, Z) (nil when ZDim is 0) to images (B, 3, H, W) in [-1, 1]. The map
+// z (B, Z), or (B, Z, H, W) per pixel (nil when ZDim is 0; see Noise), to
+// images (B, 3, H, W) in [-1, 1]. The map
 // enters fc and every SPADE. H and W must pass Config.CheckSize (callers
 // check user input with it first). BatchNorm and spectral norm follow the
 // parameters' training mode.
@@ -117,10 +118,14 @@ func (g *Generator) Forward(src, z *nn.Tensor) *nn.Tensor {
 	}
 	seg := src
 	if c.ZDim > 0 {
-		if z == nil || z.Rank() != 2 || z.Dim(0) != bsz || z.Dim(1) != c.ZDim {
-			panic(fmt.Sprintf("gan: Generator.Forward: z %v, want (%d, %d)", shapeOf(z), bsz, c.ZDim))
+		perPixel := z != nil && z.Rank() == 4 && z.Dim(0) == bsz && z.Dim(1) == c.ZDim && z.Dim(2) == h && z.Dim(3) == w
+		if !perPixel && (z == nil || z.Rank() != 2 || z.Dim(0) != bsz || z.Dim(1) != c.ZDim) {
+			panic(fmt.Sprintf("gan: Generator.Forward: z %v, want (%d, %d) or (%d, %d, %d, %d)", shapeOf(z), bsz, c.ZDim, bsz, c.ZDim, h, w))
 		}
-		zmap := nn.Expand(nn.Reshape(z, bsz, c.ZDim, 1, 1), bsz, c.ZDim, h, w)
+		zmap := z
+		if !perPixel {
+			zmap = nn.Expand(nn.Reshape(z, bsz, c.ZDim, 1, 1), bsz, c.ZDim, h, w)
+		}
 		seg = nn.Concat([]*nn.Tensor{zmap, src}, 1) // z first, as OASIS
 	}
 	// The conditioning map at each resolution, resized once per forward.

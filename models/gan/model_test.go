@@ -2,6 +2,8 @@ package gan
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"catsynth/internal/testscenes"
@@ -99,5 +101,52 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := NewTrainer(testscenes.CPU(), tinyG(5), tinyD(6), TrainConfig{}); err == nil {
 		t.Error("class count mismatch between G and D: no error")
+	}
+}
+
+// TestPixelNoise: with NoisePixel every pixel gets its own z, drawn from
+// the image's seed: the same seed gives the same image, another seed
+// another one, and a flat label map no longer gives a flat input.
+func TestPixelNoise(t *testing.T) {
+	dev := testscenes.CPU()
+	cfg := tinyG(3)
+	cfg.Noise = NoisePixel
+	g, err := NewGenerator(dev, cfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	z := g.Noise([]uint64{1, 2}, 32, 32)
+	if got := z.Shape(); len(got) != 4 || got[0] != 2 || got[1] != cfg.ZDim || got[2] != 32 || got[3] != 32 {
+		t.Fatalf("noise map %v", got)
+	}
+	zd, err := z.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plane := 32 * 32
+	if zd[0] == zd[1] || zd[0] == zd[cfg.ZDim*plane] {
+		t.Error("noise repeats across pixels or images")
+	}
+	g.Params().SetTraining(false)
+	src, _ := models.OneHotLabels(dev, make([]int32, 32*32), 1, 32, 32, 3) // one class everywhere
+	out := func(seed uint64) []float32 {
+		d, err := g.Forward(src, g.Noise([]uint64{seed}, 32, 32)).Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a, b, c := out(7), out(7), out(8)
+	if !slices.Equal(a, b) || slices.Equal(a, c) {
+		t.Error("per-pixel noise is not determined by the seed")
+	}
+	if a[0] == a[1] && a[1] == a[2] && a[2] == a[33] {
+		t.Error("a flat map with per-pixel noise gives a flat image")
+	}
+	bad := cfg
+	bad.Noise = "spatial"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "unknown noise") {
+		t.Errorf("noise %q: %v", bad.Noise, err)
 	}
 }

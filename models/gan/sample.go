@@ -50,11 +50,7 @@ func (g *Generator) Generate(ctx context.Context, labels *nn.Tensor, seeds []uin
 	}
 	var x *nn.Tensor
 	err := nn.Catch(func() {
-		var z *nn.Tensor
-		if g.Config.ZDim > 0 {
-			z = models.Noise(g.ps.Device(), g.Config.ZDim, seeds)
-		}
-		x = g.Forward(labels, z)
+		x = g.Forward(labels, g.Noise(seeds, labels.Dim(2), labels.Dim(3)))
 	})
 	if err != nil {
 		return nil, err
@@ -63,6 +59,35 @@ func (g *Generator) Generate(ctx context.Context, labels *nn.Tensor, seeds []uin
 		progress(models.Progress{Step: 1, Steps: 1})
 	}
 	return x, nil
+}
+
+// Noise draws the noise of images made with seeds at h x w: one vector
+// per image (NoiseImage), or a map (B, Z, H, W) per pixel (NoisePixel),
+// from each image's seed; nil without noise.
+func (g *Generator) Noise(seeds []uint64, h, w int) *nn.Tensor {
+	c := g.Config
+	dev := g.ps.Device()
+	switch {
+	case c.ZDim == 0:
+		return nil
+	case c.Noise == NoisePixel:
+		return nn.Reshape(models.Noise(dev, c.ZDim*h*w, seeds), len(seeds), c.ZDim, h, w)
+	}
+	return models.Noise(dev, c.ZDim, seeds)
+}
+
+// trainingNoise is a batch's noise for training from one seed (a fresh one
+// per step suffices).
+func (g *Generator) trainingNoise(b, h, w int, seed uint64) *nn.Tensor {
+	c := g.Config
+	dev := g.ps.Device()
+	switch {
+	case c.ZDim == 0:
+		return nil
+	case c.Noise == NoisePixel:
+		return nn.Reshape(models.NoiseBatch(dev, b, c.ZDim*h*w, seed), b, c.ZDim, h, w)
+	}
+	return models.NoiseBatch(dev, b, c.ZDim, seed)
 }
 
 // LabelConvs names fc's weight and the first conv of every SPADE; the

@@ -211,7 +211,7 @@ func (it iteration) run(b models.Batch) (models.Losses, error) {
 		if gc.ZDim == 0 {
 			return nil
 		}
-		return models.NoiseBatch(dev, n, gc.ZDim, it.rng.Uint64())
+		return it.G.trainingNoise(n, h, w, it.rng.Uint64())
 	}
 	trainD := it.optD != nil
 
