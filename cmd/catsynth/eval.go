@@ -81,8 +81,15 @@ func runEval(ctx context.Context, args []string) error {
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	reportDir := fs.String("report", "", "write an HTML report with PNG charts and sample grids to this folder")
 	samples := fs.Int("samples", 6, "rows of the report's sample grid")
+	model := fs.String("model", "", "score a model on held-out label maps instead (stripes, seed diversity): "+modelHelp)
+	data := fs.String("data", "", "with --model: the held-out maps and their real images (default synth:source at the model's size)")
+	n := fs.Int("n", 16, "with --model: label maps")
+	seedsN := fs.Int("seeds", 4, "with --model: seeds per map")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *model != "" {
+		return evalModel(ctx, *model, *data, *backendName, *n, *seedsN, os.Stdout)
 	}
 	var genDirs []string
 	if *gen != "" {

@@ -94,6 +94,9 @@ func (c GeneratorConfig) withDefaults() GeneratorConfig {
 	if c.Norm == "" {
 		c.Norm = NormSPADE
 	}
+	if c.Noise == "" {
+		c.Noise = NoiseImage
+	}
 	return c
 }
 
