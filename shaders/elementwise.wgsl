@@ -72,22 +72,7 @@ fn sigmoid_(x: f32) -> f32 {
 
 fn unary_f(x: f32, a: f32, b: f32) -> f32 {
     switch OP {
-        case 0u: { return a * x + b; }
-        case 1u: { return max(x, 0.0); }
-        case 2u: { return select(a * x, x, x >= 0.0); }
-        case 3u: { return min(max(x, a), b); }
-        case 4u: { return x * sigmoid_(x); }
-        case 5u: { return x * phi_cdf(x); }
-        case 6u: { return tanh_(x); }
-        case 7u: { return sigmoid_(x); }
-        case 8u: { return exp(x); }
-        case 9u: { return log(x); }
-        case 10u: { return sqrt(x); }
-        case 11u: { return 1.0 / sqrt(x); }
-        case 12u: { return x * x; }
-        case 13u: { return abs(x); }
-        case 14u: { return 1.0 / x; }
-        case 15u: { return pow(x, a); }
+        // @generated unary_f: one case per op of nn/backend.Unaries (WGSL)
         default: { return x; }
     }
 }
@@ -108,22 +93,7 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 
 fn unary_df(x: f32, y: f32, a: f32, b: f32) -> f32 {
     switch OP {
-        case 0u: { return a; }
-        case 1u: { return select(0.0, 1.0, x > 0.0); }
-        case 2u: { return select(a, 1.0, x > 0.0); }
-        case 3u: { return select(0.0, 1.0, x >= a && x <= b); }
-        case 4u: { let s = sigmoid_(x); return s * (1.0 + x * (1.0 - s)); }
-        case 5u: { return phi_cdf(x) + x * INV_SQRT2PI * exp(-0.5 * x * x); }
-        case 6u: { return 1.0 - y * y; }
-        case 7u: { return y * (1.0 - y); }
-        case 8u: { return y; }
-        case 9u: { return 1.0 / x; }
-        case 10u: { return 0.5 / y; }
-        case 11u: { return -0.5 * y / x; }
-        case 12u: { return 2.0 * x; }
-        case 13u: { return sign(x); }
-        case 14u: { return -y * y; }
-        case 15u: { return a * pow(x, a - 1.0); }
+        // @generated unary_df: one case per op of nn/backend.Unaries (WGSLGrad)
         default: { return 1.0; }
     }
 }

@@ -91,7 +91,8 @@ type Args struct {
 	Alpha, Beta float32
 }
 
-// UnaryOp names an element-wise function.
+// UnaryOp names an element-wise function. Each is declared once, in
+// Unaries (unary.go): its math, its gradient, its WGSL and its tests.
 type UnaryOp int
 
 // The unary ops. Args used are given in brackets.
@@ -115,12 +116,10 @@ const (
 	NumUnaryOps
 )
 
-var unaryNames = [...]string{"affine", "relu", "leaky_relu", "clamp", "silu", "gelu", "tanh",
-	"sigmoid", "exp", "log", "sqrt", "rsqrt", "square", "abs", "recip", "pow"}
-
+// String is the op's name in Unaries.
 func (o UnaryOp) String() string {
-	if o >= 0 && int(o) < len(unaryNames) {
-		return unaryNames[o]
+	if o >= 0 && o < NumUnaryOps && Unaries[o].Name != "" {
+		return Unaries[o].Name
 	}
 	return fmt.Sprintf("UnaryOp(%d)", int(o))
 }

@@ -7,120 +7,23 @@ import (
 	"catsynth/nn/backend"
 )
 
-// unaryFunc returns f for op, computed in float64 and rounded once, so the
-// reference is as exact as float32 output allows.
+// unaryFunc returns f for op (backend.Unaries), computed in float64 and
+// rounded once, so the reference is as exact as float32 output allows.
 func unaryFunc(op backend.UnaryOp, a backend.Args) func(x float64) float64 {
-	alpha, beta := float64(a.Alpha), float64(a.Beta)
-	switch op {
-	case backend.Affine:
-		return func(x float64) float64 { return alpha*x + beta }
-	case backend.Relu:
-		return func(x float64) float64 { return math.Max(x, 0) }
-	case backend.LeakyRelu:
-		return func(x float64) float64 {
-			if x >= 0 {
-				return x
-			}
-			return alpha * x
-		}
-	case backend.Clamp:
-		return func(x float64) float64 { return math.Min(math.Max(x, alpha), beta) }
-	case backend.Silu:
-		return func(x float64) float64 { return x / (1 + math.Exp(-x)) }
-	case backend.Gelu:
-		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
-	case backend.Tanh:
-		return math.Tanh
-	case backend.Sigmoid:
-		return func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-	case backend.Exp:
-		return math.Exp
-	case backend.Log:
-		return math.Log
-	case backend.Sqrt:
-		return math.Sqrt
-	case backend.Rsqrt:
-		return func(x float64) float64 { return 1 / math.Sqrt(x) }
-	case backend.Square:
-		return func(x float64) float64 { return x * x }
-	case backend.Abs:
-		return math.Abs
-	case backend.Recip:
-		return func(x float64) float64 { return 1 / x }
-	case backend.Pow:
-		return func(x float64) float64 { return math.Pow(x, alpha) }
+	if op < 0 || op >= backend.NumUnaryOps {
+		panic(fmt.Sprintf("cpu: unknown unary op %v", op))
 	}
-	panic(fmt.Sprintf("cpu: unknown unary op %v", op))
+	f := backend.Unaries[op].F
+	return func(x float64) float64 { return f(x, a) }
 }
 
-// unaryDeriv returns f'(x) given x and y = f(x). tanh, sigmoid and exp use y
-// (as the contract allows); every other op uses x only. At kinks the
-// derivative follows PyTorch: relu'(0) = 0, leaky_relu'(0) = Alpha,
-// abs'(0) = 0, clamp passes the gradient on the closed interval.
+// unaryDeriv returns f'(x) given x and y = f(x) (backend.Unaries).
 func unaryDeriv(op backend.UnaryOp, a backend.Args) func(x, y float64) float64 {
-	alpha, beta := float64(a.Alpha), float64(a.Beta)
-	switch op {
-	case backend.Affine:
-		return func(x, y float64) float64 { return alpha }
-	case backend.Relu:
-		return func(x, y float64) float64 { return step(x > 0) }
-	case backend.LeakyRelu:
-		return func(x, y float64) float64 {
-			if x > 0 {
-				return 1
-			}
-			return alpha
-		}
-	case backend.Clamp:
-		return func(x, y float64) float64 { return step(x >= alpha && x <= beta) }
-	case backend.Silu:
-		return func(x, y float64) float64 {
-			s := 1 / (1 + math.Exp(-x))
-			return s * (1 + x*(1-s))
-		}
-	case backend.Gelu:
-		return func(x, y float64) float64 {
-			cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
-			pdf := math.Exp(-0.5*x*x) / math.Sqrt(2*math.Pi)
-			return cdf + x*pdf
-		}
-	case backend.Tanh:
-		return func(x, y float64) float64 { return 1 - y*y }
-	case backend.Sigmoid:
-		return func(x, y float64) float64 { return y * (1 - y) }
-	case backend.Exp:
-		return func(x, y float64) float64 { return y }
-	case backend.Log:
-		return func(x, y float64) float64 { return 1 / x }
-	case backend.Sqrt:
-		return func(x, y float64) float64 { return 0.5 / math.Sqrt(x) }
-	case backend.Rsqrt:
-		return func(x, y float64) float64 { return -0.5 / (x * math.Sqrt(x)) }
-	case backend.Square:
-		return func(x, y float64) float64 { return 2 * x }
-	case backend.Abs:
-		return func(x, y float64) float64 {
-			switch {
-			case x > 0:
-				return 1
-			case x < 0:
-				return -1
-			}
-			return 0
-		}
-	case backend.Recip:
-		return func(x, y float64) float64 { return -1 / (x * x) }
-	case backend.Pow:
-		return func(x, y float64) float64 { return alpha * math.Pow(x, alpha-1) }
+	if op < 0 || op >= backend.NumUnaryOps {
+		panic(fmt.Sprintf("cpu: unknown unary op %v", op))
 	}
-	panic(fmt.Sprintf("cpu: unknown unary op %v", op))
-}
-
-func step(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
+	d := backend.Unaries[op].D
+	return func(x, y float64) float64 { return d(x, y, a) }
 }
 
 // Unary implements backend.Backend.

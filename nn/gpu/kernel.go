@@ -196,7 +196,7 @@ func (b *Backend) kernelFiles(files []string, entry string, reads, writes int, c
 		var err error
 		mod, err = b.device.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 			Label:          modKey,
-			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: specialize(file, src.String(), constants)},
+			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: specialize(file, generate(file, src.String()), constants)},
 		})
 		if err != nil {
 			panic(fmt.Sprintf("gpu: compile %s: %v", modKey, err))

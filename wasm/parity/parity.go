@@ -1,5 +1,7 @@
-// Package parity runs op cases on a tested backend and a reference backend
-// with the same random inputs and compares the outputs element by element.
+// Package parity runs the conformance suite's cases (nn/backend/backendtest:
+// one case list, one tolerance rule for every backend) on a tested backend
+// against a reference backend with the same random inputs, plus a few
+// composed sequences (Composites), and reports the outcome.
 //
 // It exists for the browser build: wasm/ runs it inside the page to check
 // the WebGPU backend against the CPU backend linked into the same wasm, and
@@ -12,9 +14,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"catsynth/nn/backend"
+	"catsynth/nn/backend/backendtest"
 )
 
 // Tol is a per-element tolerance: an output passes when
@@ -89,19 +93,68 @@ type Report struct {
 	NoDevice bool   `json:"noDevice,omitempty"`
 }
 
-// Run runs every case on test and ref and compares the results.
-// Each case is independent: a failing or panicking case does not stop the
-// others (though a panic can leave a backend's queued work in a bad state).
-func Run(test, ref backend.Backend, cases []Case, seed uint64) Report {
+// CaseNames lists every case Run runs: the conformance suite's, then the
+// composites'.
+func CaseNames() []string {
+	names := backendtest.CaseNames()
+	for _, c := range Composites() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// Run runs the cases whose name contains filter ("" for all) on test and
+// ref and compares the results: each conformance case twice on test (the
+// first run is cold: it compiles kernels; the second must agree too), then
+// the composites. Each case is independent: a failing or panicking case
+// does not stop the others (though a panic can leave a backend's queued
+// work in a bad state).
+func Run(test, ref backend.Backend, filter string, seed uint64) Report {
 	start := time.Now()
 	rep := Report{Backend: test.Name(), Reference: ref.Name(), Seed: seed, Pass: true}
-	for i, c := range cases {
+	for _, name := range backendtest.CaseNames() {
+		if !strings.Contains(name, filter) {
+			continue
+		}
+		r := runConformance(test, ref, name, seed)
+		rep.Pass = rep.Pass && r.Pass
+		rep.Cases = append(rep.Cases, r)
+	}
+	for i, c := range Composites() {
+		if !strings.Contains(c.Name, filter) {
+			continue
+		}
 		r := runCase(test, ref, c, rand.New(rand.NewPCG(seed, uint64(i))))
 		rep.Pass = rep.Pass && r.Pass
 		rep.Cases = append(rep.Cases, r)
 	}
 	rep.TotalMs = ms(time.Since(start))
 	return rep
+}
+
+// runConformance runs one conformance case twice (cold, warm).
+func runConformance(test, ref backend.Backend, name string, seed uint64) Result {
+	res := Result{Name: name}
+	only := func(n string) bool { return n == name }
+	for run := range 2 {
+		t0 := time.Now()
+		out := backendtest.Compare(ref, test, int64(seed), only)
+		d := ms(time.Since(t0))
+		if run == 0 {
+			res.Ms = d
+		} else {
+			res.WarmMs = d
+		}
+		for _, o := range out {
+			res.Worst = max(res.Worst, o.Worst)
+			if len(o.Errors) > 0 && res.Error == "" {
+				res.Error = fmt.Sprintf("run %d: %s", run+1, strings.Join(o.Errors, "; "))
+				res.Stack = o.Stack
+			}
+		}
+	}
+	res.Pass = res.Error == ""
+	return res
 }
 
 func runCase(test, ref backend.Backend, c Case, rng *rand.Rand) (res Result) {

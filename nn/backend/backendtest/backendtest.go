@@ -26,8 +26,8 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"runtime/debug"
 	"strconv"
-	"testing"
 	"time"
 
 	"catsynth/nn/backend"
@@ -51,15 +51,30 @@ type testCase struct {
 	run  func(e *env) []output
 }
 
+// TB is the part of *testing.T the suite reports to: a test, or the
+// browser's parity run (Compare), which has no package testing.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// runner is a TB that runs subtests (*testing.T).
+type runner[T any] interface {
+	TB
+	Run(name string, f func(T)) bool
+}
+
 // env is what a case runs in: the backend, a random source, and the buffers to free.
 type env struct {
-	t    testing.TB
+	t    TB
 	b    backend.Backend
 	rng  *rand.Rand
 	bufs []backend.Buffer
 }
 
-func newEnv(t testing.TB, b backend.Backend, seed int64) *env {
+func newEnv(t TB, b backend.Backend, seed int64) *env {
 	return &env{t: t, b: b, rng: rand.New(rand.NewSource(seed))}
 }
 
@@ -122,7 +137,7 @@ func (e *env) normal(n int) []float32 {
 }
 
 // baseSeed is the suite's seed: BACKENDTEST_SEED if set, else a fixed value.
-func baseSeed(t testing.TB) int64 {
+func baseSeed(t TB) int64 {
 	s := os.Getenv("BACKENDTEST_SEED")
 	switch s {
 	case "":
@@ -160,11 +175,11 @@ func allCases() []testCase {
 
 // RunAll runs the whole conformance suite against the backends newBackend
 // returns (called once per subtest, so a backend may be shared or fresh).
-func RunAll(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
+func RunAll[T runner[T]](t T, newBackend func(t T) backend.Backend) {
 	base := baseSeed(t)
 	t.Logf("BACKENDTEST_SEED=%d", base)
 	for _, c := range allCases() {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.name, func(t T) {
 			seed := caseSeed(base, c.name)
 			e := newEnv(t, newBackend(t), seed)
 			defer e.release()
@@ -174,7 +189,7 @@ func RunAll(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		})
 	}
 	for _, c := range extraChecks() {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.name, func(t T) {
 			seed := caseSeed(base, c.name)
 			e := newEnv(t, newBackend(t), seed)
 			defer e.release()
@@ -186,31 +201,102 @@ func RunAll(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 // Parity runs every randomized case on ref and on got with the same inputs
 // and checks that got's outputs match ref's (tolerances doubled, since both
 // carry rounding error; exact primitives must match exactly).
-func Parity(t *testing.T, ref, got backend.Backend) {
+func Parity[T runner[T]](t T, ref, got backend.Backend) {
 	base := baseSeed(t)
 	t.Logf("BACKENDTEST_SEED=%d, reference %s, under test %s", base, ref.Name(), got.Name())
 	for _, c := range allCases() {
-		t.Run(c.name, func(t *testing.T) {
-			seed := caseSeed(base, c.name)
-			er := newEnv(t, ref, seed)
-			defer er.release()
-			eg := newEnv(t, got, seed)
-			defer eg.release()
-			refOut, gotOut := c.run(er), c.run(eg)
-			if err := got.Flush(); err != nil {
-				t.Fatalf("Flush: %v", err)
-			}
-			for i, o := range gotOut {
-				r := refOut[i]
-				want := make([]float64, len(r.got))
-				for j, v := range r.got {
-					want[j] = float64(v)
-				}
-				o.scale = r.scaleOrAbs()
-				checkOutput(t, o, o.got, want, 2*o.tol)
-			}
-		})
+		t.Run(c.name, func(t T) { parityCase(t, c, ref, got, caseSeed(base, c.name)) })
 	}
+}
+
+// parityCase runs c on ref and got with the same inputs (drawn from seed)
+// and checks got's outputs against ref's.
+func parityCase(t TB, c testCase, ref, got backend.Backend, seed int64) {
+	er := newEnv(t, ref, seed)
+	defer er.release()
+	eg := newEnv(t, got, seed)
+	defer eg.release()
+	refOut, gotOut := c.run(er), c.run(eg)
+	if err := got.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	for i, o := range gotOut {
+		r := refOut[i]
+		want := make([]float64, len(r.got))
+		for j, v := range r.got {
+			want[j] = float64(v)
+		}
+		o.scale = r.scaleOrAbs()
+		checkOutput(t, o, o.got, want, 2*o.tol)
+	}
+}
+
+// CaseNames lists the randomized cases of the suite, in order.
+func CaseNames() []string {
+	var names []string
+	for _, c := range allCases() {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// Outcome is the result of one case run by Compare.
+type Outcome struct {
+	Name   string
+	Errors []string // what failed (empty: passed)
+	// Worst is the largest error over its tolerance among the values
+	// outside it (0 when all passed or the case failed otherwise).
+	Worst float64
+	Stack string // of a panic
+}
+
+// Compare is Parity without package testing, for the browser build: it
+// runs the cases whose name keep accepts (nil: all) on ref and got with
+// the inputs of seed and returns each case's outcome; a failure or panic
+// of one case does not stop the others. The tolerances are Parity's.
+func Compare(ref, got backend.Backend, seed int64, keep func(name string) bool) []Outcome {
+	var out []Outcome
+	for _, c := range allCases() {
+		if keep != nil && !keep(c.name) {
+			continue
+		}
+		r := &collector{}
+		var stack string
+		func() {
+			defer func() {
+				if p := recover(); p != nil && p != errStop {
+					r.errs = append(r.errs, fmt.Sprintf("panic: %v", p))
+					stack = string(debug.Stack())
+				}
+			}()
+			parityCase(r, c, ref, got, caseSeed(seed, c.name))
+		}()
+		out = append(out, Outcome{Name: c.name, Errors: r.errs, Worst: r.worst, Stack: stack})
+	}
+	return out
+}
+
+// collector is the TB of Compare: it keeps the errors and the worst error
+// ratio; Fatalf stops the case.
+type collector struct {
+	errs  []string
+	worst float64
+}
+
+func (r *collector) worstRatio(v float64) {
+	if !math.IsInf(v, 0) {
+		r.worst = max(r.worst, v)
+	}
+}
+
+var errStop = new(int)
+
+func (r *collector) Helper()                   {}
+func (r *collector) Logf(string, ...any)       {}
+func (r *collector) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Sprintf(f, a...)) }
+func (r *collector) Fatalf(f string, a ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(f, a...))
+	panic(errStop)
 }
 
 func (o output) scaleOrAbs() []float64 {
@@ -226,7 +312,7 @@ func (o output) scaleOrAbs() []float64 {
 
 // checkOutput reports the elements of got that differ from want by more than
 // the tolerance (see the package comment), showing the worst few.
-func checkOutput(t testing.TB, o output, got []float32, want []float64, tol float64) {
+func checkOutput(t TB, o output, got []float32, want []float64, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: got %d values, want %d", o.name, len(got), len(want))
@@ -264,6 +350,9 @@ func checkOutput(t testing.TB, o output, got []float32, want []float64, tol floa
 			}
 			worst = max(worst, ratio)
 		}
+	}
+	if w, ok := t.(interface{ worstRatio(float64) }); ok {
+		w.worstRatio(worst)
 	}
 	if bad > 0 {
 		t.Errorf("%s: %d of %d values outside tolerance %g (worst error %.3g x tolerance):%s",

@@ -16,35 +16,21 @@ type unarySpec struct {
 	gradTol float64
 }
 
-// unarySpecs covers every UnaryOp (Pow twice: a positive and a negative exponent).
+// unarySpecs covers every UnaryOp with each of its test arguments, all
+// from backend.Unaries (Pow twice: a positive and a negative exponent).
 func unarySpecs() []unarySpec {
-	const exact, arith, transc, grad = 0, 1e-6, 1e-4, 1e-4
-	specs := []unarySpec{
-		{"affine", backend.Affine, backend.Args{Alpha: 1.7, Beta: -0.3}, arith, grad},
-		{"relu", backend.Relu, backend.Args{}, exact, grad},
-		{"leaky_relu", backend.LeakyRelu, backend.Args{Alpha: 0.2}, arith, grad},
-		{"clamp", backend.Clamp, backend.Args{Alpha: -0.5, Beta: 1.25}, exact, grad},
-		{"silu", backend.Silu, backend.Args{}, transc, grad},
-		{"gelu", backend.Gelu, backend.Args{}, transc, grad},
-		{"tanh", backend.Tanh, backend.Args{}, transc, grad},
-		{"sigmoid", backend.Sigmoid, backend.Args{}, transc, grad},
-		{"exp", backend.Exp, backend.Args{}, transc, grad},
-		{"log", backend.Log, backend.Args{}, transc, grad},
-		{"sqrt", backend.Sqrt, backend.Args{}, arith, grad},
-		{"rsqrt", backend.Rsqrt, backend.Args{}, transc, grad},
-		{"square", backend.Square, backend.Args{}, arith, grad},
-		{"abs", backend.Abs, backend.Args{}, exact, grad},
-		{"recip", backend.Recip, backend.Args{}, arith, grad},
-		{"pow2.5", backend.Pow, backend.Args{Alpha: 2.5}, transc, grad},
-		{"pow-0.7", backend.Pow, backend.Args{Alpha: -0.7}, transc, grad},
-	}
-	seen := map[backend.UnaryOp]bool{}
-	for _, s := range specs {
-		seen[s.op] = true
-	}
-	for op := backend.UnaryOp(0); op < backend.NumUnaryOps; op++ {
-		if !seen[op] {
-			panic("backendtest: no test for unary op " + op.String())
+	const grad = 1e-4
+	var specs []unarySpec
+	for op, d := range backend.Unaries {
+		if d.Name == "" || d.F == nil || d.D == nil || d.WGSL == "" || d.WGSLGrad == "" || len(d.TestArgs) == 0 || d.Kinks == nil {
+			panic(fmt.Sprintf("backendtest: unary op %d is not fully declared in backend.Unaries", op))
+		}
+		for _, a := range d.TestArgs {
+			name := d.Name
+			if len(d.TestArgs) > 1 {
+				name = fmt.Sprintf("%s%g", d.Name, a.Alpha)
+			}
+			specs = append(specs, unarySpec{name, backend.UnaryOp(op), a, d.Tol, grad})
 		}
 	}
 	return specs
@@ -57,18 +43,15 @@ func (e *env) unaryInputs(s unarySpec, n int) []float32 {
 	for i := range x {
 		for {
 			var v float64
-			switch s.op {
-			case backend.Log, backend.Sqrt, backend.Rsqrt, backend.Pow:
+			switch backend.Unaries[s.op].Domain {
+			case backend.Positive:
 				v = 0.05 + 3.95*e.rng.Float64()
-			case backend.Recip:
+			case backend.NonZero:
 				v = (0.2 + 3.8*e.rng.Float64()) * float64(1-2*e.rng.Intn(2))
 			default:
 				v = -4 + 8*e.rng.Float64()
 			}
-			kinks := []float64{0}
-			if s.op == backend.Clamp {
-				kinks = []float64{float64(s.args.Alpha), float64(s.args.Beta)}
-			}
+			kinks := backend.Unaries[s.op].Kinks(s.args)
 			ok := true
 			for _, k := range kinks {
 				ok = ok && math.Abs(v-k) >= 0.01

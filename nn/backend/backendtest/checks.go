@@ -2,7 +2,6 @@ package backendtest
 
 import (
 	"math"
-	"testing"
 
 	"catsynth/nn/backend"
 )
@@ -11,7 +10,7 @@ import (
 // reference: buffer management and adjoint identities. RunAll runs them.
 type extraCheck struct {
 	name  string
-	check func(t *testing.T, e *env)
+	check func(t TB, e *env)
 }
 
 func extraChecks() []extraCheck {
@@ -19,19 +18,19 @@ func extraChecks() []extraCheck {
 		{"alloc/limits", checkAllocLimits},
 		{"alloc/reuse", checkAllocReuse},
 		{"download/prefix", checkDownloadPrefix},
-		{"name", func(t *testing.T, e *env) {
+		{"name", func(t TB, e *env) {
 			if e.b.Name() == "" {
-				t.Error("Name() is empty")
+				t.Errorf("Name() is empty")
 			}
 		}},
 	}
 	for _, pc := range convPatterns() {
-		cs = append(cs, extraCheck{"adjoint/conv2d/" + pc.name, func(t *testing.T, e *env) {
+		cs = append(cs, extraCheck{"adjoint/conv2d/" + pc.name, func(t TB, e *env) {
 			checkConvAdjoint(t, e, pc.p)
 		}})
 	}
 	for _, p := range resizePatterns() {
-		cs = append(cs, extraCheck{"adjoint/resize/" + resizeName(p), func(t *testing.T, e *env) {
+		cs = append(cs, extraCheck{"adjoint/resize/" + resizeName(p), func(t TB, e *env) {
 			in, out := p.Planes*p.H*p.W, p.Planes*p.OH*p.OW
 			x, dy := e.normal(in), e.normal(out)
 			y, dx := e.alloc(out), e.alloc(in)
@@ -42,7 +41,7 @@ func extraChecks() []extraCheck {
 	}
 	for _, op := range []backend.PoolOp{backend.AvgPool, backend.MaxPool} {
 		for _, p := range poolPatterns() {
-			cs = append(cs, extraCheck{"adjoint/pool2d/" + poolName(op, p), func(t *testing.T, e *env) {
+			cs = append(cs, extraCheck{"adjoint/pool2d/" + poolName(op, p), func(t TB, e *env) {
 				// Max pooling is positively homogeneous, max(x) = x[argmax], so the
 				// identity holds for it too.
 				in, out := p.Planes*p.H*p.W, p.Planes*p.OH()*p.OW()
@@ -59,7 +58,7 @@ func extraChecks() []extraCheck {
 
 // checkAdjoint checks <dy, y> == <dx, x> in float64, relative to the sums of
 // the absolute products.
-func checkAdjoint(t *testing.T, what string, dy, y, dx, x []float32) {
+func checkAdjoint(t TB, what string, dy, y, dx, x []float32) {
 	t.Helper()
 	var lhs, rhs, mag float64
 	for i := range dy {
@@ -78,7 +77,7 @@ func checkAdjoint(t *testing.T, what string, dy, y, dx, x []float32) {
 
 // checkConvAdjoint checks both gradients of a convolution: conv is linear in
 // x for fixed w and in w for fixed x.
-func checkConvAdjoint(t *testing.T, e *env, p backend.Conv) {
+func checkConvAdjoint(t TB, e *env, p backend.Conv) {
 	nx, nw, ny := convSizes(p)
 	x, w, dy := e.normal(nx), e.normal(nw), e.normal(ny)
 	xb, wb, dyb := e.upload(x), e.upload(w), e.upload(dy)
@@ -91,7 +90,7 @@ func checkConvAdjoint(t *testing.T, e *env, p backend.Conv) {
 	checkAdjoint(t, "Conv2D/Conv2DGradWeight", dy, ys, e.download(dw, nw), w)
 }
 
-func checkAllocLimits(t *testing.T, e *env) {
+func checkAllocLimits(t TB, e *env) {
 	for _, n := range []int{-1, 1 << 50} {
 		if b, err := e.b.Alloc(n); err == nil {
 			t.Errorf("Alloc(%d) succeeded (Len %d), want an error", n, b.Len())
@@ -113,7 +112,7 @@ func checkAllocLimits(t *testing.T, e *env) {
 
 // checkAllocReuse frees and reallocates buffers and checks lengths and that
 // a reused buffer takes new contents.
-func checkAllocReuse(t *testing.T, e *env) {
+func checkAllocReuse(t TB, e *env) {
 	for round := 0; round < 3; round++ {
 		for _, n := range []int{5, 64, 1000} {
 			b, err := e.b.Alloc(n)
@@ -127,7 +126,7 @@ func checkAllocReuse(t *testing.T, e *env) {
 			e.b.Upload(b, x)
 			got := make([]float32, n)
 			if err := e.b.Download(b, got); err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v", err)
 			}
 			for i := range x {
 				if got[i] != x[i] {
@@ -140,13 +139,13 @@ func checkAllocReuse(t *testing.T, e *env) {
 }
 
 // checkDownloadPrefix uploads a short prefix and downloads a shorter one.
-func checkDownloadPrefix(t *testing.T, e *env) {
+func checkDownloadPrefix(t TB, e *env) {
 	b := e.upload(e.normal(50))
 	x := e.normal(20)
 	e.b.Upload(b, x)
 	got := make([]float32, 12)
 	if err := e.b.Download(b, got); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	for i := range got {
 		if got[i] != x[i] {

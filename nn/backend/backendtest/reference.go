@@ -9,50 +9,10 @@ import (
 // The float64 references: plain loops written straight from the contract in
 // package backend, independent of any backend's code.
 
-// refUnary is f(x) of op in float64.
+// refUnary is f(x) of op in float64, as backend.Unaries declares it (the
+// gradient rule there is checked against finite differences of this).
 func refUnary(op backend.UnaryOp, x float64, a backend.Args) float64 {
-	al, be := float64(a.Alpha), float64(a.Beta)
-	switch op {
-	case backend.Affine:
-		return al*x + be
-	case backend.Relu:
-		if x > 0 {
-			return x
-		}
-		return 0
-	case backend.LeakyRelu:
-		if x >= 0 {
-			return x
-		}
-		return al * x
-	case backend.Clamp:
-		return math.Min(math.Max(x, al), be)
-	case backend.Silu:
-		return x * sigmoid(x)
-	case backend.Gelu:
-		return x * 0.5 * math.Erfc(-x/math.Sqrt2)
-	case backend.Tanh:
-		return math.Tanh(x)
-	case backend.Sigmoid:
-		return sigmoid(x)
-	case backend.Exp:
-		return math.Exp(x)
-	case backend.Log:
-		return math.Log(x)
-	case backend.Sqrt:
-		return math.Sqrt(x)
-	case backend.Rsqrt:
-		return math.Pow(x, -0.5)
-	case backend.Square:
-		return x * x
-	case backend.Abs:
-		return math.Abs(x)
-	case backend.Recip:
-		return 1 / x
-	case backend.Pow:
-		return math.Pow(x, al)
-	}
-	panic("backendtest: unknown unary op " + op.String())
+	return backend.Unaries[op].F(x, a)
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
