@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"catsynth/models"
+	"catsynth/nn/safetensors"
+	"catsynth/weights/ganmodels"
 
 	"catsynth/affinity"
 	"catsynth/dataset"
@@ -44,7 +46,19 @@ func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, err
 // errNoSegmenter says there is none.
 func loadSource(spec string) (models.Source, error) {
 	if name, ok := embeddedName(spec); ok && (spec == "" || strings.HasPrefix(spec, embeddedPrefix)) {
-		return nil, fmt.Errorf("%w: embedded:%s ships without its training state (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, name)
+		data, err := ganmodels.Source(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, err)
+		}
+		f, err := safetensors.Decode(data, embeddedPrefix+name+ganmodels.SourceExt)
+		if err != nil {
+			return nil, err
+		}
+		ck, err := nn.CheckpointOf(f, embeddedPrefix+name+ganmodels.SourceExt)
+		if err != nil {
+			return nil, err
+		}
+		return transfer.LoadSourceCheckpoint(ck)
 	}
 	if _, err := os.Stat(transfer.StatePath(spec)); err != nil && !strings.Contains(spec, ".state.") {
 		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to start from", errNoSegmenter, transfer.StatePath(spec))

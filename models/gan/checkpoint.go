@@ -307,3 +307,34 @@ func (t *Trainer) WarmStartGenerator(ck *nn.Checkpoint) error {
 	}
 	return ck.LoadInto(t.EMA.Shadow(), nn.LoadOptions{})
 }
+
+// MetaSlim marks a training state that holds only what finetuning needs.
+const MetaSlim = "slim"
+
+// ExportSource writes the part of a training state that finetuning and the
+// segmentation estimator need, the averaged generator (netEMA.*) and the
+// discriminator (netD.*), as float16 with the state's configs: a source to
+// ship beside a model file (a third of the state's size). It reads as a
+// Source; it cannot resume training (no live G, no optimizer moments).
+func ExportSource(statePath, out string) error {
+	ck, err := nn.ReadCheckpoint(statePath)
+	if err != nil {
+		return err
+	}
+	if _, err := openSource(ck); err != nil {
+		return err
+	}
+	var keep []safetensors.Tensor
+	for _, t := range ck.File.Tensors {
+		if strings.HasPrefix(t.Name, "netEMA.") || strings.HasPrefix(t.Name, "netD.") {
+			keep = append(keep, t)
+		}
+	}
+	meta := map[string]string{MetaSlim: "netEMA and netD only"}
+	for _, k := range []string{nn.MetaFormat, nn.MetaConfig, nn.MetaClassNames, MetaKind, MetaStep, MetaDConfig} {
+		if v, ok := ck.Metadata[k]; ok {
+			meta[k] = v
+		}
+	}
+	return safetensors.WriteFile(out, keep, meta, safetensors.WriteOptions{F16: true})
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +25,9 @@ func trainTiny(t *testing.T, steps int) (*Trainer, string, string) {
 	r, seed := testscenes.RNG(t)
 	dev := testscenes.CPU()
 	const n, b = 4, 2
-	tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
+	gc := tinyG(n)
+	gc.ClassNames = []string{"sky", "grass", "road", "tree"}
+	tr, err := NewTrainer(dev, gc, tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,5 +353,50 @@ func TestWarmStartGenerator(t *testing.T) {
 	defer other.Release()
 	if err := other.WarmStartGenerator(ck); err == nil || !strings.Contains(err.Error(), "another architecture") {
 		t.Errorf("warm start of a wider generator: %v", err)
+	}
+}
+
+// TestExportSource: the slim source of a training state opens as a
+// finetuning source with the state's configs and (f16-rounded) weights,
+// and refuses to resume training.
+func TestExportSource(t *testing.T) {
+	tr, _, state := trainTiny(t, 2)
+	out := filepath.Join(t.TempDir(), "tiny.source.safetensors.zst")
+	if err := ExportSource(state, out); err != nil {
+		t.Fatal(err)
+	}
+	full, _ := nn.ReadCheckpoint(state)
+	slim, err := nn.ReadCheckpoint(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := openSource(slim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Step != 2 || len(src.Names) != tr.G.Config.LabelNC {
+		t.Errorf("source step %d, %d classes", src.Step, len(src.Names))
+	}
+	for _, name := range []string{"netEMA.fc.weight", "netD.layer_up_last.weight"} {
+		a, _ := full.File.Get(name)
+		b, ok := slim.File.Get(name)
+		if !ok {
+			t.Fatalf("%s missing", name)
+		}
+		for i := range a.Data {
+			if d := math.Abs(float64(a.Data[i] - b.Data[i])); d > 1e-3*math.Max(1, math.Abs(float64(a.Data[i]))) {
+				t.Fatalf("%s[%d]: %g vs %g", name, i, a.Data[i], b.Data[i])
+			}
+		}
+	}
+	if _, ok := slim.File.Get("netG.fc.weight"); ok {
+		t.Error("the slim source keeps the live generator")
+	}
+	if fi, _ := os.Stat(out); fi != nil {
+		st, _ := os.Stat(state)
+		t.Logf("state %d bytes, source %d", st.Size(), fi.Size())
+	}
+	if _, _, err := ResumeTrainer(tr.Dev, out, nil); err == nil {
+		t.Error("a slim source resumed training")
 	}
 }

@@ -9,7 +9,11 @@
 // adding a trained model is dropping the file here. NAME.prototypes.safetensors
 // beside a model holds its source classes' feature prototypes (made by
 // `catsynth affinity prototypes --model`), which the vision affinity
-// estimator compares target images with.
+// estimator compares target images with. NAME.source.safetensors.zst beside
+// a model holds what finetuning needs beyond it (its discriminator, and the
+// generator weights it was trained with: the slim training state `catsynth
+// train gan --export-source` writes), so that `catsynth transfer` and the
+// segmentation estimator work on an embedded model.
 package ganmodels
 
 import (
@@ -49,8 +53,8 @@ func Names() []string {
 	ents, _ := fs.ReadDir(files, ".")
 	var out []string
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ext) {
-			out = append(out, strings.TrimSuffix(e.Name(), ext))
+		if name, ok := strings.CutSuffix(e.Name(), ext); ok && !strings.Contains(name, ".") {
+			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
@@ -74,4 +78,17 @@ func Default() (name string, data []byte, err error) {
 		}
 	}
 	return "", nil, fmt.Errorf("ganmodels: no default model embedded (have %s)", strings.Join(Names(), ", "))
+}
+
+// SourceExt is the extension of a model's finetuning source.
+const SourceExt = ".source.safetensors.zst"
+
+// Source returns the finetuning source of the named model (see the package
+// comment), or an error naming what is missing.
+func Source(name string) ([]byte, error) {
+	b, err := files.ReadFile(name + SourceExt)
+	if err != nil {
+		return nil, fmt.Errorf("ganmodels: embedded model %q ships without its finetuning source (%s%s)", name, name, SourceExt)
+	}
+	return b, nil
 }
