@@ -242,3 +242,20 @@ func TestDataStatsOfAPublishedLayout(t *testing.T) {
 		t.Errorf("--all lacks absent classes:\n%s", all)
 	}
 }
+
+// TestTransferFromTheEmbeddedModel: the embedded default ships its
+// discriminator, so the seg estimator and a transfer run from any
+// directory with nothing but the target data.
+func TestTransferFromTheEmbeddedModel(t *testing.T) {
+	dir := t.TempDir()
+	if _, se, code := runCLI(t, dir, "affinity", "--target", "synth:coast:n=2,size=128", "--method", "seg", "--n", "2"); code != 0 {
+		t.Fatalf("affinity --method seg: exit %d\n%s", code, se)
+	}
+	_, se, code := runCLI(t, dir, "transfer", "--target", "synth:coast:n=2,size=128", "--steps", "1", "--batch", "1", "--out", "a.safetensors.zst")
+	if code != 0 || !strings.Contains(se, "embedded default model") {
+		t.Fatalf("transfer: exit %d\n%s", code, se)
+	}
+	if _, se, code := runCLI(t, dir, "generate", "--model", "a.safetensors.zst"); code != 0 {
+		t.Errorf("generate with the transferred model: exit %d\n%s", code, se)
+	}
+}

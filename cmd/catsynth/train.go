@@ -96,6 +96,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	resume := fs.Bool("resume", false, "continue from the training state beside --out")
 	initFrom := fs.String("init", "", "start from other weights: a training state file (G, D and EMA; same network, any size: progressive training), or a model file / embedded:NAME (its generator; D starts fresh, see --d-warmup)")
 	exportSource := fs.String("export-source", "", "write the finetuning source of the training state beside --out (its EMA generator and discriminator, f16) to this file, and stop: what ships beside an embedded model")
+	dOnly := fs.Bool("discriminator-only", false, "with --export-source: leave the generator out (it ships as the model file beside it)")
 	dWarmup := fs.Int("d-warmup", 0, "train only the discriminator for the first K steps (for --init from a model file, whose D is new)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -104,7 +105,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: --out is required", errUsage)
 	}
 	if *exportSource != "" {
-		if err := gan.ExportSource(statePath(*out), *exportSource); err != nil {
+		if err := gan.ExportSource(statePath(*out), *exportSource, *dOnly); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s from %s\n", *exportSource, statePath(*out))

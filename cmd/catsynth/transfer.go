@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"catsynth/models"
+	"catsynth/models/gan"
 	"catsynth/nn/safetensors"
 	"catsynth/weights/ganmodels"
 
@@ -57,6 +58,15 @@ func loadSource(spec string) (models.Source, error) {
 		ck, err := nn.CheckpointOf(f, embeddedPrefix+name+ganmodels.SourceExt)
 		if err != nil {
 			return nil, err
+		}
+		if _, ok := ck.File.Get("netEMA.fc.weight"); !ok { // shipped without its generator: the model file is it
+			model, _, err := readModel(spec)
+			if err != nil {
+				return nil, err
+			}
+			if ck, err = gan.WithGenerator(ck, model); err != nil {
+				return nil, err
+			}
 		}
 		return transfer.LoadSourceCheckpoint(ck)
 	}

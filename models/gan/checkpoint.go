@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -316,7 +317,10 @@ const MetaSlim = "slim"
 // discriminator (netD.*), as float16 with the state's configs: a source to
 // ship beside a model file (a third of the state's size). It reads as a
 // Source; it cannot resume training (no live G, no optimizer moments).
-func ExportSource(statePath, out string) error {
+//
+// With discriminatorOnly the generator is left out, for a source shipped
+// beside the very model file its netEMA equals (WithGenerator puts it back).
+func ExportSource(statePath, out string, discriminatorOnly bool) error {
 	ck, err := nn.ReadCheckpoint(statePath)
 	if err != nil {
 		return err
@@ -326,7 +330,7 @@ func ExportSource(statePath, out string) error {
 	}
 	var keep []safetensors.Tensor
 	for _, t := range ck.File.Tensors {
-		if strings.HasPrefix(t.Name, "netEMA.") || strings.HasPrefix(t.Name, "netD.") {
+		if (strings.HasPrefix(t.Name, "netEMA.") && !discriminatorOnly) || strings.HasPrefix(t.Name, "netD.") {
 			keep = append(keep, t)
 		}
 	}
@@ -337,4 +341,34 @@ func ExportSource(statePath, out string) error {
 		}
 	}
 	return safetensors.WriteFile(out, keep, meta, safetensors.WriteOptions{F16: true})
+}
+
+// WithGenerator completes a discriminator-only source with the generator
+// of a model file (its weights as netEMA.*), checking they are the same
+// architecture.
+func WithGenerator(source, model *nn.Checkpoint) (*nn.Checkpoint, error) {
+	sc, err := configOf(&nn.Checkpoint{Path: source.Path, Config: source.Config, Metadata: map[string]string{}})
+	if err != nil {
+		return nil, err
+	}
+	mc, err := configOf(model)
+	if err != nil {
+		return nil, err
+	}
+	sc.ClassNames, mc.ClassNames = nil, nil
+	if fmt.Sprintf("%+v", sc.withDefaults()) != fmt.Sprintf("%+v", mc.withDefaults()) {
+		return nil, fmt.Errorf("gan: %s is the source of another generator than %s", source.Path, model.Path)
+	}
+	f := &safetensors.File{Metadata: source.Metadata}
+	for _, t := range source.File.Tensors {
+		if !strings.HasPrefix(t.Name, "netEMA.") {
+			f.Tensors = append(f.Tensors, t)
+		}
+	}
+	for _, t := range model.File.Tensors {
+		t.Name = "netEMA." + t.Name
+		f.Tensors = append(f.Tensors, t)
+	}
+	sort.Slice(f.Tensors, func(i, j int) bool { return f.Tensors[i].Name < f.Tensors[j].Name })
+	return nn.CheckpointOf(f, source.Path)
 }

@@ -360,9 +360,9 @@ func TestWarmStartGenerator(t *testing.T) {
 // finetuning source with the state's configs and (f16-rounded) weights,
 // and refuses to resume training.
 func TestExportSource(t *testing.T) {
-	tr, _, state := trainTiny(t, 2)
+	tr, model, state := trainTiny(t, 2)
 	out := filepath.Join(t.TempDir(), "tiny.source.safetensors.zst")
-	if err := ExportSource(state, out); err != nil {
+	if err := ExportSource(state, out, false); err != nil {
 		t.Fatal(err)
 	}
 	full, _ := nn.ReadCheckpoint(state)
@@ -398,5 +398,25 @@ func TestExportSource(t *testing.T) {
 	}
 	if _, _, err := ResumeTrainer(tr.Dev, out, nil); err == nil {
 		t.Error("a slim source resumed training")
+	}
+	// Without the generator, completed from the model file.
+	donly := filepath.Join(t.TempDir(), "d.source.safetensors.zst")
+	if err := ExportSource(state, donly, true); err != nil {
+		t.Fatal(err)
+	}
+	dck, _ := nn.ReadCheckpoint(donly)
+	if _, ok := dck.File.Get("netEMA.fc.weight"); ok {
+		t.Error("discriminator-only source holds the generator")
+	}
+	mck, _ := nn.ReadCheckpoint(model)
+	both, err := WithGenerator(dck, mck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSource(both); err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := both.File.Get("netEMA.fc.weight"); !ok || len(g.Data) == 0 {
+		t.Error("completed source lacks the generator")
 	}
 }

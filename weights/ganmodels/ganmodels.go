@@ -4,6 +4,7 @@
 //	source128.safetensors.zst  128 px, for the apps      (preset source128, started from source64)
 //	source64.safetensors.zst   64 px, for fast use       (preset source64)
 //	tiny32.safetensors.zst     32 px, a few steps only: for tests
+//	source128.source.safetensors.zst  source128's discriminator (finetuning source)
 //
 // Any *.safetensors.zst file in this folder is embedded at build time, so
 // adding a trained model is dropping the file here. NAME.prototypes.safetensors
