@@ -295,9 +295,9 @@ func (t *Trainer) WarmStartGenerator(ck *nn.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	arch := func(c GeneratorConfig) string {
+	arch := func(c GeneratorConfig) string { // the noise mode changes the input, not the weights
 		c = c.withDefaults()
-		c.H, c.W, c.ClassNames = 0, 0, nil
+		c.H, c.W, c.ClassNames, c.Noise = 0, 0, nil, ""
 		return fmt.Sprintf("%+v", c)
 	}
 	if a, b := arch(cfg), arch(t.G.Config); a != b {

@@ -354,6 +354,16 @@ func TestWarmStartGenerator(t *testing.T) {
 	if err := other.WarmStartGenerator(ck); err == nil || !strings.Contains(err.Error(), "another architecture") {
 		t.Errorf("warm start of a wider generator: %v", err)
 	}
+	pixel := tr.G.Config
+	pixel.Noise = NoisePixel // the same weights, another input
+	pt, err := NewTrainer(dev, pixel, dc, TrainConfig{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pt.Release()
+	if err := pt.WarmStartGenerator(ck); err != nil {
+		t.Errorf("per-pixel noise from a per-image model: %v", err)
+	}
 }
 
 // TestExportSource: the slim source of a training state opens as a
