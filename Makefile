@@ -8,13 +8,13 @@ SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
 .PHONY: run test build deps wasm bench bench-transfer vet clean
 
-## run: the web app on the embedded default model: builds the wasm and serves public/
-## on http://127.0.0.1:8080 (the URL is printed)
-run: build wasm
-	$(BIN) serve --addr 127.0.0.1:8080 --dir public
+## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
+## printed); the page is built into the binary
+run: build
+	$(BIN) serve --addr 127.0.0.1:8080
 
-## build: the catsynth binary in bin/
-build:
+## build: the catsynth binary in bin/, with the web page (and its wasm) built into it
+build: wasm
 	$(GO) build -o $(BIN) ./cmd/catsynth
 
 ## wasm: the browser build of catsynth into public/ (with Go's wasm_exec.js)

@@ -263,7 +263,7 @@ func TestBrowserApp(t *testing.T) {
 	var pageM app.MatrixInfo
 	json.Unmarshal([]byte(eval(`JSON.stringify(appState.affinity)`)), &pageM)
 	nativeM := nativeEstimate(t, files, modelName, model)
-	if pageM.Method != "combined (text+vision+seg)" || len(pageM.W) != len(nativeM.W) {
+	if pageM.Method != "combined(mean: text, vision, seg)" || len(pageM.W) != len(nativeM.W) {
 		fail("page estimate %q with %d rows, native %q with %d", pageM.Method, len(pageM.W), nativeM.Method, len(nativeM.W))
 	}
 	worst := 0.0

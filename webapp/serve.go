@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path"
@@ -29,6 +30,9 @@ type Asset struct {
 
 // ServerConfig configures Handler.
 type ServerConfig struct {
+	// Site is the static site (the page embedded in the binary, package
+	// public); when nil, Dir on disk is.
+	Site fs.FS
 	// Dir is the static site (public/): index.html, app.js, worker.js,
 	// sw.js, app.css, catsynth.wasm, wasm_exec.js.
 	Dir string
@@ -64,6 +68,9 @@ var compressible = map[string]string{
 // revalidates with If-Modified-Since; the service worker keeps the offline
 // copy).
 func Handler(cfg ServerConfig) http.Handler {
+	if cfg.Site == nil {
+		cfg.Site = os.DirFS(cfg.Dir)
+	}
 	s := &server{cfg: cfg, gz: map[string]gzEntry{}, assets: map[string]Asset{}, started: time.Now()}
 	for _, a := range cfg.Assets {
 		s.assets[a.Name] = a
@@ -137,51 +144,64 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	file, ok := s.cfg.Files[p]
-	if !ok {
-		if strings.HasSuffix(p, "/") {
-			p += "index.html"
-		}
-		file = filepath.Join(s.cfg.Dir, filepath.FromSlash(p))
+	site, name := s.cfg.Site, strings.TrimPrefix(p, "/")
+	if name == "" {
+		name = "."
 	}
-	st, err := os.Stat(file)
-	if err != nil || st.IsDir() {
-		if st != nil && st.IsDir() {
+	if file, ok := s.cfg.Files[p]; ok {
+		site, name = os.DirFS(filepath.Dir(file)), filepath.Base(file)
+	}
+	st, err := fs.Stat(site, name)
+	if err == nil && st.IsDir() {
+		// path.Clean dropped a trailing slash: /dev/ is dev/index.html, /dev
+		// is redirected to /dev/ (never to itself).
+		if !strings.HasSuffix(r.URL.Path, "/") && p != "/" {
 			http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
 			return
 		}
+		name = path.Join(name, "index.html")
+		st, err = fs.Stat(site, name)
+	}
+	if err != nil || st.IsDir() {
 		http.NotFound(w, r)
 		return
 	}
-	ext := strings.ToLower(path.Ext(p))
+	ext := strings.ToLower(path.Ext(name))
 	ctype, text := compressible[ext]
 	if ctype != "" {
 		h.Set("Content-Type", ctype)
 	}
-	if !text || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-		http.ServeFile(w, r, file)
-		return
-	}
-	data, err := s.gzipped(file, st)
+	gz := text && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	data, err := s.content(site, name, st, gz)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	h.Set("Content-Encoding", "gzip")
-	h.Add("Vary", "Accept-Encoding")
-	http.ServeContent(w, r, p, st.ModTime(), bytes.NewReader(data))
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+	}
+	mod := st.ModTime()
+	if mod.IsZero() { // files embedded in the binary: as old as the server
+		mod = s.started
+	}
+	http.ServeContent(w, r, name, mod, bytes.NewReader(data))
 }
 
-// gzipped returns the gzip of file, compressing it again only when its
-// size or modification time changed.
-func (s *server) gzipped(file string, st os.FileInfo) ([]byte, error) {
+// content returns a static file, gzipped when gz: compressed once per file
+// version (size and modification time) and kept, so that concurrent first
+// requests share one compression.
+func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) ([]byte, error) {
+	if !gz {
+		return fs.ReadFile(site, name)
+	}
+	key := fmt.Sprintf("%p/%s", site, name)
 	s.mu.Lock()
-	e, ok := s.gz[file]
-	s.mu.Unlock()
-	if ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
+	defer s.mu.Unlock()
+	if e, ok := s.gz[key]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
 		return e.data, nil
 	}
-	raw, err := os.ReadFile(file)
+	raw, err := fs.ReadFile(site, name)
 	if err != nil {
 		return nil, err
 	}
@@ -191,27 +211,26 @@ func (s *server) gzipped(file string, st os.FileInfo) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.gz[file] = gzEntry{mod: st.ModTime(), size: st.Size(), data: buf.Bytes()}
-	s.mu.Unlock()
+	s.gz[key] = gzEntry{mod: st.ModTime(), size: st.Size(), data: buf.Bytes()}
 	return buf.Bytes(), nil
 }
 
-// CheckSite reports the files the page needs that dir lacks (the wasm
-// build and Go's wasm_exec.js come from `make wasm`).
-func CheckSite(dir string, files map[string]string) error {
+// CheckSite reports the files the page needs that site lacks (the wasm
+// build and Go's wasm_exec.js come from `make wasm`); what names the site
+// in the message.
+func CheckSite(site fs.FS, what string, files map[string]string) error {
 	var missing []string
 	for _, f := range []string{"index.html", "app.js", "engine.js", "transfer.js", "worker.js", "sw.js", "app.css", "catsynth.wasm", "wasm_exec.js"} {
 		if _, ok := files["/"+f]; ok {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+		if _, err := fs.Stat(site, f); err != nil {
 			missing = append(missing, f)
 		}
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("webapp: %s lacks %s (run `make wasm` first)", dir, strings.Join(missing, ", "))
+		return fmt.Errorf("webapp: %s lacks %s (run `make wasm` first)", what, strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestHandler(t *testing.T) {
@@ -92,7 +93,36 @@ func TestHandler(t *testing.T) {
 	if err := json.Unmarshal(body, &idx); err != nil || len(idx.Models) != 1 || idx.Models[0].Name != "tiny" || idx.Models[0].Bytes != 11 {
 		t.Errorf("index %s: %v", body, err)
 	}
-	if err := CheckSite(dir, nil); err == nil || !strings.Contains(err.Error(), "make wasm") {
+	if err := CheckSite(os.DirFS(dir), dir, nil); err == nil || !strings.Contains(err.Error(), "make wasm") {
 		t.Errorf("CheckSite on an incomplete site: %v", err)
+	}
+}
+
+// TestFolderRedirect is the regression test for /dev/ answering a 301 to
+// itself (path.Clean drops the slash): /dev/ serves dev/index.html and /dev
+// redirects to /dev/, and an embedded site (fs.FS) serves the same.
+func TestFolderRedirect(t *testing.T) {
+	site := fstest.MapFS{"index.html": {Data: []byte("top")}, "dev/index.html": {Data: []byte("dev page")}}
+	srv := httptest.NewServer(Handler(ServerConfig{Site: site}))
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		path, body, location string
+		status               int
+	}{
+		{"/", "top", "", 200},
+		{"/dev/", "dev page", "", 200},
+		{"/dev", "", "/dev/", 301},
+		{"/dev/nothing", "", "", 404},
+	} {
+		resp, err := noFollow.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.body != "" && string(body) != tc.body) || resp.Header.Get("Location") != tc.location {
+			t.Errorf("%s: %d %q location %q, want %d %q %q", tc.path, resp.StatusCode, body, resp.Header.Get("Location"), tc.status, tc.body, tc.location)
+		}
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"catsynth/public"
 
 	"catsynth/app"
 
@@ -30,7 +33,7 @@ func init() {
 func runServe(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "[--addr 127.0.0.1:8080] [--dir public] [--model FILE]...")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (keep 127.0.0.1 unless you mean to share the page)")
-	dir := fs.String("dir", "public", "the static site: index.html, app.js, catsynth.wasm, wasm_exec.js, ...")
+	dir := fs.String("dir", "", "serve the static site from this folder (development: public/ after make wasm) instead of the page built into the binary")
 	var models multiFlag
 	fs.Var(&models, "model", "also offer this generator or adapted model file (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -39,7 +42,15 @@ func runServe(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
 	}
-	if err := webapp.CheckSite(*dir, nil); err != nil {
+	var site iofs.FS = public.FS
+	what := "the page built into this binary"
+	if *dir != "" {
+		site, what = os.DirFS(*dir), *dir
+	}
+	if err := webapp.CheckSite(site, what, nil); err != nil {
+		if *dir == "" {
+			return fmt.Errorf("%w; `make build` builds the page into the binary, or serve a built site with --dir public", err)
+		}
 		return err
 	}
 	assets, notes := defaultAssets()
@@ -65,8 +76,8 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: webapp.Handler(webapp.ServerConfig{Dir: *dir, Assets: assets}), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("catsynth: serving %s on http://%s/ (Ctrl-C to stop)\n", *dir, ln.Addr())
+	srv := &http.Server{Handler: webapp.Handler(webapp.ServerConfig{Site: site, Assets: assets}), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("catsynth: serving %s on http://%s/ (Ctrl-C to stop)\n", what, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
