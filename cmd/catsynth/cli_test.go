@@ -259,3 +259,23 @@ func TestTransferFromTheEmbeddedModel(t *testing.T) {
 		t.Errorf("generate with the transferred model: exit %d\n%s", code, se)
 	}
 }
+
+// TestNoWindowSystemNoise is the regression test for the GPU probe printing
+// "error: XDG_RUNTIME_DIR is invalid or not set" five times on every
+// command of a headless machine.
+func TestNoWindowSystemNoise(t *testing.T) {
+	cmd := exec.Command(cliBinary, "generate", "--backend", "auto")
+	cmd.Dir = t.TempDir()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") && !strings.HasPrefix(kv, "CATSYNTH_BACKEND=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "XDG_RUNTIME_DIR") {
+		t.Errorf("stderr has the window-system noise:\n%s", out)
+	}
+}

@@ -5,6 +5,7 @@ package gpu
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/cogentcore/webgpu/wgpu"
 )
@@ -18,6 +19,7 @@ func createInstance() (inst *wgpu.Instance, err error) {
 	// wgpu-native's own log goes to stderr; keep only errors unless asked
 	// (CATSYNTH_GPU_LOG=warn|info|debug|trace).
 	wgpu.SetLogLevel(logLevel(os.Getenv("CATSYNTH_GPU_LOG")))
+	quietWindowSystem()
 	// No InstanceDescriptor: the binding (v0.23.0) mallocs its extras struct
 	// without zeroing it, and the garbage GLES fields abort wgpu-native at
 	// random. The adapter choice (device.go) prefers Vulkan instead.
@@ -99,4 +101,22 @@ func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
 func adapterDescription(info wgpu.AdapterInfo) (string, bool) {
 	d := describe(info)
 	return d, info.AdapterType == wgpu.AdapterTypeCPU || isSoftwareName(d)
+}
+
+// quietWindowSystem gives the window-system libraries that the instance
+// probes (Wayland through EGL/GLES) a private, empty XDG_RUNTIME_DIR when
+// the environment has none (a headless machine, a CI job): otherwise each
+// probe prints "error: XDG_RUNTIME_DIR is invalid or not set" on stderr,
+// five times a command, for a display that is not there and not needed.
+func quietWindowSystem() {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return
+		}
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("catsynth-xdg-%d", os.Getuid())) // one per user, reused
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	os.Setenv("XDG_RUNTIME_DIR", dir)
 }
