@@ -85,7 +85,19 @@ func TestVBTermMatchesFormula(t *testing.T) {
 		x0[i] = float32(r.Float64()*2.2 - 1.1) // some beyond +-0.999: the edge bins
 		x0[i] = float32(math.Max(-1, math.Min(1, float64(x0[i]))))
 	}
-	xt, eps, v := randn(r, b*per, 1), randn(r, b*per, 1), randn(r, b*per, 0.5)
+	// x_t from x_0 as training makes it, and an epsilon estimate near the
+	// true noise (far-off estimates put the decoder's Gaussian many
+	// standard deviations from x_0, where float32 cdf differences round).
+	noise, v := randn(r, b*per, 1), randn(r, b*per, 0.5)
+	xt, eps := make([]float32, b*per), make([]float32, b*per)
+	for i, tt := range ts {
+		ab := s.AlphasCumprod[tt]
+		for j := range per {
+			k := i*per + j
+			xt[k] = float32(math.Sqrt(ab)*float64(x0[k]) + math.Sqrt(1-ab)*float64(noise[k]))
+			eps[k] = noise[k] + float32(0.05*r.NormFloat64())
+		}
+	}
 	got, err := s.vbTerm(dev.FromData(v, b, 3, h, w), eps, x0, xt, ts).Data()
 	if err != nil {
 		t.Fatal(err)
