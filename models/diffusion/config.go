@@ -90,7 +90,7 @@ func OfficialADE20K() Config {
 		DiffusionSteps: 1000, NoiseSchedule: ScheduleLinear}
 }
 
-// Tiny is a 16 px model small enough for CPU tests (about 0.3M
+// Tiny is a 16 px model small enough for CPU tests (0.5M
 // parameters); its 16- and 48-channel layers use 16 norm groups.
 func Tiny(classes int) Config {
 	return Config{ImageSize: 16, InChannels: 3, NumChannels: 16, ChannelMult: []int{1, 2}, NumResBlocks: 1,
