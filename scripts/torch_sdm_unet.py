@@ -10,7 +10,8 @@ order), so state_dict keys match an official checkpoint's.
       builds the model for the catsynth config JSON with random weights
       (every tensor, the zero-initialised ones too), runs it on a random x_t,
       timesteps and one-hot label map, and writes DIR/weights.safetensors
-      and DIR/io.safetensors (x, t, y, out).
+      and DIR/io.safetensors (x, t, y, out), and the state_dict as
+      DIR/model.pt the way SDM saves checkpoints.
   torch_sdm_unet.py --convert MODEL.pt OUT.safetensors [--config JSON]
       converts an official checkpoint (a bare state_dict saved with
       th.save, e.g. ema_0.9999_best.pt) to float32 safetensors, with the
@@ -250,6 +251,7 @@ def parity(out_dir, cfg, seed):
         out = model(x, t, y)
     write_safetensors(f"{out_dir}/weights.safetensors", model.state_dict(), {"config": json.dumps(cfg), "format": "pt"})
     write_safetensors(f"{out_dir}/io.safetensors", {"x": x, "t": t, "y": y, "out": out})
+    th.save(model.state_dict(), f"{out_dir}/model.pt")  # as SDM saves checkpoints, for --convert
     print(f"torch {th.__version__}: {len(model.state_dict())} tensors, output {tuple(out.shape)}, |out| max {out.abs().max().item():.4g}")
 
 

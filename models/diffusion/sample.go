@@ -29,6 +29,9 @@ type Sampler struct {
 	Schedule   *Schedule // the training process (T steps)
 	LearnSigma bool      // the model's channels 3..5 interpolate the log variance
 	Channels   int       // image channels (3)
+	// CheckLabels, when set, vets a label map before sampling (a user's
+	// map gets an error, not a panic inside the model).
+	CheckLabels func(y *nn.Tensor) error
 }
 
 // Sampler returns the U-Net's sampler on its configured schedule.
@@ -37,7 +40,25 @@ func (u *UNet) Sampler() (*Sampler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sampler{Model: u.Forward, Schedule: s, LearnSigma: u.Config.LearnSigma, Channels: u.Config.InChannels}, nil
+	return &Sampler{Model: u.Forward, Schedule: s, LearnSigma: u.Config.LearnSigma, Channels: u.Config.InChannels,
+		CheckLabels: u.CheckLabels}, nil
+}
+
+// CheckLabels reports why y (B, T, H, W) cannot condition the U-Net: the
+// sizes must be multiples of Config.Factor(), and without a LabelMap T
+// must be NumClasses.
+func (u *UNet) CheckLabels(y *nn.Tensor) error {
+	c := u.Config
+	if y.Rank() != 4 || y.Dim(0) == 0 {
+		return fmt.Errorf("diffusion: label map %v, want (B, T, H, W)", y.Shape())
+	}
+	if h, w := y.Dim(2), y.Dim(3); h == 0 || w == 0 || h%c.Factor() != 0 || w%c.Factor() != 0 {
+		return fmt.Errorf("diffusion: label map is %dx%d px; the U-Net needs positive multiples of %d", h, w, c.Factor())
+	}
+	if u.LabelMap == nil && y.Dim(1) != c.NumClasses {
+		return fmt.Errorf("diffusion: label map has %d channels, the model reads %d", y.Dim(1), c.NumClasses)
+	}
+	return nil
 }
 
 // SampleOptions controls Sample. The zero value is 50 DDIM steps with eta
@@ -85,6 +106,11 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 	}
 	if y.Rank() != 4 {
 		return nil, fmt.Errorf("diffusion: label map %v, want (B, T, H, W)", y.Shape())
+	}
+	if s.CheckLabels != nil {
+		if err := s.CheckLabels(y); err != nil {
+			return nil, err
+		}
 	}
 	dev := y.Device()
 	b, h, w, c := y.Dim(0), y.Dim(2), y.Dim(3), s.Channels

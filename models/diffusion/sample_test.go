@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"catsynth/nn"
@@ -223,6 +224,14 @@ func TestSampleDeterministicPerSeed(t *testing.T) {
 	}})
 	if !errors.Is(err, context.Canceled) || calls != 2 {
 		t.Errorf("cancelled sampling: err %v after %d steps, want context.Canceled after 2", err, calls)
+	}
+	bad := dev.Zeros(1, 5, h, w)
+	if _, err := s.Sample(context.Background(), bad, SampleOptions{}); err == nil || !strings.Contains(err.Error(), "5 channels") {
+		t.Errorf("a 5-channel map for a 3-class model: %v", err)
+	}
+	odd := dev.Zeros(1, 3, 15, 16)
+	if _, err := s.Sample(context.Background(), odd, SampleOptions{}); err == nil || !strings.Contains(err.Error(), "15x16") {
+		t.Errorf("a 15x16 map: %v", err)
 	}
 	if _, err := s.Sample(context.Background(), y, SampleOptions{Method: "euler"}); err == nil {
 		t.Error("unknown method accepted")

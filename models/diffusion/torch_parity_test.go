@@ -113,6 +113,33 @@ func TestTorchParity(t *testing.T) {
 			if scale < 1e-2 || worst > 1e-4*math.Max(1, scale) {
 				t.Errorf("PyTorch and catsynth outputs differ by %g (output scale %g, tolerance 1e-4)", worst, scale)
 			}
+
+			// The documented conversion of a th.save'd state_dict (no
+			// config in the file) loads into the same weights.
+			conv := filepath.Join(dir, "converted.safetensors")
+			res, err = exec.Command(py, script, "--convert", filepath.Join(dir, "model.pt"), conv).CombinedOutput()
+			t.Logf("%s", res)
+			if err != nil {
+				t.Fatalf("%s --convert: %v", filepath.Base(script), err)
+			}
+			if _, err := Load(dev, conv, nil); err == nil || !strings.Contains(err.Error(), "no config") {
+				t.Errorf("loading a converted file without a config: %v, want an error saying so", err)
+			}
+			cu, err := Load(dev, conv, &got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cu.Release()
+			for _, p := range u.Params.All() {
+				q, _ := cu.Params.Get(p.Name)
+				a, _ := p.T.Data()
+				c, _ := q.T.Data()
+				for i := range a {
+					if a[i] != c[i] {
+						t.Fatalf("converted %s[%d] = %g, safetensors export %g", p.Name, i, c[i], a[i])
+					}
+				}
+			}
 		})
 	}
 }
