@@ -121,14 +121,14 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 		x[i] = rng.NormFloat64()
 	}
 	guided := o.Guidance != 1
-	var yIn *nn.Tensor
-	dev.NoGrad(func() {
-		yIn = y
-		if guided {
-			yIn = nn.Concat([]*nn.Tensor{y, dev.Zeros(y.Shape()...)}, 0)
-		}
-	})
+	yIn := y
 	if guided {
+		// The conditional rows, then the null (all-zero) ones.
+		dev.NoGrad(func() {
+			sc := dev.Scope()
+			yIn = nn.Concat([]*nn.Tensor{y.Detach(), dev.Zeros(y.Shape()...)}, 0)
+			sc.Close(yIn)
+		})
 		defer yIn.Release()
 	}
 	x0 := make([]float64, b*n)

@@ -198,7 +198,11 @@ func TestSampleDeterministicPerSeed(t *testing.T) {
 			}
 			return img
 		}
+		live := dev.LiveBuffers()
 		a, a2, c := run(7), run(7), run(8)
+		if got := dev.LiveBuffers(); got != live {
+			t.Errorf("%+v: %d device buffers before sampling, %d after", o, live, got)
+		}
 		same, differ := true, false
 		for i := range a {
 			same = same && a[i] == a2[i]

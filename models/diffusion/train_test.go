@@ -43,6 +43,7 @@ func TestTrainLossFalls(t *testing.T) {
 	const b, s, h, w = 4, 3, 16, 16
 	lab := oneHotMap(r, b, s, h, w)
 	batch := Batch{N: b, H: h, W: w, Labels: lab, Images: classImages(lab, b, s, h, w)}
+	live := dev.LiveBuffers()
 	var mse, vb []float64
 	err = tr.Train(context.Background(), 50, func(int) (Batch, error) { return batch, nil }, func(_ int, l Losses) {
 		mse = append(mse, float64(l.MSE))
@@ -53,6 +54,9 @@ func TestTrainLossFalls(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := dev.LiveBuffers(); got != live {
+		t.Errorf("%d device buffers before training, %d after 50 steps", live, got)
 	}
 	mean := func(v []float64) float64 {
 		s := 0.0
