@@ -147,7 +147,6 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 		if err != nil {
 			return nil, err
 		}
-		oc := out.channels
 		ab := sp.AlphasCumprod[i]
 		ra, rm := math.Sqrt(1/ab), math.Sqrt(1/ab-1)
 		for bi := range b {
@@ -174,7 +173,7 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 					k := bi*n + j
 					mean := c1*x0[k] + c2*x[k]
 					logVar := fixedLog
-					if s.LearnSigma && oc >= 2*c {
+					if s.LearnSigma { // predict checked the 2c channels
 						frac := (float64(out.at(bi, c*h*w+j, false)) + 1) / 2
 						logVar = frac*maxLog + (1-frac)*minLog
 					}

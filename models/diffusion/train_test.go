@@ -58,6 +58,27 @@ func TestTrainLossFalls(t *testing.T) {
 	if got := dev.LiveBuffers(); got != live {
 		t.Errorf("%d device buffers before training, %d after 50 steps", live, got)
 	}
+	// The EMA (decay 0.99) of a trained weight lies strictly between its
+	// start and its current value on average: it moved, but less.
+	fresh, _ := NewUNet(cpuDevice(), Tiny(3), seed) // the same initial weights
+	defer fresh.Release()
+	for i, p := range u.Params.All() {
+		if p.Name != "input_blocks.1.0.in_layers.2.weight" {
+			continue
+		}
+		start, _ := fresh.Params.All()[i].T.Data()
+		now, _ := p.T.Data()
+		avg, _ := tr.EMA.Shadow()[i].T.Data()
+		var dNow, dAvg float64
+		for k := range now {
+			dNow += math.Abs(float64(now[k] - start[k]))
+			dAvg += math.Abs(float64(avg[k] - start[k]))
+		}
+		t.Logf("%s: moved %.3g, its EMA %.3g (L1)", p.Name, dNow, dAvg)
+		if dAvg <= 0 || dAvg >= dNow {
+			t.Errorf("%s: EMA moved %g from the start, the weight %g: want 0 < EMA < weight", p.Name, dAvg, dNow)
+		}
+	}
 	mean := func(v []float64) float64 {
 		s := 0.0
 		for _, x := range v {
