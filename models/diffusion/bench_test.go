@@ -1,0 +1,81 @@
+package diffusion
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchForward times one U-Net forward (batch 1, random weights) at the
+// config's image size on the CPU backend.
+func benchForward(b *testing.B, cfg Config) {
+	dev := cpuDevice()
+	u, err := NewUNet(dev, cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	randomizeZeroInit(r, u)
+	n := cfg.ImageSize
+	x := dev.FromData(randn(r, 3*n*n, 1), 1, 3, n, n)
+	y := dev.FromData(oneHotMap(r, 1, cfg.NumClasses, n, n), 1, cfg.NumClasses, n, n)
+	for b.Loop() {
+		dev.NoGrad(func() {
+			s := dev.Scope()
+			if _, err := u.Forward(x, []float64{500}, y).Data(); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		})
+	}
+	b.ReportMetric(float64(u.Params.Count())/1e6, "Mparams")
+}
+
+func BenchmarkUNetForwardTiny(b *testing.B) { benchForward(b, Tiny(4)) }
+func BenchmarkUNetForward64px(b *testing.B) { benchForward(b, Preset64(151)) }
+
+// BenchmarkTrainStepTiny times one training step (batch 4, 16 px).
+func BenchmarkTrainStepTiny(b *testing.B) {
+	dev := cpuDevice()
+	u, err := NewUNet(dev, Tiny(4), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Release()
+	tr, err := NewTrainer(u, DefaultTrainConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	lab := oneHotMap(r, 4, 4, 16, 16)
+	batch := Batch{N: 4, H: 16, W: 16, Labels: lab, Images: classImages(lab, 4, 4, 16, 16)}
+	for b.Loop() {
+		if _, err := tr.Step(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSampleTiny times 10 guided DDIM steps of the tiny model (20
+// forwards at batch 1, as two passes batched).
+func BenchmarkSampleTiny(b *testing.B) {
+	dev := cpuDevice()
+	u, err := NewUNet(dev, Tiny(4), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Release()
+	s, err := u.Sampler()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	y := dev.FromData(oneHotMap(r, 1, 4, 16, 16), 1, 4, 16, 16)
+	for b.Loop() {
+		if _, err := s.Sample(context.Background(), y, SampleOptions{Steps: 10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
