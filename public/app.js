@@ -163,9 +163,10 @@ function seed() {
   const s = Math.floor(Number($("seed").value));
   return Number.isFinite(s) && s >= 0 ? s : 0;
 }
+let restarting = false; // the engine has no model until restartEngine reloads it
 async function runGenerate() {
   if (!model) return;
-  if (genRunning) { genDirty = true; return; }
+  if (genRunning || restarting) { genDirty = true; return; }
   genRunning = state.busy = true;
   try {
     do {
@@ -244,6 +245,13 @@ $("modelFile").onchange = async () => {
 // scripts come from the server, or offline from the service worker's cache).
 const reopenTimeoutMs = Number(params.get("reopenTimeoutMs")) || 20000;
 async function restartEngine({ fresh = false } = {}) {
+  restarting = true;
+  try { await restartEngineNow(fresh); } finally {
+    restarting = false;
+    scheduleGenerate(0); // what was asked for meanwhile
+  }
+}
+async function restartEngineNow(fresh) {
   const snap = transferSnapshot();
   state.restarts++;
   let reopened = false;

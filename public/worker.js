@@ -9,7 +9,8 @@ importScripts("wasm_exec.js");
 // worker wraps requestDevice and watches every device the engine creates.
 // The loss of the current device is reported to the page, which restarts
 // the engine in a fresh worker on a new device (engine.js). Devices the
-// engine replaces on purpose (open) are no longer current when they go.
+// engine replaces on purpose (open), or opens and releases (auto on a
+// software adapter), are no longer current when they go.
 let currentDevice = null;
 if (self.GPUAdapter) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
@@ -17,13 +18,21 @@ if (self.GPUAdapter) {
     const d = await requestDevice.apply(this, args);
     currentDevice = d;
     d.lost.then((info) => {
-      if (d !== currentDevice) return;
+      if (d !== currentDevice || d.catsynthReleased) return;
       currentDevice = null;
       postMessage({ deviceLost: (info.reason || "unknown reason") + (info.message ? ": " + info.message : "") });
     });
     return d;
   };
+  // A device the engine destroys itself (releasing it) is marked, so that
+  // its end is not taken for a loss; loseDevice's destroy is a loss.
+  const destroy = GPUDevice.prototype.destroy;
+  GPUDevice.prototype.destroy = function () {
+    if (!simulatingLoss) this.catsynthReleased = true;
+    return destroy.call(this);
+  };
 }
+let simulatingLoss = false;
 
 // hangOpen makes the next open never answer: a call stuck on a dead device,
 // on demand (catsynthDebug.hangNextOpen, for the browser test of the page's
@@ -57,11 +66,15 @@ self.onmessage = async (e) => {
         await new Promise(() => {});
       }
       result = await catsynth.open(...args);
+      // auto may have tried a software adapter and released its device for
+      // the CPU path: its loss is not the engine's.
+      if (result && !String(result.backend).startsWith("gpu")) currentDevice = null;
     } else if (op === "loseDevice") {
       // What a GPU reset or driver update does to the page, on demand
       // (the browser test and the page's debug hook use it).
       if (!currentDevice) throw new Error("no WebGPU device to lose (the engine runs on the CPU)");
-      currentDevice.destroy();
+      simulatingLoss = true;
+      try { currentDevice.destroy(); } finally { simulatingLoss = false; }
     } else if (op === "hangNextOpen") {
       hangOpen = true;
     } else if (op === "stop") {
@@ -76,6 +89,7 @@ self.onmessage = async (e) => {
     }
     postMessage({ id, ok: true, result }, transferables(result));
   } catch (err) {
+    console.warn(`engine: ${op} failed:`, (err && err.message) || err);
     postMessage({ id, ok: false, error: String((err && err.message) || err) });
   }
 };

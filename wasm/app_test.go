@@ -141,7 +141,9 @@ func TestBrowserApp(t *testing.T) {
 
 	// 1. Load: engine, backend, model, first image.
 	start := time.Now()
-	if err := b.Navigate(srv.URL+"/", 30*time.Second); err != nil {
+	// backend=gpu: this run is about the WebGPU path (auto picks the CPU
+	// on a software adapter such as SwiftShader; checked offline below).
+	if err := b.Navigate(srv.URL+"/?backend=gpu", 30*time.Second); err != nil {
 		fail("%v", err)
 	}
 	if _, err := browser.Wait[bool](b, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
@@ -423,6 +425,13 @@ func TestBrowserApp(t *testing.T) {
 		fail("offline start failed: %s", e)
 	}
 	shot("web-offline.png")
+	// Without ?backend, auto prefers the page's CPU path over a software
+	// adapter, and says why.
+	if wantSoftware {
+		if be, fb := eval("appState.backend"), eval("appState.fallback"); be != "cpu" || !strings.Contains(fb, "software") {
+			t.Errorf("auto on a software adapter chose %q (fallback %q), want the CPU path with the reason", be, fb)
+		}
+	}
 
 	// An engine that does not answer when reopened (a call stuck on a dead
 	// device) is replaced by a fresh worker, whose scripts come from the
