@@ -14,6 +14,32 @@ export function resetAffinity() { affinity = null; state.affinity = null; render
 export function setEstimatorAssets(list) { assets = list; }
 
 let affinity = null;   // MatrixInfo
+// The panel's one state: idle, estimating or training. Every button's
+// enabled state follows from it (updateButtons), so that nothing a running
+// estimate or finetune finishes can re-enable Start under another run.
+let panel = "idle";
+function setPanel(p) { panel = p; state.transferPanel = p; updateButtons(); }
+function updateButtons() {
+  const t = state.target, n = t ? t.pairs.length : 0, classes = t ? t.classes.length : 0;
+  const idle = panel === "idle";
+  $("applyNames").disabled = $("estimate").disabled = !idle || classes === 0 || n === 0;
+  $("start").disabled = !idle || !affinity || n === 0;
+  $("stop").disabled = panel !== "training";
+  if (idle && affinity && n > 0 && !state.finetune) showEstimate(); // after a run its outcome stays shown
+}
+// Step-time estimate from the last generation: a finetuning step is about
+// three generations (forward, backward) per image. Until the user edits
+// it, Steps is set so that a first run ends in about a minute.
+let stepsEdited = false;
+function showEstimate() {
+  const gen = state.lastGen && state.lastGen.ms;
+  if (!gen) return;
+  const batch = Math.max(1, Math.floor(Number($("batch").value) || 4));
+  const perStep = 3 * gen * Math.min(batch, state.target.pairs.length);
+  if (!stepsEdited) $("steps").value = Math.max(5, Math.min(100, Math.round(60000 / perStep)));
+  const steps = Math.max(1, Math.floor(Number($("steps").value) || 1));
+  $("trainText").textContent = `about ${fmtTime(steps * perStep)} for ${steps} steps (${Math.round(perStep)} ms/step estimated)`;
+}
 let keptFiles = [];    // every file added since the last clear, for an engine restart
 let assets = [];       // estimator inputs, sent to the engine when it lacks them
 let protosSentFor = null; // the model whose prototypes the engine holds
@@ -43,8 +69,7 @@ export function renderTarget(info) {
     inp.dataset.index = i;
     tr.insertCell().append(inp);
   });
-  $("applyNames").disabled = $("estimate").disabled = info.classes.length === 0 || n === 0;
-  $("start").disabled = !affinity || n === 0;
+  updateButtons();
 }
 
 async function addFiles(list) {
@@ -117,8 +142,9 @@ async function sendAssets(method) {
 }
 
 $("estimate").onclick = async () => {
+  if (panel !== "idle") return;
   const method = $("estMethod").value;
-  $("estimate").disabled = true;
+  setPanel("estimating");
   try {
     await applyNames();
     await sendAssets(method);
@@ -128,7 +154,7 @@ $("estimate").onclick = async () => {
     $("affMethod").textContent = "";
     reportError(err);
   } finally {
-    $("estimate").disabled = false;
+    setPanel("idle");
   }
 };
 
@@ -136,7 +162,7 @@ export function setAffinity(m) {
   affinity = m;
   state.affinity = m;
   renderHeatmap(m);
-  $("start").disabled = !state.target || !state.target.pairs.length;
+  updateButtons();
   $("modeLabel").hidden = false;
 }
 
@@ -232,11 +258,14 @@ function drawLoss(losses) {
 
 function fmtTime(ms) { return ms < 60000 ? `${Math.ceil(ms / 1000)} s` : `${Math.floor(ms / 60000)} min ${Math.ceil((ms % 60000) / 1000)} s`; }
 
+$("steps").oninput = () => { stepsEdited = true; updateButtons(); };
+$("batch").oninput = () => updateButtons();
 $("start").onclick = async () => {
+  if (panel !== "idle") return; // a second click while a run goes on
   const steps = Math.max(1, Math.floor(Number($("steps").value) || 100)), lr = Number($("lr").value) || 0.1;
   const batch = Math.max(1, Math.floor(Number($("batch").value) || 4));
   const losses = [];
-  $("start").disabled = true; $("stop").disabled = false;
+  setPanel("training");
   $("app").classList.add("disabled");
   state.finetune = { running: true, losses };
   $("trainText").textContent = "starting…";
@@ -260,7 +289,7 @@ $("start").onclick = async () => {
     state.finetune = { running: false, losses, error: String(err.message || err) };
     reportError(err, true);
   } finally {
-    $("start").disabled = false; $("stop").disabled = true;
+    setPanel("idle");
     $("app").classList.remove("disabled");
   }
 };

@@ -283,9 +283,16 @@ func TestBrowserApp(t *testing.T) {
 	}
 	shot("web-affinity.png")
 	eval(`(() => { document.getElementById("steps").value = 4; document.getElementById("batch").value = 1; document.getElementById("lr").value = 0.3; return 1; })()`)
+	if est := eval(`document.getElementById("trainText").textContent`); !strings.Contains(est, "about") {
+		t.Errorf("no time estimate before the finetune starts: %q", est)
+	}
 	ftStart := time.Now()
 	if err := b.Do(10*time.Second, chromedp.Click(chromedp.CSS("#start"))); err != nil {
 		fail("%v", err)
+	}
+	// A second Start while the run goes on does nothing (it hung the page).
+	if on := eval(`(() => { const b = document.getElementById("start"); const was = b.disabled; b.click(); return String(was); })()`); on != "true" {
+		t.Errorf("Start is still enabled during a finetune")
 	}
 	ftWait := 90 * time.Second
 	if os.Getenv(WebModelEnv) != "" {
@@ -303,6 +310,9 @@ func TestBrowserApp(t *testing.T) {
 	json.Unmarshal([]byte(eval("JSON.stringify(appState.finetune)")), &ft)
 	if ft.Error != "" || len(ft.Losses) != 4 {
 		fail("finetune: %+v", ft)
+	}
+	if st := eval(`[document.getElementById("start").disabled, document.getElementById("saveModel").disabled, appState.transferPanel].join()`); st != "false,false,idle" {
+		t.Errorf("after the finetune Start disabled, Save disabled, panel: %s; want false,false,idle", st)
 	}
 	t.Logf("in-page finetune: 4 steps of 1 image in %v, %.0f ms/step, losses %.4f, loss on the target set %.4f -> %.4f",
 		time.Since(ftStart).Round(time.Millisecond), ft.MsPerStep, ft.Losses, ft.LossBefore, ft.LossAfter)
