@@ -5,8 +5,8 @@ import (
 	"catsynth/nn/cpu"
 )
 
-// The pure-Go CPU backend is always available; register_gpu.go links the
-// WebGPU backend the same way, so every binary that imports nn has both.
+// The pure-Go CPU backend is always available as "cpu"; register_gpu.go
+// registers the WebGPU backend as "gpu" beside it, so every binary links both.
 func init() {
 	RegisterBackend("cpu", func() (backend.Backend, error) { return cpu.New(), nil })
 }

@@ -11,6 +11,9 @@
 //     nn/gpu replaces each such line by a `const` holding the requested value
 //     before compiling (the Go binding cannot pass pipeline constants), so
 //     the compiler sees a constant and folds branches on it.
+//   - A line holding only `{{name}}` is a slot that nn/gpu fills with code
+//     generated from Go before compiling (the element-wise op switches come
+//     from the op tables in nn/backend); see nn/gpu/elementwise_wgsl.go.
 //   - Kernels over n elements use a 2D grid: linear index
 //     gid.x + gid.y * num_workgroups.x * WG, checked against n, so that no
 //     dispatch needs more than 65535 workgroups per dimension.

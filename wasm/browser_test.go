@@ -189,8 +189,8 @@ func checkReport(t *testing.T, b *browser.Browser, run pageRun) {
 			c.Name, c.MaxAbsErr, c.Worst, c.Ms, c.WarmMs, c.RefMs, c.GFlops, status)
 	}
 	t.Log("\n" + sb.String())
-	if len(rep.Cases) != len(parity.CaseNames()) {
-		t.Errorf("%d case results, want %d", len(rep.Cases), len(parity.CaseNames()))
+	if len(rep.Cases) != len(parity.Cases()) {
+		t.Errorf("%d case results, want %d", len(rep.Cases), len(parity.Cases()))
 	}
 	failed := 0
 	for _, c := range rep.Cases {

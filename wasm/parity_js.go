@@ -17,7 +17,7 @@ import (
 )
 
 // runParity is catsynth.runParity(options) -> Promise<string>: it runs the
-// conformance cases (package wasm/parity) on a tested backend against the CPU
+// parity cases (package wasm/parity) on a tested backend against the CPU
 // backend in this same wasm and resolves with the parity.Report as JSON.
 // The promise rejects only on bad options; a missing WebGPU adapter or a
 // failing case is reported in the JSON.
@@ -38,13 +38,19 @@ func runParity(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return "", err
 		}
+		var cases []parity.Case
+		for _, c := range parity.Cases() {
+			if strings.Contains(c.Name, filter) {
+				cases = append(cases, c)
+			}
+		}
 		var rep parity.Report
 		test, release, err := openBackend(name)
 		if err != nil {
 			rep = parity.Report{Backend: name, Reference: "cpu", Seed: seed, Error: err.Error(),
 				NoDevice: errors.Is(err, gpu.ErrNoAdapter)}
 		} else {
-			rep = parity.Run(test, cpu.New(), filter, seed)
+			rep = parity.Run(test, cpu.New(), cases, seed)
 			release()
 		}
 		if name == "gpu" {

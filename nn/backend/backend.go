@@ -91,62 +91,6 @@ type Args struct {
 	Alpha, Beta float32
 }
 
-// UnaryOp names an element-wise function. Each is declared once, in
-// Unaries (unary.go): its math, its gradient, its WGSL and its tests.
-type UnaryOp int
-
-// The unary ops. Args used are given in brackets.
-const (
-	Affine    UnaryOp = iota // Alpha*x + Beta
-	Relu                     // max(x, 0)
-	LeakyRelu                // x >= 0 ? x : Alpha*x
-	Clamp                    // min(max(x, Alpha), Beta)
-	Silu                     // x * sigmoid(x)
-	Gelu                     // x * Phi(x), exact (erf) form
-	Tanh                     // tanh(x)
-	Sigmoid                  // 1 / (1 + exp(-x))
-	Exp                      // exp(x)
-	Log                      // ln(x)
-	Sqrt                     // sqrt(x)
-	Rsqrt                    // 1 / sqrt(x)
-	Square                   // x*x
-	Abs                      // |x|
-	Recip                    // 1 / x
-	Pow                      // x^Alpha (x > 0)
-	NumUnaryOps
-)
-
-// String is the op's name in Unaries.
-func (o UnaryOp) String() string {
-	if o >= 0 && o < NumUnaryOps && Unaries[o].Name != "" {
-		return Unaries[o].Name
-	}
-	return fmt.Sprintf("UnaryOp(%d)", int(o))
-}
-
-// BinaryOp names an element-wise function of two arguments.
-type BinaryOp int
-
-// The binary ops.
-const (
-	Add BinaryOp = iota
-	Sub
-	Mul
-	Div
-	Max
-	Min
-	NumBinaryOps
-)
-
-var binaryNames = [...]string{"add", "sub", "mul", "div", "max", "min"}
-
-func (o BinaryOp) String() string {
-	if o >= 0 && int(o) < len(binaryNames) {
-		return binaryNames[o]
-	}
-	return fmt.Sprintf("BinaryOp(%d)", int(o))
-}
-
 // ReduceOp names a reduction.
 type ReduceOp int
 

@@ -7,112 +7,35 @@ import (
 	"catsynth/nn/backend"
 )
 
-// unaryFunc returns f for op (backend.Unaries), computed in float64 and
-// rounded once, so the reference is as exact as float32 output allows.
-func unaryFunc(op backend.UnaryOp, a backend.Args) func(x float64) float64 {
-	if op < 0 || op >= backend.NumUnaryOps {
-		panic(fmt.Sprintf("cpu: unknown unary op %v", op))
-	}
-	f := backend.Unaries[op].F
-	return func(x float64) float64 { return f(x, a) }
-}
-
-// unaryDeriv returns f'(x) given x and y = f(x) (backend.Unaries).
-func unaryDeriv(op backend.UnaryOp, a backend.Args) func(x, y float64) float64 {
-	if op < 0 || op >= backend.NumUnaryOps {
-		panic(fmt.Sprintf("cpu: unknown unary op %v", op))
-	}
-	d := backend.Unaries[op].D
-	return func(x, y float64) float64 { return d(x, y, a) }
-}
-
-// Unary implements backend.Backend.
+// Unary implements backend.Backend with the op's kernel from the op table
+// (backend.UnaryDef.Eval), called once per chunk.
 func (be *Backend) Unary(op backend.UnaryOp, dst, x backend.Buffer, n int, a backend.Args) {
+	def := op.Def()
 	d, xs := need(dst, n, "Unary dst")[:n], need(x, n, "Unary x")[:n]
-	switch op { // the hottest ops get plain float32 loops
-	case backend.Affine:
-		parallelFor(n, elemGrain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				d[i] = a.Alpha*xs[i] + a.Beta
-			}
-		})
-		return
-	case backend.Relu:
-		parallelFor(n, elemGrain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				d[i] = max(xs[i], 0)
-			}
-		})
-		return
-	}
-	f := unaryFunc(op, a)
-	parallelFor(n, elemGrain/8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			d[i] = float32(f(float64(xs[i])))
-		}
-	})
+	parallelFor(n, unaryGrain(def), func(lo, hi int) { def.Eval(d[lo:hi], xs[lo:hi], a) })
 }
 
-// UnaryGrad implements backend.Backend: dx = dy * f'(x).
+// UnaryGrad implements backend.Backend: dx = dy * f'(x), by the op's
+// gradient kernel (backend.UnaryDef.Grad).
 func (be *Backend) UnaryGrad(op backend.UnaryOp, dx, x, y, dy backend.Buffer, n int, a backend.Args) {
+	def := op.Def()
 	d := need(dx, n, "UnaryGrad dx")[:n]
 	xs, ys, g := need(x, n, "UnaryGrad x")[:n], need(y, n, "UnaryGrad y")[:n], need(dy, n, "UnaryGrad dy")[:n]
-	fp := unaryDeriv(op, a)
-	parallelFor(n, elemGrain/8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			d[i] = float32(float64(g[i]) * fp(float64(xs[i]), float64(ys[i])))
-		}
-	})
+	parallelFor(n, elemGrain/8, func(lo, hi int) { def.Grad(d[lo:hi], xs[lo:hi], ys[lo:hi], g[lo:hi], a) })
 }
 
-// binaryRow computes n outputs d[j] = a[j*as] op b[j*bs].
-func binaryRow(op backend.BinaryOp, d, a []float32, as int, b []float32, bs int, n int) {
-	switch op {
-	case backend.Add:
-		if as == 1 && bs == 1 {
-			a, b = a[:n], b[:n]
-			for j := range d[:n] {
-				d[j] = a[j] + b[j]
-			}
-			return
-		}
-		for j := 0; j < n; j++ {
-			d[j] = a[j*as] + b[j*bs]
-		}
-	case backend.Sub:
-		for j := 0; j < n; j++ {
-			d[j] = a[j*as] - b[j*bs]
-		}
-	case backend.Mul:
-		if as == 1 && bs == 1 {
-			a, b = a[:n], b[:n]
-			for j := range d[:n] {
-				d[j] = a[j] * b[j]
-			}
-			return
-		}
-		for j := 0; j < n; j++ {
-			d[j] = a[j*as] * b[j*bs]
-		}
-	case backend.Div:
-		for j := 0; j < n; j++ {
-			d[j] = a[j*as] / b[j*bs]
-		}
-	case backend.Max:
-		for j := 0; j < n; j++ {
-			d[j] = max(a[j*as], b[j*bs])
-		}
-	case backend.Min:
-		for j := 0; j < n; j++ {
-			d[j] = min(a[j*as], b[j*bs])
-		}
-	default:
-		panic(fmt.Sprintf("cpu: unknown binary op %v", op))
+// unaryGrain is the chunk size of an op: cheap ops are worth a goroutine
+// only on larger chunks.
+func unaryGrain(def *backend.UnaryDef) int {
+	if def.Cheap {
+		return elemGrain
 	}
+	return elemGrain / 8
 }
 
 // Binary implements backend.Backend: dst (contiguous over p.Shape) = a op b.
 func (be *Backend) Binary(op backend.BinaryOp, dst, a, b backend.Buffer, p backend.Broadcast) {
+	def := op.Def()
 	total := numel(p.Shape)
 	d := need(dst, total, "Binary dst")
 	as, bs := data(a), data(b)
@@ -128,7 +51,7 @@ func (be *Backend) Binary(op backend.BinaryOp, dst, a, b backend.Buffer, p backe
 		r := *proto
 		r.seek(lo)
 		for i := lo; i < hi; i++ {
-			binaryRow(op, d[r.off[0]:], as[r.off[1]:], sa, bs[r.off[2]:], sb, n)
+			def.Eval(d[r.off[0]:][:n], as[r.off[1]:], sa, bs[r.off[2]:], sb)
 			r.next()
 		}
 	})

@@ -17,7 +17,7 @@ func (b *Backend) Fill(dst backend.Buffer, n int, v float32) {
 // Unary computes dst[i] = op(x[i]) for i < n; dst may be x only if the
 // caller accepts that WebGPU forbids it (it panics: no in-place here).
 func (b *Backend) Unary(op backend.UnaryOp, dst, x backend.Buffer, n int, a backend.Args) {
-	if op < 0 || op >= backend.NumUnaryOps {
+	if !op.Valid() {
 		panic(fmt.Sprintf("gpu: Unary: unknown op %v", op))
 	}
 	d, s := b.buf(dst), b.buf(x)
@@ -29,7 +29,7 @@ func (b *Backend) Unary(op backend.UnaryOp, dst, x backend.Buffer, n int, a back
 
 // UnaryGrad computes dx[i] = dy[i] * op'(x[i]) for i < n, where y = op(x).
 func (b *Backend) UnaryGrad(op backend.UnaryOp, dx, x, y, dy backend.Buffer, n int, a backend.Args) {
-	if op < 0 || op >= backend.NumUnaryOps {
+	if !op.Valid() {
 		panic(fmt.Sprintf("gpu: UnaryGrad: unknown op %v", op))
 	}
 	gdx, gx, gy, gdy := b.buf(dx), b.buf(x), b.buf(y), b.buf(dy)
@@ -43,7 +43,7 @@ func (b *Backend) UnaryGrad(op backend.UnaryOp, dx, x, y, dy backend.Buffer, n i
 // Binary computes dst = a op b over the contiguous output p.Shape, reading a
 // and b with their strides (0 on broadcast axes).
 func (b *Backend) Binary(op backend.BinaryOp, dst, a, bb backend.Buffer, p backend.Broadcast) {
-	if op < 0 || op >= backend.NumBinaryOps {
+	if !op.Valid() {
 		panic(fmt.Sprintf("gpu: Binary: unknown op %v", op))
 	}
 	rank := len(p.Shape)

@@ -18,7 +18,8 @@ package gpu
 // with `const NAME: TYPE = VALUE;` before compiling (the Go binding has no
 // pipeline-constant field, and text substitution also lets the compiler fold
 // every branch on the constant). Unset overrides keep their default. Each
-// name in constants must be declared in the file.
+// name in constants must be declared in the file. Before that, slot lines
+// `{{name}}` are filled with code generated from Go (elementwise_wgsl.go).
 //
 // Recording a dispatch:
 //
@@ -47,8 +48,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"catsynth/shaders"
 
 	"github.com/cogentcore/webgpu/wgpu"
 )
@@ -190,13 +189,13 @@ func (b *Backend) kernelFiles(files []string, entry string, reads, writes int, c
 	if !ok {
 		var src strings.Builder
 		for _, f := range files {
-			src.WriteString(shaders.Source(f))
+			src.WriteString(source(f))
 			src.WriteString("\n")
 		}
 		var err error
 		mod, err = b.device.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 			Label:          modKey,
-			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: specialize(file, generate(file, src.String()), constants)},
+			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: specialize(file, src.String(), constants)},
 		})
 		if err != nil {
 			panic(fmt.Sprintf("gpu: compile %s: %v", modKey, err))

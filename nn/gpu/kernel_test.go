@@ -1,12 +1,10 @@
 package gpu
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
 	"catsynth/nn/backend"
-	"catsynth/shaders"
 )
 
 func TestSpecialize(t *testing.T) {
@@ -325,24 +323,5 @@ func TestNoAdapterMatch(t *testing.T) {
 	_, err := New()
 	if err == nil || !strings.Contains(err.Error(), "no-such-adapter-xyz") {
 		t.Errorf("New with %s unmatched: err = %v", AdapterEnv, err)
-	}
-}
-
-// TestGeneratedUnaryCases: the unary kernel's switch is generated from
-// nn/backend.Unaries, so case k is op k's expression, for every op.
-func TestGeneratedUnaryCases(t *testing.T) {
-	src := generate("elementwise.wgsl", shaders.Source("elementwise.wgsl"))
-	if strings.Contains(src, "@generated") {
-		t.Fatal("a @generated line was left in elementwise.wgsl")
-	}
-	for op, d := range backend.Unaries {
-		for _, want := range []string{
-			fmt.Sprintf("case %du: { return %s; } // %s", op, d.WGSL, d.Name),
-			fmt.Sprintf("case %du: { return %s; } // %s", op, d.WGSLGrad, d.Name),
-		} {
-			if !strings.Contains(src, want) {
-				t.Errorf("generated source lacks %q", want)
-			}
-		}
 	}
 }

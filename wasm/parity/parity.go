@@ -1,74 +1,58 @@
-// Package parity runs the conformance suite's cases (nn/backend/backendtest:
-// one case list, one tolerance rule for every backend) on a tested backend
-// against a reference backend with the same random inputs, plus a few
-// composed sequences (Composites), and reports the outcome.
+// Package parity runs the conformance cases of nn/backend/conformance on a
+// tested backend and a reference backend with the same random inputs, and
+// reports the comparison as JSON-ready data.
 //
 // It exists for the browser build: wasm/ runs it inside the page to check
 // the WebGPU backend against the CPU backend linked into the same wasm, and
 // returns the Report as JSON to the Go test that drives headless Chromium.
-// It needs no *testing.T, so it runs anywhere a backend does.
+// The cases and the tolerance rule are the suite's own (a parity run
+// doubles the tolerances); this package adds timings and the report.
 package parity
 
 import (
-	"fmt"
+	"errors"
 	"math"
-	"math/rand/v2"
-	"runtime/debug"
-	"strings"
 	"time"
 
 	"catsynth/nn/backend"
-	"catsynth/nn/backend/backendtest"
+	"catsynth/nn/backend/conformance"
 )
 
-// Tol is a per-element tolerance: an output passes when
-// |got - want| <= Abs + Rel*|want|.
-type Tol struct {
-	Abs, Rel float64
-}
+// Case is one conformance case.
+type Case = conformance.Case
 
-// Input is one random input buffer: N values uniform in [Lo, Hi), rounded
-// down to whole numbers when Int is set (class indices).
-type Input struct {
-	N      int
-	Lo, Hi float32
-	Int    bool
-}
+// Cases returns the suite's randomized cases (conformance.Cases).
+func Cases() []Case { return conformance.Cases() }
 
-// Case is one op check. Run computes the output buffer (Out values) from the
-// input buffers on a backend; it may Alloc temporaries and must Free them.
-type Case struct {
-	Name   string
-	Inputs []Input
-	Out    int
-	Tol    Tol
-	// Flops is the work of one run (0 when not meaningful), for GFLOP/s.
-	Flops float64
-	Run   func(b backend.Backend, out backend.Buffer, in []backend.Buffer) error
-}
-
-// Result is the outcome of one case. Times are wall-clock milliseconds from
-// the first primitive call to the end of the download; the tested backend
-// runs twice, Ms is the first (cold: includes kernel compilation) and WarmMs
-// the second run. Both runs are compared with the reference.
+// Result is the outcome of one case. Times are wall-clock milliseconds of a
+// whole run (input upload, primitives, download); the tested backend runs
+// twice, Ms is the first (cold: includes kernel compilation) and WarmMs the
+// second run. Both runs are compared with the reference.
 type Result struct {
 	Name string `json:"name"`
 	Pass bool   `json:"pass"`
 	// MaxAbsErr is max |got - want| over the finite outputs.
 	MaxAbsErr float64 `json:"maxAbsErr"`
-	// Worst is max |got - want| / (Abs + Rel*|want|): the case passes when
-	// it is at most 1. WorstIndex, Got and Want describe that element.
+	// Worst is the largest error in units of the tolerance over the
+	// outputs (conformance.Diff.Worst; infinite values are reported as the
+	// largest float64): the case passes when it is at most 1. WorstIndex,
+	// Got and Want describe that element of the output named Output.
 	Worst      float64 `json:"worst"`
+	Output     string  `json:"output,omitempty"`
 	WorstIndex int     `json:"worstIndex"`
 	Got        float64 `json:"got"`
 	Want       float64 `json:"want"`
-	Tol        Tol     `json:"tol"`
-	N          int     `json:"n"`
-	Ms         float64 `json:"ms"`
-	WarmMs     float64 `json:"warmMs"`
-	RefMs      float64 `json:"refMs"`
-	GFlops     float64 `json:"gflops,omitempty"` // warm run
-	// Error is set when a run failed (an error, a panic, a non-finite output).
+	// Tol is the relative tolerance of that output (0: exact).
+	Tol    float64 `json:"tol"`
+	N      int     `json:"n"`
+	Ms     float64 `json:"ms"`
+	WarmMs float64 `json:"warmMs"`
+	RefMs  float64 `json:"refMs"`
+	// GFlops stays 0: the conformance cases carry no flop counts.
+	GFlops float64 `json:"gflops,omitempty"`
+	// Detail describes the first output outside its tolerance.
+	Detail string `json:"detail,omitempty"`
+	// Error is set when a run failed (an error or a panic).
 	Error string `json:"error,omitempty"`
 	// Stack is the goroutine stack of a panic.
 	Stack string `json:"stack,omitempty"`
@@ -81,8 +65,8 @@ type Report struct {
 	// Adapter describes the WebGPU adapter when the caller knows it (the
 	// browser build reads navigator.gpu's adapter info: vendor, architecture).
 	Adapter string `json:"adapter,omitempty"`
-	// Seed makes the run reproducible: case i draws its inputs from
-	// rand.NewPCG(Seed, i).
+	// Seed makes the run reproducible: it is the suite's base seed, so
+	// BACKENDTEST_SEED=Seed reruns the same inputs natively.
 	Seed    uint64   `json:"seed"`
 	Pass    bool     `json:"pass"`
 	Cases   []Result `json:"cases"`
@@ -93,38 +77,14 @@ type Report struct {
 	NoDevice bool   `json:"noDevice,omitempty"`
 }
 
-// CaseNames lists every case Run runs: the conformance suite's, then the
-// composites'.
-func CaseNames() []string {
-	names := backendtest.CaseNames()
-	for _, c := range Composites() {
-		names = append(names, c.Name)
-	}
-	return names
-}
-
-// Run runs the cases whose name contains filter ("" for all) on test and
-// ref and compares the results: each conformance case twice on test (the
-// first run is cold: it compiles kernels; the second must agree too), then
-// the composites. Each case is independent: a failing or panicking case
-// does not stop the others (though a panic can leave a backend's queued
-// work in a bad state).
-func Run(test, ref backend.Backend, filter string, seed uint64) Report {
+// Run runs every case on test and ref and compares the results.
+// Each case is independent: a failing or panicking case does not stop the
+// others (though a panic can leave a backend's queued work in a bad state).
+func Run(test, ref backend.Backend, cases []Case, seed uint64) Report {
 	start := time.Now()
 	rep := Report{Backend: test.Name(), Reference: ref.Name(), Seed: seed, Pass: true}
-	for _, name := range backendtest.CaseNames() {
-		if !strings.Contains(name, filter) {
-			continue
-		}
-		r := runConformance(test, ref, name, seed)
-		rep.Pass = rep.Pass && r.Pass
-		rep.Cases = append(rep.Cases, r)
-	}
-	for i, c := range Composites() {
-		if !strings.Contains(c.Name, filter) {
-			continue
-		}
-		r := runCase(test, ref, c, rand.New(rand.NewPCG(seed, uint64(i))))
+	for _, c := range cases {
+		r := runCase(test, ref, c, conformance.CaseSeed(int64(seed), c.Name))
 		rep.Pass = rep.Pass && r.Pass
 		rep.Cases = append(rep.Cases, r)
 	}
@@ -132,149 +92,70 @@ func Run(test, ref backend.Backend, filter string, seed uint64) Report {
 	return rep
 }
 
-// runConformance runs one conformance case twice (cold, warm).
-func runConformance(test, ref backend.Backend, name string, seed uint64) Result {
-	res := Result{Name: name}
-	only := func(n string) bool { return n == name }
-	for run := range 2 {
-		t0 := time.Now()
-		out := backendtest.Compare(ref, test, int64(seed), only)
-		d := ms(time.Since(t0))
-		if run == 0 {
-			res.Ms = d
-		} else {
-			res.WarmMs = d
-		}
-		for _, o := range out {
-			res.Worst = max(res.Worst, o.Worst)
-			if len(o.Errors) > 0 && res.Error == "" {
-				res.Error = fmt.Sprintf("run %d: %s", run+1, strings.Join(o.Errors, "; "))
-				res.Stack = o.Stack
-			}
-		}
-	}
-	res.Pass = res.Error == ""
-	return res
-}
-
-func runCase(test, ref backend.Backend, c Case, rng *rand.Rand) (res Result) {
-	res = Result{Name: c.Name, Tol: c.Tol, N: c.Out, Worst: -1} // the first element sets Worst
+func runCase(test, ref backend.Backend, c Case, seed int64) (res Result) {
+	res = Result{Name: c.Name, Worst: -1} // the first output sets Worst
 	defer func() {
 		res.Worst = max(res.Worst, 0)
-		res.Pass = res.Error == "" && res.Worst <= 1
+		res.Pass = res.Error == "" && res.Detail == "" && res.Worst <= 1
 	}()
-	inputs := make([][]float32, len(c.Inputs))
-	for i, in := range c.Inputs {
-		inputs[i] = make([]float32, in.N)
-		for j := range inputs[i] {
-			inputs[i][j] = in.Lo + (in.Hi-in.Lo)*rng.Float32()
-			if in.Int {
-				inputs[i][j] = float32(math.Floor(float64(inputs[i][j])))
-			}
-		}
-	}
 	fail := func(prefix string, err error) Result {
 		res.Error = prefix + err.Error()
-		if p, ok := err.(*panicError); ok {
-			res.Stack = p.stack
+		if p, ok := errors.AsType[*conformance.PanicError](err); ok {
+			res.Stack = p.Stack
 		}
 		return res
 	}
-	want, refTime, err := execute(ref, c, inputs)
-	res.RefMs = ms(refTime)
+	t0 := time.Now()
+	want, err := c.Run(ref, seed)
+	res.RefMs = ms(time.Since(t0))
 	if err != nil {
 		return fail("reference: ", err)
 	}
 	for run := range 2 {
-		got, d, err := execute(test, c, inputs)
+		t0 := time.Now()
+		got, err := c.Run(test, seed)
 		if run == 0 {
-			res.Ms = ms(d)
+			res.Ms = ms(time.Since(t0))
 		} else {
-			res.WarmMs = ms(d)
-			if c.Flops > 0 && d > 0 {
-				res.GFlops = c.Flops / d.Seconds() / 1e9
-			}
-		}
-		if err == nil {
-			err = compare(&res, got, want, c.Tol)
+			res.WarmMs = ms(time.Since(t0))
 		}
 		if err != nil {
-			return fail(fmt.Sprintf("run %d: ", run+1), err)
+			return fail([...]string{"run 1: ", "run 2: "}[run], err)
+		}
+		for _, d := range conformance.CheckParity(want, got) {
+			res.fold(d, run)
 		}
 	}
 	return res
 }
 
-// compare folds the errors of got into res. It fails where exactly one of
-// got and want is NaN or infinite (a kernel that never wrote an output
-// leaves the NaN the buffer was filled with).
-func compare(res *Result, got, want []float32, tol Tol) error {
-	for i := range want {
-		g, w := float64(got[i]), float64(want[i])
-		if math.IsNaN(g) != math.IsNaN(w) || math.IsInf(g, 0) != math.IsInf(w, 0) {
-			return fmt.Errorf("output[%d] = %v, want %v", i, g, w)
-		}
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			continue
-		}
-		d := math.Abs(g - w)
-		res.MaxAbsErr = max(res.MaxAbsErr, d)
-		if r := d / (tol.Abs + tol.Rel*math.Abs(w)); r > res.Worst {
-			res.Worst, res.WorstIndex, res.Got, res.Want = r, i, g, w
-		}
+// fold adds the comparison of one output to res.
+func (res *Result) fold(d conformance.Diff, run int) {
+	if run == 0 {
+		res.N += d.N
 	}
-	return nil
+	res.MaxAbsErr = max(res.MaxAbsErr, d.MaxAbsErr)
+	if d.Message != "" && res.Detail == "" {
+		res.Detail = [...]string{"run 1: ", "run 2: "}[run] + d.Message
+	}
+	if w := jsonSafe(d.Worst); w > res.Worst {
+		res.Worst, res.Output, res.WorstIndex = w, d.Output, d.WorstIndex
+		res.Got, res.Want, res.Tol = jsonSafe(d.Got), jsonSafe(d.Want), d.Tol
+	}
 }
 
-// execute uploads the inputs to b, runs the case into an output buffer
-// filled with NaN, and downloads the output. A panic in the backend is
-// returned as an error.
-func execute(b backend.Backend, c Case, inputs [][]float32) (out []float32, d time.Duration, err error) {
-	var bufs []backend.Buffer
-	defer func() {
-		for _, buf := range bufs {
-			b.Free(buf)
-		}
-	}()
-	defer func() {
-		if p := recover(); p != nil {
-			err = &panicError{value: p, stack: string(debug.Stack())}
-		}
-	}()
-	for _, in := range inputs {
-		buf, err := b.Alloc(len(in))
-		if err != nil {
-			return nil, 0, err
-		}
-		bufs = append(bufs, buf)
-		b.Upload(buf, in)
+// jsonSafe maps the values JSON cannot hold: NaN to 0 (Detail tells), an
+// infinity to the largest float64 of its sign.
+func jsonSafe(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
 	}
-	dst, err := b.Alloc(c.Out)
-	if err != nil {
-		return nil, 0, err
-	}
-	bufs = append(bufs, dst)
-	b.Fill(dst, c.Out, float32(math.NaN()))
-	// Wait for the uploads and the fill so that the time is the case's.
-	sync := make([]float32, 1)
-	if err := b.Download(dst, sync); err != nil {
-		return nil, 0, err
-	}
-	start := time.Now()
-	if err := c.Run(b, dst, bufs[:len(inputs)]); err != nil {
-		return nil, 0, err
-	}
-	out = make([]float32, c.Out)
-	err = b.Download(dst, out)
-	return out, time.Since(start), err
+	return v
 }
-
-// panicError is a recovered panic with its stack.
-type panicError struct {
-	value any
-	stack string
-}
-
-func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

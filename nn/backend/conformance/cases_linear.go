@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"fmt"
@@ -67,10 +67,10 @@ func matmulPatterns() []matmulPattern {
 	)
 }
 
-func matmulCases() []testCase {
-	var cs []testCase
+func matmulCases() []Case {
+	var cs []Case
 	for _, m := range matmulPatterns() {
-		cs = append(cs, testCase{name: "matmul/" + m.name(), run: func(e *env) []output {
+		cs = append(cs, Case{Name: "matmul/" + m.name(), run: func(e *env) []output {
 			p := m.params()
 			a := e.normal(max(1, (p.Batch-1)*p.StrideA+p.M*p.K))
 			b := e.normal(max(1, (p.Batch-1)*p.StrideB+p.K*p.N))
@@ -125,27 +125,27 @@ func convPatterns() []struct {
 	}
 }
 
-func convCases() []testCase {
-	var cs []testCase
+func convCases() []Case {
+	var cs []Case
 	for _, pc := range convPatterns() {
 		p := pc.p
 		nx, nw, ny := convSizes(p)
 		cs = append(cs,
-			testCase{name: "conv2d/" + pc.name, run: func(e *env) []output {
+			Case{Name: "conv2d/" + pc.name, run: func(e *env) []output {
 				x, w := e.normal(nx), e.normal(nw)
 				y := e.alloc(ny)
 				e.b.Conv2D(y, e.upload(x), e.upload(w), p)
 				want, scale := refConv(f64(x), f64(w), p)
 				return []output{{name: "y", got: e.download(y, ny), want: want, scale: scale, tol: contractionTol}}
 			}},
-			testCase{name: "conv2d_grad_input/" + pc.name, run: func(e *env) []output {
+			Case{Name: "conv2d_grad_input/" + pc.name, run: func(e *env) []output {
 				dy, w := e.normal(ny), e.normal(nw)
 				dx := e.alloc(nx)
 				e.b.Conv2DGradInput(dx, e.upload(dy), e.upload(w), p)
 				want, scale := refConvGradInput(f64(dy), f64(w), p)
 				return []output{{name: "dx", got: e.download(dx, nx), want: want, scale: scale, tol: contractionTol}}
 			}},
-			testCase{name: "conv2d_grad_weight/" + pc.name, run: func(e *env) []output {
+			Case{Name: "conv2d_grad_weight/" + pc.name, run: func(e *env) []output {
 				x, dy := e.normal(nx), e.normal(ny)
 				dw := e.alloc(nw)
 				e.b.Conv2DGradWeight(dw, e.upload(x), e.upload(dy), p)

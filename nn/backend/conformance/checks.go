@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"math"
@@ -7,10 +7,25 @@ import (
 )
 
 // extraCheck is a check that is not a comparison of outputs with a
-// reference: buffer management and adjoint identities. RunAll runs them.
+// reference: buffer management and adjoint identities. It reports through
+// e.errorf and e.fatalf.
 type extraCheck struct {
 	name  string
-	check func(t TB, e *env)
+	check func(e *env)
+}
+
+// Checks returns the checks that compare no outputs (buffer management,
+// adjoint identities), in a stable order. Their Run reports failures as
+// its error; they take no part in parity runs.
+func Checks() []Case {
+	var cs []Case
+	for _, c := range extraChecks() {
+		cs = append(cs, Case{Name: c.name, run: func(e *env) []output {
+			c.check(e)
+			return nil
+		}})
+	}
+	return cs
 }
 
 func extraChecks() []extraCheck {
@@ -18,30 +33,30 @@ func extraChecks() []extraCheck {
 		{"alloc/limits", checkAllocLimits},
 		{"alloc/reuse", checkAllocReuse},
 		{"download/prefix", checkDownloadPrefix},
-		{"name", func(t TB, e *env) {
+		{"name", func(e *env) {
 			if e.b.Name() == "" {
-				t.Errorf("Name() is empty")
+				e.errorf("Name() is empty")
 			}
 		}},
 	}
 	for _, pc := range convPatterns() {
-		cs = append(cs, extraCheck{"adjoint/conv2d/" + pc.name, func(t TB, e *env) {
-			checkConvAdjoint(t, e, pc.p)
+		cs = append(cs, extraCheck{"adjoint/conv2d/" + pc.name, func(e *env) {
+			checkConvAdjoint(e, pc.p)
 		}})
 	}
 	for _, p := range resizePatterns() {
-		cs = append(cs, extraCheck{"adjoint/resize/" + resizeName(p), func(t TB, e *env) {
+		cs = append(cs, extraCheck{"adjoint/resize/" + resizeName(p), func(e *env) {
 			in, out := p.Planes*p.H*p.W, p.Planes*p.OH*p.OW
 			x, dy := e.normal(in), e.normal(out)
 			y, dx := e.alloc(out), e.alloc(in)
 			e.b.Resize(y, e.upload(x), p)
 			e.b.ResizeGrad(dx, e.upload(dy), p)
-			checkAdjoint(t, "Resize/ResizeGrad", dy, e.download(y, out), e.download(dx, in), x)
+			checkAdjoint(e, "Resize/ResizeGrad", dy, e.download(y, out), e.download(dx, in), x)
 		}})
 	}
 	for _, op := range []backend.PoolOp{backend.AvgPool, backend.MaxPool} {
 		for _, p := range poolPatterns() {
-			cs = append(cs, extraCheck{"adjoint/pool2d/" + poolName(op, p), func(t TB, e *env) {
+			cs = append(cs, extraCheck{"adjoint/pool2d/" + poolName(op, p), func(e *env) {
 				// Max pooling is positively homogeneous, max(x) = x[argmax], so the
 				// identity holds for it too.
 				in, out := p.Planes*p.H*p.W, p.Planes*p.OH()*p.OW()
@@ -49,7 +64,7 @@ func extraChecks() []extraCheck {
 				xb, y, dx := e.upload(x), e.alloc(out), e.alloc(in)
 				e.b.Pool2D(op, y, xb, p)
 				e.b.Pool2DGrad(op, dx, xb, y, e.upload(dy), p)
-				checkAdjoint(t, "Pool2D/Pool2DGrad", dy, e.download(y, out), e.download(dx, in), x)
+				checkAdjoint(e, "Pool2D/Pool2DGrad", dy, e.download(y, out), e.download(dx, in), x)
 			}})
 		}
 	}
@@ -58,8 +73,7 @@ func extraChecks() []extraCheck {
 
 // checkAdjoint checks <dy, y> == <dx, x> in float64, relative to the sums of
 // the absolute products.
-func checkAdjoint(t TB, what string, dy, y, dx, x []float32) {
-	t.Helper()
+func checkAdjoint(e *env, what string, dy, y, dx, x []float32) {
 	var lhs, rhs, mag float64
 	for i := range dy {
 		lhs += float64(dy[i]) * float64(y[i])
@@ -70,14 +84,14 @@ func checkAdjoint(t TB, what string, dy, y, dx, x []float32) {
 		mag += math.Abs(float64(dx[i]) * float64(x[i]))
 	}
 	if d := math.Abs(lhs - rhs); !(d <= 1e-5*mag) {
-		t.Errorf("%s: <dy, F(x)> = %.9g but <F^T(dy), x> = %.9g (difference %.3g, scale %.3g)",
+		e.errorf("%s: <dy, F(x)> = %.9g but <F^T(dy), x> = %.9g (difference %.3g, scale %.3g)",
 			what, lhs, rhs, d, mag)
 	}
 }
 
 // checkConvAdjoint checks both gradients of a convolution: conv is linear in
 // x for fixed w and in w for fixed x.
-func checkConvAdjoint(t TB, e *env, p backend.Conv) {
+func checkConvAdjoint(e *env, p backend.Conv) {
 	nx, nw, ny := convSizes(p)
 	x, w, dy := e.normal(nx), e.normal(nw), e.normal(ny)
 	xb, wb, dyb := e.upload(x), e.upload(w), e.upload(dy)
@@ -86,25 +100,25 @@ func checkConvAdjoint(t TB, e *env, p backend.Conv) {
 	e.b.Conv2DGradInput(dx, dyb, wb, p)
 	e.b.Conv2DGradWeight(dw, xb, dyb, p)
 	ys := e.download(y, ny)
-	checkAdjoint(t, "Conv2D/Conv2DGradInput", dy, ys, e.download(dx, nx), x)
-	checkAdjoint(t, "Conv2D/Conv2DGradWeight", dy, ys, e.download(dw, nw), w)
+	checkAdjoint(e, "Conv2D/Conv2DGradInput", dy, ys, e.download(dx, nx), x)
+	checkAdjoint(e, "Conv2D/Conv2DGradWeight", dy, ys, e.download(dw, nw), w)
 }
 
-func checkAllocLimits(t TB, e *env) {
+func checkAllocLimits(e *env) {
 	for _, n := range []int{-1, 1 << 50} {
 		if b, err := e.b.Alloc(n); err == nil {
-			t.Errorf("Alloc(%d) succeeded (Len %d), want an error", n, b.Len())
+			e.errorf("Alloc(%d) succeeded (Len %d), want an error", n, b.Len())
 			e.b.Free(b)
 		}
 	}
 	for _, n := range []int{0, 1, 17} {
 		b, err := e.b.Alloc(n)
 		if err != nil {
-			t.Errorf("Alloc(%d): %v", n, err)
+			e.errorf("Alloc(%d): %v", n, err)
 			continue
 		}
 		if b.Len() != n {
-			t.Errorf("Alloc(%d).Len() = %d", n, b.Len())
+			e.errorf("Alloc(%d).Len() = %d", n, b.Len())
 		}
 		e.b.Free(b)
 	}
@@ -112,25 +126,25 @@ func checkAllocLimits(t TB, e *env) {
 
 // checkAllocReuse frees and reallocates buffers and checks lengths and that
 // a reused buffer takes new contents.
-func checkAllocReuse(t TB, e *env) {
+func checkAllocReuse(e *env) {
 	for round := 0; round < 3; round++ {
 		for _, n := range []int{5, 64, 1000} {
 			b, err := e.b.Alloc(n)
 			if err != nil {
-				t.Fatalf("Alloc(%d): %v", n, err)
+				e.fatalf("Alloc(%d): %v", n, err)
 			}
 			if b.Len() != n {
-				t.Fatalf("Alloc(%d).Len() = %d", n, b.Len())
+				e.fatalf("Alloc(%d).Len() = %d", n, b.Len())
 			}
 			x := e.normal(n)
 			e.b.Upload(b, x)
 			got := make([]float32, n)
 			if err := e.b.Download(b, got); err != nil {
-				t.Fatalf("%v", err)
+				e.fatalf("%v", err)
 			}
 			for i := range x {
 				if got[i] != x[i] {
-					t.Fatalf("round %d: buffer of %d: value %d reads %v after upload of %v", round, n, i, got[i], x[i])
+					e.fatalf("round %d: buffer of %d: value %d reads %v after upload of %v", round, n, i, got[i], x[i])
 				}
 			}
 			e.b.Free(b)
@@ -139,20 +153,20 @@ func checkAllocReuse(t TB, e *env) {
 }
 
 // checkDownloadPrefix uploads a short prefix and downloads a shorter one.
-func checkDownloadPrefix(t TB, e *env) {
+func checkDownloadPrefix(e *env) {
 	b := e.upload(e.normal(50))
 	x := e.normal(20)
 	e.b.Upload(b, x)
 	got := make([]float32, 12)
 	if err := e.b.Download(b, got); err != nil {
-		t.Fatalf("%v", err)
+		e.fatalf("%v", err)
 	}
 	for i := range got {
 		if got[i] != x[i] {
-			t.Fatalf("value %d = %v, want %v", i, got[i], x[i])
+			e.fatalf("value %d = %v, want %v", i, got[i], x[i])
 		}
 	}
 	if err := e.b.Flush(); err != nil {
-		t.Fatalf("Flush: %v", err)
+		e.fatalf("Flush: %v", err)
 	}
 }

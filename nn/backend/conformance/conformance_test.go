@@ -1,24 +1,13 @@
-package backendtest
+package conformance
 
 import (
-	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
-// recorder is a testing.TB that counts errors instead of failing.
-type recorder struct {
-	testing.TB
-	errs []string
-}
-
-func (r *recorder) Helper() {}
-func (r *recorder) Errorf(format string, args ...any) {
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func TestCheckOutput(t *testing.T) {
+func TestCompare(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {
 		name string
@@ -36,10 +25,9 @@ func TestCheckOutput(t *testing.T) {
 		{"length mismatch", output{got: []float32{1}, want: []float64{1, 2}}, true},
 	}
 	for _, tt := range tests {
-		r := &recorder{TB: t}
-		checkOutput(r, tt.o, tt.o.got, tt.o.want, tt.o.tol)
-		if failed := len(r.errs) > 0; failed != tt.fail {
-			t.Errorf("%s: failed = %v (%v), want %v", tt.name, failed, r.errs, tt.fail)
+		d := compare(tt.o, tt.o.got, tt.o.want, tt.o.tol)
+		if failed := d.Bad > 0; failed != tt.fail || failed != (d.Message != "") {
+			t.Errorf("%s: failed = %v (%+v), want %v", tt.name, failed, d, tt.fail)
 		}
 	}
 }
@@ -101,5 +89,24 @@ func TestReferenceAdjoints(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRunReportsFailures checks that Run turns the ways a case can fail into
+// errors: a panic (with its stack), a failed check, and a clean pass.
+func TestRunReportsFailures(t *testing.T) {
+	boom := Case{Name: "boom", run: func(e *env) []output { panic("boom") }}
+	if _, err := boom.Run(nil, 1); err == nil || !strings.Contains(err.Error(), "panic: boom") {
+		t.Errorf("panicking case: err = %v", err)
+	} else if p, ok := err.(*PanicError); !ok || !strings.Contains(p.Stack, "conformance_test.go") {
+		t.Errorf("panic error %T lacks the stack of the panic", err)
+	}
+	bad := Case{Name: "bad", run: func(e *env) []output { e.errorf("wrong %d", 1); e.errorf("wrong %d", 2); return nil }}
+	if _, err := bad.Run(nil, 1); err == nil || err.Error() != "wrong 1\nwrong 2" {
+		t.Errorf("failing check: err = %v", err)
+	}
+	fatal := Case{Name: "fatal", run: func(e *env) []output { e.fatalf("stop"); panic("not reached") }}
+	if _, err := fatal.Run(nil, 1); err == nil || err.Error() != "stop" {
+		t.Errorf("fatal check: err = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"fmt"
@@ -7,54 +7,55 @@ import (
 	"catsynth/nn/backend"
 )
 
-// unarySpec is one unary op with its arguments and tolerances.
+// unarySpec is one unary op with one of its argument sets.
 type unarySpec struct {
-	name    string
-	op      backend.UnaryOp
-	args    backend.Args
-	tol     float64 // forward
-	gradTol float64
+	name string
+	op   backend.UnaryOp
+	args backend.Args
+	test backend.UnaryTest
 }
 
-// unarySpecs covers every UnaryOp with each of its test arguments, all
-// from backend.Unaries (Pow twice: a positive and a negative exponent).
+// gradTol is the tolerance of every unary gradient against finite differences.
+const gradTol = 1e-4
+
+// unarySpecs covers every UnaryOp with each argument set its table entry
+// lists (backend.UnaryTest.Args).
 func unarySpecs() []unarySpec {
-	const grad = 1e-4
 	var specs []unarySpec
-	for op, d := range backend.Unaries {
-		if d.Name == "" || d.F == nil || d.D == nil || d.WGSL == "" || d.WGSLGrad == "" || len(d.TestArgs) == 0 || d.Kinks == nil {
-			panic(fmt.Sprintf("backendtest: unary op %d is not fully declared in backend.Unaries", op))
+	for op := backend.UnaryOp(0); op < backend.NumUnaryOps; op++ {
+		t := op.Def().Test
+		if len(t.Args) == 0 {
+			specs = append(specs, unarySpec{op.String(), op, backend.Args{}, t})
+			continue
 		}
-		for _, a := range d.TestArgs {
-			name := d.Name
-			if len(d.TestArgs) > 1 {
-				name = fmt.Sprintf("%s%g", d.Name, a.Alpha)
+		for _, a := range t.Args {
+			name := op.String()
+			if len(t.Args) > 1 {
+				name += fmt.Sprintf("%g", a.Alpha)
 			}
-			specs = append(specs, unarySpec{name, backend.UnaryOp(op), a, d.Tol, grad})
+			specs = append(specs, unarySpec{name, op, a, t})
 		}
 	}
 	return specs
 }
 
-// unaryInputs draws n inputs from op's domain, at least 0.01 away from its
-// kinks so that finite differences are meaningful.
+// unaryInputs draws n inputs from op's domain, away from its kinks so that
+// finite differences are meaningful.
 func (e *env) unaryInputs(s unarySpec, n int) []float32 {
+	gap, kinks := s.test.Gap, []float64{0}
+	if gap == 0 {
+		gap = 0.01
+	}
+	if s.test.Kinks != nil {
+		kinks = s.test.Kinks(s.args)
+	}
 	x := make([]float32, n)
 	for i := range x {
 		for {
-			var v float64
-			switch backend.Unaries[s.op].Domain {
-			case backend.Positive:
-				v = 0.05 + 3.95*e.rng.Float64()
-			case backend.NonZero:
-				v = (0.2 + 3.8*e.rng.Float64()) * float64(1-2*e.rng.Intn(2))
-			default:
-				v = -4 + 8*e.rng.Float64()
-			}
-			kinks := backend.Unaries[s.op].Kinks(s.args)
+			v := s.test.Lo + (s.test.Hi-s.test.Lo)*e.rng.Float64()
 			ok := true
 			for _, k := range kinks {
-				ok = ok && math.Abs(v-k) >= 0.01
+				ok = ok && math.Abs(v-k) >= gap
 			}
 			if ok {
 				x[i] = float32(v)
@@ -65,8 +66,8 @@ func (e *env) unaryInputs(s unarySpec, n int) []float32 {
 	return x
 }
 
-func elementwiseCases() []testCase {
-	cs := []testCase{{name: "fill", run: func(e *env) []output {
+func elementwiseCases() []Case {
+	cs := []Case{{Name: "fill", run: func(e *env) []output {
 		const n, extra = 1029, 7
 		init := e.normal(n + extra)
 		b := e.upload(init)
@@ -79,7 +80,7 @@ func elementwiseCases() []testCase {
 		return []output{{name: "dst", got: got, want: want}}
 	}}}
 	for _, s := range unarySpecs() {
-		cs = append(cs, testCase{name: "unary/" + s.name, run: func(e *env) []output {
+		cs = append(cs, Case{Name: "unary/" + s.name, run: func(e *env) []output {
 			const n, extra = 1031, 5
 			x := e.unaryInputs(s, n)
 			dst := e.alloc(n + extra)
@@ -89,16 +90,16 @@ func elementwiseCases() []testCase {
 			for i, v := range x {
 				want[i] = refUnary(s.op, float64(v), s.args)
 				scale[i] = math.Abs(want[i])
-				if s.op == backend.Affine { // two roundings: scale by both terms
-					scale[i] = math.Abs(float64(s.args.Alpha)*float64(v)) + math.Abs(float64(s.args.Beta))
+				if s.test.Scale != nil {
+					scale[i] = s.test.Scale(float64(v), s.args)
 				}
 			}
 			return []output{
-				{name: "dst", got: got[:n], want: want, scale: scale, tol: s.tol},
+				{name: "dst", got: got[:n], want: want, scale: scale, tol: s.test.Tol},
 				{name: "dst tail beyond n (untouched)", got: got[n:], want: nanSlice(extra)},
 			}
 		}})
-		cs = append(cs, testCase{name: "unarygrad/" + s.name, run: func(e *env) []output {
+		cs = append(cs, Case{Name: "unarygrad/" + s.name, run: func(e *env) []output {
 			const n = 1031
 			x := e.unaryInputs(s, n)
 			dy := e.normal(n)
@@ -110,19 +111,16 @@ func elementwiseCases() []testCase {
 			}
 			dx := e.alloc(n)
 			e.b.UnaryGrad(s.op, dx, e.upload(x), e.upload(y), e.upload(dy), n, s.args)
-			return []output{{name: "dx (vs finite differences)", got: e.download(dx, n), want: want, tol: s.gradTol}}
+			return []output{{name: "dx (vs finite differences)", got: e.download(dx, n), want: want, tol: gradTol}}
 		}})
 	}
 	for op := backend.BinaryOp(0); op < backend.NumBinaryOps; op++ {
-		tol := 1e-6
-		if op == backend.Max || op == backend.Min {
-			tol = 0
-		}
+		tol := op.Def().Tol
 		for _, bc := range broadcastPatterns() {
-			cs = append(cs, testCase{name: fmt.Sprintf("binary/%v/%s", op, bc.name), run: func(e *env) []output {
+			cs = append(cs, Case{Name: fmt.Sprintf("binary/%v/%s", op, bc.name), run: func(e *env) []output {
 				a := e.normal(bc.aLen)
 				b := e.normal(bc.bLen)
-				if op == backend.Div { // keep divisors away from zero
+				if op.Def().NonzeroB { // keep divisors away from zero
 					for i, v := range b {
 						b[i] = float32(math.Copysign(0.5+math.Abs(float64(v)), float64(v)))
 					}

@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"fmt"
@@ -76,10 +76,10 @@ func reducePatterns() []reducePattern {
 	}
 }
 
-func stridedCases() []testCase {
-	var cs []testCase
+func stridedCases() []Case {
+	var cs []Case
 	for _, c := range copyPatterns() {
-		cs = append(cs, testCase{name: "copy/" + c.name, run: func(e *env) []output {
+		cs = append(cs, Case{Name: "copy/" + c.name, run: func(e *env) []output {
 			src, init := e.normal(c.srcLen), e.normal(c.dstLen)
 			dst := e.upload(init)
 			e.b.Copy(dst, e.upload(src), c.p)
@@ -91,11 +91,11 @@ func stridedCases() []testCase {
 	return cs
 }
 
-func reduceCases() []testCase {
-	var cs []testCase
+func reduceCases() []Case {
+	var cs []Case
 	for _, op := range []backend.ReduceOp{backend.Sum, backend.MaxReduce} {
 		for _, r := range reducePatterns() {
-			cs = append(cs, testCase{name: fmt.Sprintf("reduce/%v/%s", op, r.name()), run: func(e *env) []output {
+			cs = append(cs, Case{Name: fmt.Sprintf("reduce/%v/%s", op, r.name()), run: func(e *env) []output {
 				p := backend.Reduction{Shape: r.shape, Axes: r.axes}
 				x := e.normal(prod(r.shape))
 				want, scale := refReduce(op, f64(x), p)

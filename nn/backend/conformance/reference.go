@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"math"
@@ -7,15 +7,12 @@ import (
 )
 
 // The float64 references: plain loops written straight from the contract in
-// package backend, independent of any backend's code.
+// package backend, independent of any backend's code. The element-wise
+// functions come from the op table (backend.UnaryDef.Ref, BinaryDef.Ref),
+// written there apart from the CPU kernels.
 
-// refUnary is f(x) of op in float64, as backend.Unaries declares it (the
-// gradient rule there is checked against finite differences of this).
-func refUnary(op backend.UnaryOp, x float64, a backend.Args) float64 {
-	return backend.Unaries[op].F(x, a)
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+// refUnary is f(x) of op in float64, from the op table.
+func refUnary(op backend.UnaryOp, x float64, a backend.Args) float64 { return op.Def().Ref(x, a) }
 
 // refUnaryFD is f'(x) by central differences of refUnary.
 func refUnaryFD(op backend.UnaryOp, x float64, a backend.Args) float64 {
@@ -23,23 +20,7 @@ func refUnaryFD(op backend.UnaryOp, x float64, a backend.Args) float64 {
 	return (refUnary(op, x+h, a) - refUnary(op, x-h, a)) / (2 * h)
 }
 
-func refBinary(op backend.BinaryOp, a, b float64) float64 {
-	switch op {
-	case backend.Add:
-		return a + b
-	case backend.Sub:
-		return a - b
-	case backend.Mul:
-		return a * b
-	case backend.Div:
-		return a / b
-	case backend.Max:
-		return math.Max(a, b)
-	case backend.Min:
-		return math.Min(a, b)
-	}
-	panic("backendtest: unknown binary op " + op.String())
-}
+func refBinary(op backend.BinaryOp, a, b float64) float64 { return op.Def().Ref(a, b) }
 
 // unravel returns the multi-index of linear index i in a row-major shape.
 func unravel(i int, shape []int) []int {

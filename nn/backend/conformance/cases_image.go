@@ -1,4 +1,4 @@
-package backendtest
+package conformance
 
 import (
 	"fmt"
@@ -58,18 +58,18 @@ func (e *env) poolInput(n int, ties bool) []float32 {
 	return x
 }
 
-func imageCases() []testCase {
-	var cs []testCase
+func imageCases() []Case {
+	var cs []Case
 	for _, p := range resizePatterns() {
 		in, out := p.Planes*p.H*p.W, p.Planes*p.OH*p.OW
 		cs = append(cs,
-			testCase{name: "resize/" + resizeName(p), run: func(e *env) []output {
+			Case{Name: "resize/" + resizeName(p), run: func(e *env) []output {
 				x := e.normal(in)
 				dst := e.alloc(out)
 				e.b.Resize(dst, e.upload(x), p)
 				return []output{{name: "dst", got: e.download(dst, out), want: refResize(f64(x), p)}}
 			}},
-			testCase{name: "resize_grad/" + resizeName(p), run: func(e *env) []output {
+			Case{Name: "resize_grad/" + resizeName(p), run: func(e *env) []output {
 				dy := e.normal(out)
 				dx := e.alloc(in)
 				e.b.ResizeGrad(dx, e.upload(dy), p)
@@ -93,14 +93,14 @@ func imageCases() []testCase {
 				}
 				in, out := p.Planes*p.H*p.W, p.Planes*p.OH()*p.OW()
 				cs = append(cs,
-					testCase{name: "pool2d/" + name, run: func(e *env) []output {
+					Case{Name: "pool2d/" + name, run: func(e *env) []output {
 						x := e.poolInput(in, ties)
 						dst := e.alloc(out)
 						e.b.Pool2D(op, dst, e.upload(x), p)
 						want, _, scale := refPool(op, f64(x), p)
 						return []output{{name: "dst", got: e.download(dst, out), want: want, scale: scale, tol: tol}}
 					}},
-					testCase{name: "pool2d_grad/" + name, run: func(e *env) []output {
+					Case{Name: "pool2d_grad/" + name, run: func(e *env) []output {
 						x := e.poolInput(in, ties)
 						dy := e.normal(out)
 						yref, _, _ := refPool(op, f64(x), p)
@@ -117,7 +117,7 @@ func imageCases() []testCase {
 		}
 	}
 	for _, p := range []backend.OneHot{{N: 2, C: 5, Inner: 37}, {N: 1, C: 1, Inner: 4}, {N: 3, C: 12, Inner: 65}} {
-		cs = append(cs, testCase{name: fmt.Sprintf("onehot/n%d_c%d_inner%d", p.N, p.C, p.Inner), run: func(e *env) []output {
+		cs = append(cs, Case{Name: fmt.Sprintf("onehot/n%d_c%d_inner%d", p.N, p.C, p.Inner), run: func(e *env) []output {
 			idx := make([]float32, p.N*p.Inner)
 			for i := range idx {
 				switch r := e.rng.Intn(p.C + 2); {
@@ -138,7 +138,7 @@ func imageCases() []testCase {
 	return cs
 }
 
-func adamCases() []testCase {
+func adamCases() []Case {
 	steps := []struct {
 		name string
 		p    backend.Adam
@@ -149,12 +149,12 @@ func adamCases() []testCase {
 			GradScale: 0.25}, 1},
 		{"zero_beta1", backend.Adam{LR: 1e-2, Beta1: 0, Beta2: 0.9, Eps: 1e-8, WeightDecay: 0.1}, 10},
 	}
-	var cs []testCase
+	var cs []Case
 	for _, s := range steps {
 		p := s.p
 		p.BiasCorr1 = float32(1 - math.Pow(float64(p.Beta1), float64(s.t)))
 		p.BiasCorr2 = float32(1 - math.Pow(float64(p.Beta2), float64(s.t)))
-		cs = append(cs, testCase{name: "adam/" + s.name, run: func(e *env) []output {
+		cs = append(cs, Case{Name: "adam/" + s.name, run: func(e *env) []output {
 			const n = 1013
 			param, grad := e.normal(n), e.normal(n)
 			m := e.uniform(n, -0.1, 0.1)
