@@ -206,6 +206,7 @@ $("labelFile").onchange = async () => {
 async function loadModelBytes(bytes, name) {
   const info = await call("loadModel", [bytes.slice(), name]);
   modelBytes = bytes; modelName = name;
+  showModelName(name);
   state.target = null;
   resetAffinity();
   forgetFiles();
@@ -219,6 +220,18 @@ async function loadModelBytes(bytes, name) {
   return info;
 }
 
+// showModelName makes the model select name the loaded model, adding an
+// entry for a file the user opened (an adapted model, say).
+function showModelName(name) {
+  const sel = $("model");
+  let opt = [...sel.options].find((o) => o.value === name || o.text.startsWith(name + " ("));
+  if (!opt) {
+    opt = new Option(`${name} (opened file)`, name);
+    sel.add(opt);
+  }
+  sel.value = opt.value;
+}
+
 async function chooseModel(entry) {
   const bytes = await cachedFetch(entry.url, { label: `model ${entry.name}`, bytes: entry.bytes });
   await loadModelBytes(bytes, entry.name);
@@ -226,6 +239,7 @@ async function chooseModel(entry) {
 let index = { models: [] };
 $("model").onchange = async () => {
   const e = index.models.find((m) => m.url === $("model").value);
+  if (!e) return; // the opened file, already loaded
   try { await chooseModel(e); } catch (err) { reportError(err); }
 };
 $("openModel").onclick = () => $("modelFile").click();

@@ -194,6 +194,7 @@ export function renderHeatmap(m) {
       const td = tr.insertCell();
       td.style.background = `rgba(47, 111, 222, ${Math.sqrt(v).toFixed(3)})`;
       td.title = `${name} → ${m.source[c]}: ${v.toFixed(3)}`;
+      td.textContent = v >= 0.05 ? v.toFixed(2).replace(/^0/, "") : ""; // the weights worth reading
     });
     tr.onclick = () => { editRow = r; renderHeatmap(affinity); openRowEditor(r); };
   });
@@ -222,6 +223,8 @@ function openRowEditor(r) {
   const terms = $("rowTerms");
   terms.textContent = "";
   for (const [v, i] of top) terms.append(termInput(i, v));
+  const rest = 1 - top.reduce((a, [v]) => a + v, 0);
+  $("rowRest").textContent = rest > 0.005 ? `+ ${rest.toFixed(2)} spread over the other ${row.length - top.length} classes (applying keeps only the terms shown, renormalised)` : "";
   $("rowEditor").hidden = false;
 }
 $("addTerm").onclick = () => $("rowTerms").append(termInput(0, 0.5));
@@ -324,7 +327,7 @@ export async function listSaved() {
 $("saveModel").onclick = async () => {
   try {
     const bytes = await call("saveAdapted");
-    const name = `${app.modelName().replace(/\.safetensors(\.zst)?$/, "")}-${state.target.classes.map((c) => c.name).slice(0, 3).join("-")}-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, "")}`.replace(/[^\w.-]+/g, "_");
+    const name = `${app.modelName().replace(/\.safetensors(\.zst)?$/, "")}-${state.target.classes.map((c) => c.name).slice(0, 3).join("-")}-${new Date().toISOString().slice(0, 16).replace("T", "-").replace(":", "")}`.replace(/[^\w.-]+/g, "_");
     await dbDo("readwrite", (s) => s.put({ name, bytes, date: Date.now() }));
     download(new Blob([bytes]), name + ".safetensors.zst");
     await listSaved();

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -382,6 +383,17 @@ func TestBrowserApp(t *testing.T) {
 	}
 	if _, err := browser.Wait[bool](b, `document.querySelectorAll("#heatmap tbody tr").length === 2`, 10*time.Second); err != nil {
 		fail("the loaded adapted model's matrix is not shown: %v", err)
+	}
+	// The model select names the adapted model, the heatmap shows its
+	// weights as numbers, and the download name's date and time are apart.
+	if sel := eval(`(() => { const s = document.getElementById("model"); return s.options[s.selectedIndex].text; })()`); !strings.Contains(sel, "opened file") {
+		t.Errorf("after loading the adapted model the model select shows %q", sel)
+	}
+	if cells := eval(`[...document.querySelectorAll("#heatmap td")].filter((td) => td.textContent !== "").length`); cells == "0" {
+		t.Error("the heatmap shows no numbers")
+	}
+	if base := filepath.Base(saved[0]); !regexp.MustCompile(`-\d{4}-\d{2}-\d{2}-\d{4}\.safetensors\.zst$`).MatchString(base) {
+		t.Errorf("download name %q: want ...-YYYY-MM-DD-HHMM.safetensors.zst", base)
 	}
 	// Engine restart (the recovery from a lost device): a fresh device,
 	// the same model, a new image.
