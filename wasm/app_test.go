@@ -312,8 +312,8 @@ func TestBrowserApp(t *testing.T) {
 	if ft.Error != "" || len(ft.Losses) != 4 {
 		fail("finetune: %+v", ft)
 	}
-	if st := eval(`[document.getElementById("start").disabled, document.getElementById("saveModel").disabled, appState.transferPanel].join()`); st != "false,false,idle" {
-		t.Errorf("after the finetune Start disabled, Save disabled, panel: %s; want false,false,idle", st)
+	if _, err := browser.Wait[bool](b, `appState.transferPanel === "idle" && !document.getElementById("start").disabled && !document.getElementById("saveModel").disabled`, 30*time.Second); err != nil {
+		t.Errorf("after the finetune Start and Save stay disabled or the panel busy: %v", err)
 	}
 	t.Logf("in-page finetune: 4 steps of 1 image in %v, %.0f ms/step, losses %.4f, loss on the target set %.4f -> %.4f",
 		time.Since(ftStart).Round(time.Millisecond), ft.MsPerStep, ft.Losses, ft.LossBefore, ft.LossAfter)
