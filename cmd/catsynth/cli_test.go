@@ -279,3 +279,36 @@ func TestNoWindowSystemNoise(t *testing.T) {
 		t.Errorf("stderr has the window-system noise:\n%s", out)
 	}
 }
+
+// TestOutputsNeverDestroyInputs: generate onto its label maps, transfer
+// onto its source, and train onto an existing model without --resume are
+// refused naming the file; nothing on disk changes.
+func TestOutputsNeverDestroyInputs(t *testing.T) {
+	dir := t.TempDir()
+	if _, se, code := runCLI(t, dir, "generate"); code != 0 {
+		t.Fatal(se)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "out_labels.png"))
+	model := filepath.Join(dir, "m.safetensors.zst")
+	os.WriteFile(model, []byte("keep me"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"generate onto its labels", []string{"generate", "--labels", "out_labels.png", "--out", "out_labels.png"}, "also an input"},
+		{"transfer onto its source", []string{"transfer", "--source", model, "--target", "synth:coast:n=2", "--out", model}, "also an input"},
+		{"train onto a model", []string{"train", "gan", "--preset", "tiny", "--data", "synth:source:n=4,size=32", "--size", "32", "--steps", "1", "--out", model}, "--force replaces it"},
+	} {
+		_, se, code := runCLI(t, dir, tc.args...)
+		if code != 2 || !strings.Contains(se, tc.want) {
+			t.Errorf("%s: exit %d, %q", tc.name, code, se)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "out_labels.png")); !bytes.Equal(before, after) {
+		t.Error("the label map changed")
+	}
+	if b, _ := os.ReadFile(model); string(b) != "keep me" {
+		t.Error("the model file changed")
+	}
+}

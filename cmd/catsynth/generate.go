@@ -71,6 +71,9 @@ func runGenerate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(*out, true, false, *labels); err != nil {
+		return err
+	}
 	warnVocabulary(g.Classes(), *labels, st.IsDir())
 	if !st.IsDir() {
 		if *out == "" {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"catsynth/models"
@@ -88,4 +90,42 @@ func modelClasses(spec string) ([]string, error) {
 		return nil, fmt.Errorf("%s: checkpoint has no %q metadata: give the source classes as a classes.txt", name, nn.MetaClassNames)
 	}
 	return ck.ClassNames, nil
+}
+
+// checkOutput refuses to write out where that would destroy the user's
+// files: an existing model (or its training state) unless force or a
+// resumed run, and any of the inputs. What names the flag in the message.
+func checkOutput(out string, force, resuming bool, inputs ...string) error {
+	same := func(a, b string) bool {
+		if a == "" || b == "" {
+			return false
+		}
+		fa, ea := os.Stat(a)
+		fb, eb := os.Stat(b)
+		if ea == nil && eb == nil {
+			return os.SameFile(fa, fb)
+		}
+		aa, _ := filepath.Abs(a)
+		bb, _ := filepath.Abs(b)
+		return aa == bb
+	}
+	for _, in := range inputs {
+		if same(out, in) || (isModelSpec(in) && same(out, transferStatePath(in))) {
+			return fmt.Errorf("%w: --out %s is also an input (%s): it would be overwritten; write elsewhere", errUsage, out, in)
+		}
+	}
+	if force || resuming {
+		return nil
+	}
+	for _, p := range []string{out, transferStatePath(out)} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%w: %s exists: --resume continues its run, --force replaces it", errUsage, p)
+		}
+	}
+	return nil
+}
+
+// transferStatePath is the state file beside a model file.
+func transferStatePath(model string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(model, ".zst"), ".safetensors") + ".state.safetensors.zst"
 }

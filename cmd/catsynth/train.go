@@ -94,6 +94,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	ckptEvery := fs.Int("ckpt-every", 500, "write a checkpoint every K steps")
 	f16 := fs.Bool("f16", false, "store the model file as float16 (half the size)")
 	resume := fs.Bool("resume", false, "continue from the training state beside --out")
+	force := fs.Bool("force", false, "replace an existing model and training state at --out")
 	initFrom := fs.String("init", "", "start from other weights: a training state file (G, D and EMA; same network, any size: progressive training), or a model file / embedded:NAME (its generator; D starts fresh, see --d-warmup)")
 	exportSource := fs.String("export-source", "", "write the finetuning source of the training state beside --out (its EMA generator and discriminator, f16) to this file, and stop: what ships beside an embedded model")
 	dOnly := fs.Bool("discriminator-only", false, "with --export-source: leave the generator out (it ships as the model file beside it)")
@@ -110,6 +111,11 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s from %s\n", *exportSource, statePath(*out))
 		return nil
+	}
+	if *exportSource == "" {
+		if err := checkOutput(*out, *force, *resume, *initFrom); err != nil {
+			return err
+		}
 	}
 	if *resume && *initFrom != "" {
 		return fmt.Errorf("%w: --resume continues a run, --init starts a new one from other weights; pick one", errUsage)

@@ -90,7 +90,7 @@ type transferFlags struct {
 	source, target, affinity, out, backend, prototypes, backbone string
 	init, head, train                                            string
 	steps, batch, limit, sampleEvery, ckptEvery                  int
-	trainA, freeA, trainSPADE, resume, f16                       bool
+	trainA, freeA, trainSPADE, resume, f16, force                bool
 	lrG, lrD, lrA, ema, labelMix, temperature                    float64
 	seed                                                         uint64
 }
@@ -121,6 +121,7 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs.IntVar(&f.ckptEvery, "ckpt-every", 250, "write a checkpoint every K steps")
 	fs.BoolVar(&f.f16, "f16", false, "store the model file as float16")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the transfer state beside --out")
+	fs.BoolVar(&f.force, "force", false, "replace an existing model and transfer state at --out")
 	fs.StringVar(&f.backend, "backend", "", "cpu, gpu or auto")
 	fs.StringVar(&f.prototypes, "prototypes", "", "vision estimator: source prototypes (default: beside the source model)")
 	fs.StringVar(&f.backbone, "backbone", affinityBackbone, "vision estimator: "+backboneHelp)
@@ -159,6 +160,9 @@ func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if f.out == "" || f.target == "" {
 		return fmt.Errorf("%w: need --target and --out (and --source, default the embedded model)", errUsage)
+	}
+	if err := checkOutput(f.out, f.force, f.resume, f.source, f.target); err != nil {
+		return err
 	}
 	if f.source == "" && !f.resume {
 		name, _ := embeddedName("")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -104,12 +105,12 @@ func TestTransferCommand(t *testing.T) {
 	if err != nil || !strings.Contains(se, "resuming at step 2") {
 		t.Errorf("resume: %v\n%s", err, se)
 	}
-	for _, tc := range [][]string{
+	for i, tc := range [][]string{
 		{"--init", "scratch"}, {"--init", "finetune"}, {"--affinity", "onehot:text"},
 		{"--affinity", "text", "--train", "affinity", "--train-a", "--train-spade"},
 		{"--affinity", "text", "--train-a", "--head", "reinit"},
 	} {
-		o := filepath.Join(dir, strings.Join(tc, "")[2:8], "m.safetensors.zst")
+		o := filepath.Join(dir, fmt.Sprintf("mode%d", i), "m.safetensors.zst") // a new file each: existing ones are refused
 		if se, err := runTr(t, append([]string{"--source", src, "--target", data, "--steps", "1", "--out", o}, tc...)...); err != nil {
 			t.Errorf("%v: %v\n%s", tc, err, se)
 		}
