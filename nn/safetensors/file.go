@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -21,20 +20,41 @@ const zstdMagic = "\x28\xb5\x2f\xfd"
 
 func isZstd(b []byte) bool { return bytes.HasPrefix(b, []byte(zstdMagic)) }
 
-// zstdDecoder is shared: DecodeAll is safe for concurrent use.
-var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
-})
+// MaxDecompressed bounds what a zstd file may inflate to (4 GiB: the
+// official 660M-parameter diffusion model in float32 is 2.6 GB).
+var MaxDecompressed uint64 = 4 << 30
 
-// decompress inflates a whole zstd stream. The decoder preallocates from the
-// frame's content size (which WriteFile records), bounded by what the input
-// can decode to, so a lying size cannot force a huge allocation.
+// maxRatio bounds inflation relative to the compressed size: weights
+// compress a few times at most, so a file that claims 500 times its size
+// (at least 256 MiB) is a zip bomb, refused in milliseconds instead of
+// filling memory for minutes.
+const maxRatio = 500
+
+// decompressLimit is what a zstd stream of n bytes may inflate to.
+func decompressLimit(n int) uint64 {
+	return min(MaxDecompressed, max(256<<20, maxRatio*uint64(n)))
+}
+
+// decompress inflates a whole zstd stream, refusing to go past
+// decompressLimit. The decoder preallocates from the frame's content size
+// (which WriteFile records), bounded by that limit, so a lying size cannot
+// force a huge allocation either.
 func decompress(b []byte) ([]byte, error) {
-	d, err := zstdDecoder()
+	limit := decompressLimit(len(b))
+	var h zstd.Header
+	if err := h.Decode(b); err == nil && h.HasFCS && h.FrameContentSize > limit {
+		return nil, fmt.Errorf("the stream says it inflates to %d bytes, over the limit of %d (%d x its %d bytes, at most %d): not a model file, or a zip bomb", h.FrameContentSize, limit, maxRatio, len(b), MaxDecompressed)
+	}
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(limit))
 	if err != nil {
 		return nil, err
 	}
-	return d.DecodeAll(b, nil)
+	defer d.Close()
+	out, err := d.DecodeAll(b, nil)
+	if err != nil && errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		return nil, fmt.Errorf("it inflates past the limit of %d bytes (%d x its %d bytes, at most %d): not a model file, or a zip bomb", limit, maxRatio, len(b), MaxDecompressed)
+	}
+	return out, err
 }
 
 // ReadFile reads a safetensors file, zstd-compressed or not: compression is
