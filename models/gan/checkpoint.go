@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,6 +88,9 @@ func configOf(ck *nn.Checkpoint) (GeneratorConfig, error) {
 func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
 	cfg, err := configOf(ck)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFinite(ck); err != nil {
 		return nil, err
 	}
 	g, err := NewGenerator(dev, cfg, 0)
@@ -371,4 +375,18 @@ func WithGenerator(source, model *nn.Checkpoint) (*nn.Checkpoint, error) {
 	}
 	sort.Slice(f.Tensors, func(i, j int) bool { return f.Tensors[i].Name < f.Tensors[j].Name })
 	return nn.CheckpointOf(f, source.Path)
+}
+
+// checkFinite refuses a model whose weights hold NaN or infinity (a run
+// that diverged, a damaged file): it would draw black images without a
+// word.
+func checkFinite(ck *nn.Checkpoint) error {
+	for _, t := range ck.File.Tensors {
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("gan: %s: tensor %s holds %v at element %d: the weights are damaged (a diverged run?)", ck.Path, t.Name, v, i)
+			}
+		}
+	}
+	return nil
 }

@@ -430,3 +430,17 @@ func TestExportSource(t *testing.T) {
 		t.Error("completed source lacks the generator")
 	}
 }
+
+// TestNaNWeightsRefused: a model file with a NaN weight is refused at load
+// naming the tensor (it drew black images with exit 0).
+func TestNaNWeightsRefused(t *testing.T) {
+	_, model, _ := trainTiny(t, 2)
+	ck, err := nn.ReadCheckpoint(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck.File.Tensors[3].Data[0] = float32(math.NaN())
+	if _, err := generatorFrom(testscenes.CPU(), ck); err == nil || !strings.Contains(err.Error(), ck.File.Tensors[3].Name) {
+		t.Errorf("NaN weight: %v", err)
+	}
+}
