@@ -9,27 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/internal/torchpeer"
+
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
-
-// TorchPythonEnv names a Python with PyTorch for TestTorchParity (default:
-// the first of python3 and /usr/bin/python3 that imports torch and numpy).
-const TorchPythonEnv = "CATSYNTH_TORCH_PYTHON"
-
-func torchPython(t *testing.T) string {
-	cands := []string{"python3", "/usr/bin/python3"}
-	if p := os.Getenv(TorchPythonEnv); p != "" {
-		cands = []string{p}
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import torch, numpy").Run() == nil {
-			return p
-		}
-	}
-	t.Skipf("no Python with torch and numpy (tried %s; set %s; on Debian: apt-get install -y python3-torch)", strings.Join(cands, ", "), TorchPythonEnv)
-	return ""
-}
 
 // TestTorchParity builds SDM's U-Net in PyTorch (scripts/torch_sdm_unet.py:
 // the official module layout and names) with random weights, loads its
@@ -37,7 +21,7 @@ func torchPython(t *testing.T) string {
 // compares the outputs on the same x_t, timesteps and one-hot label map.
 // Skipped where no Python has torch; docs/DIFFUSION.md records a run.
 func TestTorchParity(t *testing.T) {
-	py := torchPython(t)
+	py := torchpeer.Python(t)
 	script, err := filepath.Abs("../../scripts/torch_sdm_unet.py")
 	if err != nil {
 		t.Fatal(err)

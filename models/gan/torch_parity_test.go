@@ -2,37 +2,19 @@ package gan
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"catsynth/internal/torchpeer"
+
 	"catsynth/internal/testscenes"
 
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
 )
-
-// TorchPythonEnv names a Python with PyTorch for TestTorchParity (default:
-// the first of python3 and /usr/bin/python3 that imports torch).
-const TorchPythonEnv = "CATSYNTH_TORCH_PYTHON"
-
-// torchPython returns a Python interpreter that imports torch, or skips.
-func torchPython(t *testing.T) string {
-	cands := []string{"python3", "/usr/bin/python3"}
-	if p := os.Getenv(TorchPythonEnv); p != "" {
-		cands = []string{p}
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import torch, numpy").Run() == nil {
-			return p
-		}
-	}
-	t.Skipf("no Python with torch and numpy (tried %s; set %s)", strings.Join(cands, ", "), TorchPythonEnv)
-	return ""
-}
 
 // TestTorchParity builds the generator in PyTorch from this package's
 // checkpoint (scripts/torch_oasis_generator.py --parity: the official OASIS
@@ -42,7 +24,7 @@ func torchPython(t *testing.T) string {
 // a converted official checkpoint gives the same images here. Skipped where
 // no Python has torch (CI); docs/GAN.md records a run.
 func TestTorchParity(t *testing.T) {
-	py := torchPython(t)
+	py := torchpeer.Python(t)
 	script, err := filepath.Abs("../../scripts/torch_oasis_generator.py")
 	if err != nil {
 		t.Fatal(err)
