@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"catsynth/models"
+
 	"catsynth/nn"
 )
 
@@ -39,13 +41,10 @@ func NewFreeLayerFrom(ps *nn.Params, A *Matrix) *FreeLayer {
 
 // Forward maps y (B, T, H, W) to (B, S, H, W).
 func (l *FreeLayer) Forward(y *nn.Tensor) *nn.Tensor {
-	T, S := l.W.Dim(0), l.W.Dim(1)
-	if y.Rank() != 4 || y.Dim(1) != T {
+	if T := l.W.Dim(0); y.Rank() != 4 || y.Dim(1) != T {
 		panic(fmt.Sprintf("affinity: FreeLayer.Forward: input %v, want (B, %d, H, W)", y.Shape(), T))
 	}
-	b, h, w := y.Dim(0), y.Dim(2), y.Dim(3)
-	out := nn.MatMul(l.W, nn.Reshape(y, b, T, h*w), true, false)
-	return nn.Reshape(out, b, S, h, w)
+	return models.ApplyLayer(l.W, y)
 }
 
 // Classes names the target classes.

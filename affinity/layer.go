@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"catsynth/models"
+
 	"catsynth/nn"
 )
 
@@ -109,14 +111,11 @@ func (l *Layer) A() *nn.Tensor {
 // (B, S, H, W). Panics when y's channel count is not T (a programmer error:
 // the label map was one-hot encoded with the wrong vocabulary).
 func (l *Layer) Forward(y *nn.Tensor) *nn.Tensor {
-	T, S := len(l.Target), len(l.Source)
+	T := len(l.Target)
 	if y.Rank() != 4 || y.Dim(1) != T {
 		panic(fmt.Sprintf("affinity: Layer.Forward: input %v, want (B, %d, H, W)", y.Shape(), T))
 	}
-	b, h, w := y.Dim(0), y.Dim(2), y.Dim(3)
-	x := nn.Reshape(y, b, T, h*w)
-	out := nn.MatMul(l.A(), x, true, false) // (S, T) @ (B, T, HW) -> (B, S, HW)
-	return nn.Reshape(out, b, S, h, w)
+	return models.ApplyLayer(l.A(), y) // (S, T) @ (B, T, HW) -> (B, S, HW)
 }
 
 // Matrix reads the current A back to the host (for saving an A that was

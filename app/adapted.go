@@ -62,21 +62,19 @@ func (s *Session) SaveAdapted() ([]byte, error) {
 // loadAdapted installs an adapted model: its network, target classes and
 // matrix, in the adapted mode.
 func (s *Session) loadAdapted(ck *nn.Checkpoint, name string) (ModelInfo, error) {
-	c, err := models.LoadCheckpoint(s.Dev, ck)
+	netCk, at, tc, err := models.SplitAdapted(ck) // the layer stays on the host: it becomes the matrix
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	tc, err := models.ReadTargetClasses(ck)
+	c, err := models.LoadCheckpoint(s.Dev, netCk)
 	if err != nil {
+		return ModelInfo{}, err
+	}
+	if S := len(c.Net.Classes()); at.Shape[1] != S {
 		c.Release()
-		return ModelInfo{}, err
+		return ModelInfo{}, fmt.Errorf("%s: %s has shape %v, want [%d %d]", name, affinityTensor, at.Shape, len(tc), S)
 	}
-	W, err := c.Layer.Weights()
-	c.Layer.(*models.MatrixLayer).Release()
-	if err != nil {
-		c.Net.Release()
-		return ModelInfo{}, err
-	}
+	W := at.Data
 	s.install(c.Net, name)
 	S := len(s.source)
 	classes := make([]dataset.Class, len(tc))

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"catsynth/nn"
-	"catsynth/nn/safetensors"
 )
 
 // MetaKind is the checkpoint metadata key naming what a file holds (a
@@ -103,20 +102,6 @@ func Load(dev *nn.Device, path string) (Conditioned, error) {
 	return LoadCheckpoint(dev, ck)
 }
 
-// LoadBytes is Load for a file held in memory (an embedded model, a file
-// the page was given); name is used in messages.
-func LoadBytes(dev *nn.Device, data []byte, name string) (Conditioned, error) {
-	f, err := safetensors.Decode(data, name)
-	if err != nil {
-		return Conditioned{}, err
-	}
-	ck, err := nn.CheckpointOf(f, name)
-	if err != nil {
-		return Conditioned{}, err
-	}
-	return LoadCheckpoint(dev, ck)
-}
-
 // LoadCheckpoint builds the model a checkpoint holds: a family's model
 // file, or an adapted model (a network with a fixed label layer in front,
 // KindAdapted), in eval mode. A training-state file is refused with a hint.
@@ -125,10 +110,10 @@ func LoadCheckpoint(dev *nn.Device, ck *nn.Checkpoint) (Conditioned, error) {
 	if kind == KindAdapted {
 		return loadAdapted(dev, ck)
 	}
-	if _, err := Inspect(ck); err != nil {
+	f, err := modelFamily(ck)
+	if err != nil {
 		return Conditioned{}, err
 	}
-	f, _ := familyFor(kind, false)
 	m, err := f.Load(dev, ck)
 	if err != nil {
 		return Conditioned{}, err
@@ -182,12 +167,22 @@ func Inspect(ck *nn.Checkpoint) (Spec, error) {
 		}
 		ck = net
 	}
+	f, err := modelFamily(ck)
+	if err != nil {
+		return Spec{}, err
+	}
+	return f.Inspect(ck)
+}
+
+// modelFamily is the family of a model file, or an error that says what
+// the file is instead (another family's training state, an unknown kind).
+func modelFamily(ck *nn.Checkpoint) (Family, error) {
 	f, err := familyFor(ck.Metadata[MetaKind], false)
 	if err != nil {
 		if sf, serr := familyFor(ck.Metadata[MetaKind], true); serr == nil {
-			return Spec{}, fmt.Errorf("%s is a %s training state, not a model file: give the model file written beside it", ck.Path, sf.StateKind())
+			return nil, fmt.Errorf("%s is a %s training state, not a model file: give the model file written beside it", ck.Path, sf.StateKind())
 		}
-		return Spec{}, fmt.Errorf("%s is %v", ck.Path, err)
+		return nil, fmt.Errorf("%s is %v", ck.Path, err)
 	}
-	return f.Inspect(ck)
+	return f, nil
 }

@@ -60,7 +60,7 @@ func runGenerate(ctx context.Context, args []string) error {
 		if *out == "" {
 			*out = "out.png"
 		}
-		lp := sideName(strings.TrimSuffix(*out, filepath.Ext(*out)), "_labels.png")
+		lp := strings.TrimSuffix(*out, filepath.Ext(*out)) + "_labels.png"
 		if err := writeExample(g, lp, *seed); err != nil {
 			return err
 		}

@@ -6,9 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"catsynth/transfer"
+
 	"catsynth/models"
 	"catsynth/nn"
-	"catsynth/nn/safetensors"
 	"catsynth/weights/ganmodels"
 )
 
@@ -54,11 +55,7 @@ func readModel(spec string) (*nn.Checkpoint, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	f, err := safetensors.Decode(data, embeddedPrefix+name)
-	if err != nil {
-		return nil, "", err
-	}
-	ck, err := nn.CheckpointOf(f, embeddedPrefix+name)
+	ck, err := nn.DecodeCheckpoint(data, embeddedPrefix+name)
 	return ck, embeddedPrefix + name, err
 }
 
@@ -110,22 +107,17 @@ func checkOutput(out string, force, resuming bool, inputs ...string) error {
 		return aa == bb
 	}
 	for _, in := range inputs {
-		if same(out, in) || (isModelSpec(in) && same(out, transferStatePath(in))) {
+		if same(out, in) || (isModelSpec(in) && same(out, transfer.StatePath(in))) {
 			return fmt.Errorf("%w: --out %s is also an input (%s): it would be overwritten; write elsewhere", errUsage, out, in)
 		}
 	}
 	if force || resuming {
 		return nil
 	}
-	for _, p := range []string{out, transferStatePath(out)} {
+	for _, p := range []string{out, transfer.StatePath(out)} {
 		if _, err := os.Stat(p); err == nil {
 			return fmt.Errorf("%w: %s exists: --resume continues its run, --force replaces it", errUsage, p)
 		}
 	}
 	return nil
-}
-
-// transferStatePath is the state file beside a model file.
-func transferStatePath(model string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(model, ".zst"), ".safetensors") + ".state.safetensors.zst"
 }

@@ -11,7 +11,6 @@ import (
 
 	"catsynth/models"
 	"catsynth/models/gan"
-	"catsynth/nn/safetensors"
 	"catsynth/weights/ganmodels"
 
 	"catsynth/affinity"
@@ -51,11 +50,7 @@ func loadSource(spec string) (models.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, err)
 		}
-		f, err := safetensors.Decode(data, embeddedPrefix+name+ganmodels.SourceExt)
-		if err != nil {
-			return nil, err
-		}
-		ck, err := nn.CheckpointOf(f, embeddedPrefix+name+ganmodels.SourceExt)
+		ck, err := nn.DecodeCheckpoint(data, embeddedPrefix+name+ganmodels.SourceExt)
 		if err != nil {
 			return nil, err
 		}

@@ -56,11 +56,7 @@ func LoadGenerator(dev *nn.Device, path string) (*Generator, error) {
 // LoadGeneratorBytes is LoadGenerator for a file held in memory (an
 // embedded model); name is used in messages.
 func LoadGeneratorBytes(dev *nn.Device, data []byte, name string) (*Generator, error) {
-	f, err := safetensors.Decode(data, name)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := nn.CheckpointOf(f, name)
+	ck, err := nn.DecodeCheckpoint(data, name)
 	if err != nil {
 		return nil, err
 	}
