@@ -16,7 +16,7 @@ import (
 // that takes a model reads it (LoadCheckpoint).
 const (
 	KindAdapted        = "catsynth-adapted-generator"
-	MetaModelKind      = "model_kind"     // the network's kind ("" in older files: the first family)
+	MetaModelKind      = "model_kind"     // the network's kind ("" in older files: a GAN)
 	MetaTargetClasses  = "target_classes" // JSON [{name, color}]
 	MetaSourceName     = "source_model"
 	MetaAdaptedJSON    = "affinity_json" // the layer as an affinity JSON file (provenance)

@@ -42,8 +42,9 @@ var (
 	families   []Family
 )
 
-// Register adds a family. The first one registered also reads model files
-// without a kind (converted official checkpoints carry none).
+// Register adds a family. Model files without a kind (converted official
+// checkpoints carry none) go to the family that says it reads them
+// (ReadsUnkinded), else to the first one registered.
 func Register(f Family) {
 	familiesMu.Lock()
 	defer familiesMu.Unlock()
@@ -67,7 +68,7 @@ func Families() []string {
 }
 
 // familyFor finds the family whose model (state: training state) kind is
-// kind; "" is the first family's model kind.
+// kind; "" is the kind of files without one (see Register).
 func familyFor(kind string, state bool) (Family, error) {
 	familiesMu.Lock()
 	defer familiesMu.Unlock()
@@ -75,6 +76,11 @@ func familyFor(kind string, state bool) (Family, error) {
 		return nil, fmt.Errorf("models: no model family is linked into this program")
 	}
 	if kind == "" && !state {
+		for _, f := range families {
+			if u, ok := f.(interface{ ReadsUnkinded() bool }); ok && u.ReadsUnkinded() {
+				return f, nil
+			}
+		}
 		return families[0], nil
 	}
 	var kinds []string
@@ -131,7 +137,7 @@ func OpenSource(ck *nn.Checkpoint) (Source, error) {
 }
 
 // ResumeFinetuner rebuilds the finetuner of a state file whose network is
-// of kind modelKind ("": the first family); see Family.ResumeFinetuner.
+// of kind modelKind ("": see Register); see Family.ResumeFinetuner.
 func ResumeFinetuner(dev *nn.Device, ck *nn.Checkpoint, modelKind string, spec FinetuneSpec) (Finetuner, error) {
 	f, err := familyFor(modelKind, false)
 	if err != nil {

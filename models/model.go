@@ -80,3 +80,34 @@ func CheckLimits(m interface{ LargestBuffer(int) (int64, string) }, batch int, l
 	}
 	return nil
 }
+
+// Sampling are the settings of an iterative sampler (a diffusion model's):
+// what `generate --steps --guidance --eta`, the page's sliders and the
+// desktop app choose. Zero values take the family's defaults.
+type Sampling struct {
+	Method   string  `json:"method,omitempty"` // "ddim" or "ddpm"
+	Steps    int     `json:"steps,omitempty"`  // sampling steps
+	Guidance float64 `json:"guidance"`         // classifier-free guidance scale (1: off)
+	Eta      float64 `json:"eta"`              // DDIM noise (0: deterministic)
+}
+
+// Sampled is a Model whose images come from an iterative sampler with
+// settings (a diffusion model); a one-shot GAN does not implement it.
+type Sampled interface {
+	Sampling() Sampling
+	// SetSampling checks and sets the settings later Generate calls use.
+	SetSampling(Sampling) error
+}
+
+// ObjectiveModel is a Model trained by a loss on single denoising steps
+// rather than through its sampler (a diffusion model): light finetuning
+// (only the label layer trains) minimises this loss instead of comparing
+// Generate's images, which would need gradients through every sampling
+// step.
+type ObjectiveModel interface {
+	// TrainingLoss is the family's own training loss (a scalar, graph
+	// attached) of images (B, 3, H, W) in [-1, 1] given the label input
+	// (B, S, H, W), with its random parts (timesteps, noise) drawn from
+	// seed.
+	TrainingLoss(labels, images *nn.Tensor, seed uint64) (*nn.Tensor, error)
+}

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -203,4 +204,18 @@ func LoadParams(path string, params []*Param, o LoadOptions) (*Checkpoint, error
 		return nil, err
 	}
 	return c, nil
+}
+
+// CheckFinite refuses a checkpoint with NaN or infinite values, naming the
+// first such tensor: a model with such weights gives black images or noise
+// without a word.
+func (c *Checkpoint) CheckFinite() error {
+	for _, t := range c.File.Tensors {
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: tensor %s holds %v at element %d: the weights are damaged (a diverged run?)", c.Path, t.Name, v, i)
+			}
+		}
+	}
+	return nil
 }

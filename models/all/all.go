@@ -4,5 +4,6 @@
 package all
 
 import (
-	_ "catsynth/models/gan" // OASIS-style GAN
+	_ "catsynth/models/diffusion" // SDM-style diffusion model
+	_ "catsynth/models/gan"       // OASIS-style GAN
 )

@@ -106,7 +106,7 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 		defer tr.Release()
 		var out []Losses
 		for range 3 {
-			l, err := tr.Step(batch)
+			l, err := tr.StepMaps(batch)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -52,7 +52,7 @@ func BenchmarkTrainStepTiny(b *testing.B) {
 	lab := oneHotMap(r, 4, 4, 16, 16)
 	batch := Batch{N: 4, H: 16, W: 16, Labels: lab, Images: classImages(lab, 4, 4, 16, 16)}
 	for b.Loop() {
-		if _, err := tr.Step(batch); err != nil {
+		if _, err := tr.StepMaps(batch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,13 +13,14 @@
 // Dimension letters used in doc comments:
 //
 //	B batch, S label channels (Config.NumClasses), T target classes (label
-//	maps before the LabelMap hook), C feature channels, H, W pixels.
+//	maps before a label layer), C feature channels, H, W pixels.
 package diffusion
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Noise schedule names for Config.NoiseSchedule.
@@ -109,11 +110,33 @@ func Preset64(classes int) Config {
 		DiffusionSteps: 1000, NoiseSchedule: ScheduleLinear}
 }
 
+// Preset32 is the 32 px model the embedded default is trained with on a
+// CPU: 32 base channels, channel_mult (1,2,2) down to 8 px, attention at
+// 8 px with 32 channels per head, epsilon and learned sigma, SDM's
+// remaining choices (about 2.6M parameters).
+func Preset32(classes int) Config {
+	return Config{ImageSize: 32, InChannels: 3, NumChannels: 32, ChannelMult: []int{1, 2, 2}, NumResBlocks: 2,
+		AttentionResolutions: []int{8}, NumHeadChannels: 32, LearnSigma: true, NumClasses: classes,
+		ResblockUpdown: true, UseScaleShiftNorm: true, NormGroups: 32, SPADEHidden: 32,
+		DiffusionSteps: 1000, NoiseSchedule: ScheduleLinear}
+}
+
 // Presets are the named configs for classes label channels.
 var Presets = map[string]func(classes int) Config{
 	"tiny":   Tiny,
+	"sdm32":  Preset32,
 	"sdm64":  Preset64,
 	"ade20k": func(classes int) Config { c := OfficialADE20K(); c.NumClasses = classes; return c },
+}
+
+// PresetNames lists the presets, sorted.
+func PresetNames() []string {
+	names := make([]string, 0, len(Presets))
+	for n := range Presets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // OutChannels is 6 with a learned sigma (epsilon + variance), else 3.

@@ -44,9 +44,8 @@ func (u *UNet) Sampler() (*Sampler, error) {
 		CheckLabels: u.CheckLabels}, nil
 }
 
-// CheckLabels reports why y (B, T, H, W) cannot condition the U-Net: the
-// sizes must be multiples of Config.Factor(), and without a LabelMap T
-// must be NumClasses.
+// CheckLabels reports why y (B, S, H, W) cannot condition the U-Net: the
+// sizes must be multiples of Config.Factor() and S must be NumClasses.
 func (u *UNet) CheckLabels(y *nn.Tensor) error {
 	c := u.Config
 	if y.Rank() != 4 || y.Dim(0) == 0 {
@@ -55,7 +54,7 @@ func (u *UNet) CheckLabels(y *nn.Tensor) error {
 	if h, w := y.Dim(2), y.Dim(3); h == 0 || w == 0 || h%c.Factor() != 0 || w%c.Factor() != 0 {
 		return fmt.Errorf("diffusion: label map is %dx%d px; the U-Net needs positive multiples of %d", h, w, c.Factor())
 	}
-	if u.LabelMap == nil && y.Dim(1) != c.NumClasses {
+	if y.Dim(1) != c.NumClasses {
 		return fmt.Errorf("diffusion: label map has %d channels, the model reads %d", y.Dim(1), c.NumClasses)
 	}
 	return nil
@@ -71,11 +70,16 @@ type SampleOptions struct {
 	// - eps_null) on the epsilon channels, the variance from the
 	// conditional pass; 1 turns guidance off (one model pass per step); 0
 	// means DefaultGuidance. The null label map is all zeros (the label
-	// input is zeroed, before any LabelMap).
+	// input is zeroed; behind a linear label layer that is the zero target
+	// map too).
 	Guidance float64
 	// Seed decides x_T and every step's noise (drawn on the host, so a seed
 	// gives the same images on every backend up to float rounding).
 	Seed uint64
+	// Seeds, when set, gives each row of the batch its own seed (one per
+	// label map) instead of one stream for the whole batch: image i is
+	// then the same whatever else is in the batch.
+	Seeds []uint64
 	// Progress, when set, is called after each step with the step number
 	// (1..total) and the current prediction of x_0 (B, 3, H, W) in [-1, 1].
 	Progress func(step, total int, x0 []float32)
@@ -115,10 +119,23 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 	dev := y.Device()
 	b, h, w, c := y.Dim(0), y.Dim(2), y.Dim(3), s.Channels
 	n := c * h * w
-	rng := rand.New(rand.NewPCG(o.Seed, 0xd1ff051e))
+	if o.Seeds != nil && len(o.Seeds) != b {
+		return nil, fmt.Errorf("diffusion: %d seeds for %d label maps", len(o.Seeds), b)
+	}
+	rngs := make([]*rand.Rand, b)
+	for bi := range rngs {
+		switch {
+		case o.Seeds != nil:
+			rngs[bi] = rand.New(rand.NewPCG(o.Seeds[bi], 0xd1ff051e))
+		case bi == 0:
+			rngs[bi] = rand.New(rand.NewPCG(o.Seed, 0xd1ff051e))
+		default:
+			rngs[bi] = rngs[0] // one stream for the batch, drawn row after row
+		}
+	}
 	x := make([]float64, b*n)
 	for i := range x {
-		x[i] = rng.NormFloat64()
+		x[i] = rngs[i/n].NormFloat64()
 	}
 	guided := o.Guidance != 1
 	yIn := y
@@ -179,7 +196,7 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 					}
 					x[k] = mean
 					if i > 0 {
-						x[k] += math.Exp(0.5*logVar) * rng.NormFloat64()
+						x[k] += math.Exp(0.5*logVar) * rngs[bi].NormFloat64()
 					}
 				}
 			}
@@ -191,7 +208,7 @@ func (s *Sampler) Sample(ctx context.Context, y *nn.Tensor, o SampleOptions) ([]
 				eps := (ra*x[k] - x0[k]) / rm
 				x[k] = x0[k]*math.Sqrt(abp) + dir*eps
 				if i > 0 && sigma > 0 {
-					x[k] += sigma * rng.NormFloat64()
+					x[k] += sigma * rngs[k/n].NormFloat64()
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"catsynth/models"
 	"catsynth/nn"
 )
 
@@ -43,44 +44,84 @@ type Losses struct {
 // Trainer trains a U-Net with the epsilon MSE loss (plus, with a learned
 // sigma, the variational bound term for the variance channels only, as
 // guided_diffusion's LossType.MSE with LEARNED_RANGE), uniform timesteps,
-// AdamW and an EMA of the weights.
+// AdamW and an EMA of the weights. With a Layer (class affinity transfer)
+// the batches' label maps are target maps that the layer turns into the
+// U-Net's label input; a dropped label map is zeroed before the layer, so
+// the null map stays the null map.
 type Trainer struct {
 	Model    *UNet
 	Schedule *Schedule
-	Opt      *nn.Adam
-	EMA      *nn.EMA
+	Opt      *nn.Adam // the U-Net's trained parameters (nil: none)
+	OptLayer *nn.Adam // the label layer's (nil: none, or it is frozen)
+	EMA      *nn.EMA  // nil when the U-Net is frozen
+	Layer    models.LabelLayer
 	Config   TrainConfig
-	rng      *rand.Rand
+	// Steps counts the steps done (resumed ones included).
+	Steps int
+	rng   *rand.Rand
 }
 
-// NewTrainer prepares the optimizer and the EMA for u.
+// NewTrainer prepares the optimizer and the EMA for u: every trainable
+// parameter trains.
 func NewTrainer(u *UNet, cfg TrainConfig) (*Trainer, error) {
+	tr, err := newTrainer(u, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := nn.Catch(func() {
+		tr.Opt = nn.NewAdam(u.Params.Trainable(), tr.adam(tr.Config.LR))
+		tr.EMA = nn.NewEMA(u.Params, tr.Config.EMADecay)
+	}); err != nil {
+		tr.Release()
+		return nil, err
+	}
+	return tr, nil
+}
+
+// newTrainer checks cfg and builds a trainer without optimizers.
+func newTrainer(u *UNet, cfg TrainConfig) (*Trainer, error) {
 	if cfg.LR == 0 {
 		cfg.LR = 1e-4
 	}
 	if cfg.EMADecay == 0 {
 		cfg.EMADecay = 0.9999
 	}
-	if cfg.LR < 0 || cfg.WeightDecay < 0 || cfg.EMADecay < 0 || cfg.EMADecay > 1 || cfg.DropRate < 0 || cfg.DropRate > 1 {
-		return nil, fmt.Errorf("diffusion: train config %+v out of range", cfg)
+	bad := func(v float64) bool { return v < 0 || math.IsNaN(v) || math.IsInf(v, 0) }
+	if bad(float64(cfg.LR)) || bad(float64(cfg.WeightDecay)) || bad(float64(cfg.EMADecay)) || cfg.EMADecay > 1 || bad(cfg.DropRate) || cfg.DropRate > 1 {
+		return nil, fmt.Errorf("diffusion: train config out of range: lr %g, weight decay %g, EMA decay %g (0..1), label drop %g (0..1)",
+			cfg.LR, cfg.WeightDecay, cfg.EMADecay, cfg.DropRate)
 	}
 	s, err := ConfigSchedule(u.Config)
 	if err != nil {
 		return nil, err
 	}
-	adam := nn.DefaultAdam(cfg.LR)
-	adam.WeightDecay = cfg.WeightDecay
-	return &Trainer{Model: u, Schedule: s, Config: cfg,
-		Opt: nn.NewAdam(u.Params.Trainable(), adam),
-		EMA: nn.NewEMA(u.Params, cfg.EMADecay),
-		rng: rand.New(rand.NewPCG(cfg.Seed, 0x7a1a)),
-	}, nil
+	tr := &Trainer{Model: u, Schedule: s, Config: cfg}
+	tr.reseed(0)
+	return tr, nil
+}
+
+func (tr *Trainer) adam(lr float32) nn.AdamConfig {
+	a := nn.DefaultAdam(lr)
+	a.WeightDecay = tr.Config.WeightDecay
+	return a
+}
+
+// reseed restarts the random stream (timesteps, noise, label drops) for a
+// run resumed after k steps, so that it does not replay the first steps.
+func (tr *Trainer) reseed(k uint64) {
+	tr.rng = rand.New(rand.NewPCG(tr.Config.Seed^(k*0x9e3779b97f4a7c15), 0x7a1a))
 }
 
 // Release frees the optimizer state and the EMA (not the model).
 func (tr *Trainer) Release() {
-	tr.Opt.Release()
-	tr.EMA.Release()
+	for _, o := range []*nn.Adam{tr.Opt, tr.OptLayer} {
+		if o != nil {
+			o.Release()
+		}
+	}
+	if tr.EMA != nil {
+		tr.EMA.Release()
+	}
 }
 
 func (tr *Trainer) check(b Batch) error {
@@ -92,7 +133,7 @@ func (tr *Trainer) check(b Batch) error {
 	if len(b.Images) != b.N*cfg.InChannels*b.H*b.W {
 		return fmt.Errorf("diffusion: batch has %d image values, want %d", len(b.Images), b.N*cfg.InChannels*b.H*b.W)
 	}
-	if tr.Model.LabelMap == nil && len(b.Labels) != b.N*in*b.H*b.W {
+	if tr.Layer == nil && len(b.Labels) != b.N*in*b.H*b.W {
 		return fmt.Errorf("diffusion: batch has %d label values, want %d (%d channels)", len(b.Labels), b.N*in*b.H*b.W, in)
 	}
 	if len(b.Labels)%(b.N*b.H*b.W) != 0 {
@@ -101,46 +142,20 @@ func (tr *Trainer) check(b Batch) error {
 	return nil
 }
 
-// Step runs one training step on b and returns its losses.
-func (tr *Trainer) Step(b Batch) (Losses, error) {
+// StepMaps runs one training step on b (label maps as channel planes) and
+// returns its losses.
+func (tr *Trainer) StepMaps(b Batch) (Losses, error) {
 	if err := tr.check(b); err != nil {
 		return Losses{}, err
 	}
-	u := tr.Model
-	dev := u.Params.Device()
-	s := tr.Schedule
-	c := u.Config.InChannels
-	per := c * b.H * b.W
-	ts := make([]int, b.N)
-	noise := make([]float32, len(b.Images))
-	xt := make([]float32, len(b.Images))
-	labels := append([]float32(nil), b.Labels...)
-	lper := len(labels) / b.N
-	for i := range b.N {
-		ts[i] = tr.rng.IntN(s.Len())
-		ab := s.AlphasCumprod[ts[i]]
-		for j := range per {
-			k := i*per + j
-			noise[k] = float32(tr.rng.NormFloat64())
-			xt[k] = float32(math.Sqrt(ab)*float64(b.Images[k]) + math.Sqrt(1-ab)*float64(noise[k]))
-		}
-		if tr.rng.Float64() < tr.Config.DropRate {
-			clear(labels[i*lper : (i+1)*lper])
-		}
-	}
+	dev := tr.Model.Params.Device()
 	var l Losses
 	var lossErr error
 	err := nn.Catch(func() {
 		sc := dev.Scope()
 		defer sc.Close()
-		y := dev.FromData(labels, b.N, lper/(b.H*b.W), b.H, b.W)
-		tf := make([]float64, b.N)
-		for i, t := range ts {
-			tf[i] = float64(s.Timesteps[t])
-		}
-		out := u.Forward(dev.FromData(xt, b.N, c, b.H, b.W), tf, y)
 		var loss *nn.Tensor
-		loss, l, lossErr = s.trainingLoss(out, b.Images, xt, noise, ts, u.Config.LearnSigma)
+		loss, l, lossErr = tr.loss(b, tr.rng, tr.Config.DropRate)
 		if lossErr == nil {
 			loss.Backward()
 		}
@@ -149,16 +164,91 @@ func (tr *Trainer) Step(b Batch) (Losses, error) {
 		err = lossErr
 	}
 	if err != nil {
+		tr.zeroGrad()
 		return Losses{}, fmt.Errorf("diffusion: training step: %w", err)
 	}
 	if math.IsNaN(float64(l.Loss)) || math.IsInf(float64(l.Loss), 0) {
-		tr.Opt.ZeroGrad()
-		return l, fmt.Errorf("diffusion: training step: loss is %g", l.Loss)
+		tr.zeroGrad()
+		return l, fmt.Errorf("diffusion: training step: loss is %g: %w", l.Loss, models.ErrNonFinite)
 	}
-	tr.Opt.Step()
-	tr.Opt.ZeroGrad()
-	tr.EMA.Update()
+	for _, o := range []*nn.Adam{tr.Opt, tr.OptLayer} {
+		if o != nil {
+			o.Step()
+		}
+	}
+	tr.zeroGrad()
+	if tr.EMA != nil {
+		tr.EMA.Update()
+	}
+	tr.Steps++
 	return l, nil
+}
+
+func (tr *Trainer) zeroGrad() {
+	for _, o := range []*nn.Adam{tr.Opt, tr.OptLayer} {
+		if o != nil {
+			o.ZeroGrad()
+		}
+	}
+}
+
+// loss draws timesteps, noise and label drops (rate drop) from rng and
+// returns the batch's training loss with its graph; a dropped label map is
+// zeroed before the label layer.
+func (tr *Trainer) loss(b Batch, rng *rand.Rand, drop float64) (*nn.Tensor, Losses, error) {
+	d := tr.draw(b, rng)
+	labels := append([]float32(nil), b.Labels...)
+	lper := len(labels) / b.N
+	for i := range b.N {
+		if rng.Float64() < drop {
+			clear(labels[i*lper : (i+1)*lper])
+		}
+	}
+	dev := tr.Model.Params.Device()
+	y := dev.FromData(labels, b.N, lper/(b.H*b.W), b.H, b.W)
+	if tr.Layer != nil {
+		y = tr.Layer.Forward(y)
+	}
+	return tr.lossWith(b, y, d)
+}
+
+// lossOn is loss for a label input y (B, S, H, W) already made, without
+// label drop.
+func (tr *Trainer) lossOn(b Batch, y *nn.Tensor, rng *rand.Rand) (*nn.Tensor, Losses, error) {
+	return tr.lossWith(b, y, tr.draw(b, rng))
+}
+
+// noising is one batch's forward process: timesteps, noise and x_t.
+type noising struct {
+	ts        []int
+	noise, xt []float32
+}
+
+func (tr *Trainer) draw(b Batch, rng *rand.Rand) noising {
+	s := tr.Schedule
+	per := tr.Model.Config.InChannels * b.H * b.W
+	d := noising{ts: make([]int, b.N), noise: make([]float32, len(b.Images)), xt: make([]float32, len(b.Images))}
+	for i := range b.N {
+		d.ts[i] = rng.IntN(s.Len())
+		ab := s.AlphasCumprod[d.ts[i]]
+		for j := range per {
+			k := i*per + j
+			d.noise[k] = float32(rng.NormFloat64())
+			d.xt[k] = float32(math.Sqrt(ab)*float64(b.Images[k]) + math.Sqrt(1-ab)*float64(d.noise[k]))
+		}
+	}
+	return d
+}
+
+func (tr *Trainer) lossWith(b Batch, y *nn.Tensor, d noising) (*nn.Tensor, Losses, error) {
+	u, s := tr.Model, tr.Schedule
+	dev := u.Params.Device()
+	tf := make([]float64, b.N)
+	for i, t := range d.ts {
+		tf[i] = float64(s.Timesteps[t])
+	}
+	out := u.Forward(dev.FromData(d.xt, b.N, u.Config.InChannels, b.H, b.W), tf, y)
+	return s.trainingLoss(out, b.Images, d.xt, d.noise, d.ts, u.Config.LearnSigma)
 }
 
 // trainingLoss is guided_diffusion's training_losses for epsilon
@@ -284,7 +374,7 @@ func (tr *Trainer) Train(ctx context.Context, steps int, next func(step int) (Ba
 		if err != nil {
 			return err
 		}
-		l, err := tr.Step(b)
+		l, err := tr.StepMaps(b)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", i, err)
 		}

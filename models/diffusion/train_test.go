@@ -91,7 +91,7 @@ func TestTrainLossFalls(t *testing.T) {
 	if first < 0.8 || last > 0.6*first {
 		t.Errorf("epsilon MSE went from %.3f to %.3f over 50 steps; want a start near 1 and a fall below 60%%", first, last)
 	}
-	if _, err := tr.Step(Batch{N: 1, H: 15, W: 16}); err == nil {
+	if _, err := tr.StepMaps(Batch{N: 1, H: 15, W: 16}); err == nil {
 		t.Error("a 15 px batch was accepted")
 	}
 }

@@ -22,12 +22,9 @@ type UNet struct {
 	output                 [][]layer // output_blocks.i
 	outNorm                groupNorm
 	outConv                *nn.Conv2d
-
-	// LabelMap, when set, maps the label input y (B, T, H, W) to the
-	// (soft) map (B, S, H, W) the network is conditioned on; nil is the
-	// identity (T = S). It runs once per Forward and its result feeds every
-	// SPADE group norm: the place of class affinity transfer's T x S layer.
-	LabelMap func(y *nn.Tensor) *nn.Tensor
+	// own names the U-Net's parameters (a label layer registered in
+	// Params later is not among them).
+	own map[string]bool
 }
 
 // NewUNet builds a U-Net on dev with weights initialized from seed
@@ -41,6 +38,10 @@ func NewUNet(dev *nn.Device, cfg Config, seed uint64) (*UNet, error) {
 	if err := nn.Catch(func() { u.build(ps) }); err != nil {
 		ps.Release()
 		return nil, fmt.Errorf("diffusion: building the U-Net: %w", err)
+	}
+	u.own = map[string]bool{}
+	for _, p := range ps.All() {
+		u.own[p.Name] = true
 	}
 	return u, nil
 }
@@ -140,13 +141,10 @@ func TimestepEmbedding(t []float64, dim int) []float32 {
 
 // Forward runs the network on x (B, InChannels, H, W) at timesteps t (B
 // values, original-schedule indices; fractions allowed) with the label
-// input y (B, T, H, W). H and W must be multiples of Config.Factor().
+// input y (B, S, H, W) (one-hot, or soft from a label layer). H and W must be multiples of Config.Factor().
 func (u *UNet) Forward(x *nn.Tensor, t []float64, y *nn.Tensor) *nn.Tensor {
 	cfg := u.Config
 	src := y
-	if u.LabelMap != nil {
-		src = u.LabelMap(y)
-	}
 	b := x.Dim(0)
 	if x.Rank() != 4 || x.Dim(1) != cfg.InChannels || x.Dim(2)%cfg.Factor() != 0 || x.Dim(3)%cfg.Factor() != 0 {
 		panic(fmt.Sprintf("diffusion: UNet.Forward: x %v, want (B, %d, H, W) with H, W multiples of %d", x.Shape(), cfg.InChannels, cfg.Factor()))

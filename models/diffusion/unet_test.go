@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"catsynth/nn"
 )
 
 func TestConfigJSONRoundTrip(t *testing.T) {
@@ -98,33 +97,5 @@ func TestUNetForward(t *testing.T) {
 	}
 	if diff < 1e-4 {
 		t.Errorf("output does not depend on the label map (max diff %g)", diff)
-	}
-}
-
-// With a LabelMap (an affinity layer: target map (B, T, H, W) -> soft
-// source map through a bias-free 1x1 conv), the U-Net gives what it gives
-// on the mapped map directly.
-func TestLabelMapHook(t *testing.T) {
-	r, seed := testRNG(t)
-	dev := cpuDevice()
-	u, err := NewUNet(dev, Tiny(4), seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	randomizeZeroInit(r, u)
-	const b, tc, h, w = 1, 2, 16, 16
-	a := dev.FromData(randn(r, 4*tc, 1), 4, tc, 1, 1) // weight (S, T, 1, 1) = A^T
-	x := dev.FromData(randn(r, b*3*h*w, 1), b, 3, h, w)
-	yt := dev.FromData(oneHotMap(r, b, tc, h, w), b, tc, h, w)
-	direct, _ := u.Forward(x, []float64{100}, nn.Conv2D(yt, a, nil, nn.ConvOpts{})).Data()
-	u.LabelMap = func(y *nn.Tensor) *nn.Tensor { return nn.Conv2D(y, a, nil, nn.ConvOpts{}) }
-	if err := u.CheckLabels(yt); err != nil {
-		t.Fatalf("a %d-channel map with a LabelMap: %v", tc, err)
-	}
-	hooked, _ := u.Forward(x, []float64{100}, yt).Data()
-	for i := range direct {
-		if direct[i] != hooked[i] {
-			t.Fatalf("output[%d]: %g through LabelMap, %g on the mapped map", i, hooked[i], direct[i])
-		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -376,13 +375,4 @@ func WithGenerator(source, model *nn.Checkpoint) (*nn.Checkpoint, error) {
 // checkFinite refuses a model whose weights hold NaN or infinity (a run
 // that diverged, a damaged file): it would draw black images without a
 // word.
-func checkFinite(ck *nn.Checkpoint) error {
-	for _, t := range ck.File.Tensors {
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("gan: %s: tensor %s holds %v at element %d: the weights are damaged (a diverged run?)", ck.Path, t.Name, v, i)
-			}
-		}
-	}
-	return nil
-}
+func checkFinite(ck *nn.Checkpoint) error { return ck.CheckFinite() }

@@ -20,6 +20,10 @@ type family struct{}
 func (family) Kind() string      { return KindGenerator }
 func (family) StateKind() string { return KindTrainState }
 
+// ReadsUnkinded: model files without a kind are GAN generators (the
+// converted official OASIS checkpoints, and files older than the kinds).
+func (family) ReadsUnkinded() bool { return true }
+
 func (family) Inspect(ck *nn.Checkpoint) (models.Spec, error) {
 	cfg, err := configOf(ck)
 	if err != nil {
