@@ -71,4 +71,3 @@ func configOf(ck *nn.Checkpoint, cfg *Config) (Config, error) {
 	}
 	return c, nil
 }
-

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
 )
 
 func TestConfigJSONRoundTrip(t *testing.T) {
