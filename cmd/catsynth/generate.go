@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -34,6 +35,10 @@ func runGenerate(ctx context.Context, args []string) error {
 	seed := fs.Uint64("seed", 1, "noise seed: image i uses seed+i")
 	n := fs.Int("n", 1, "images per label map (side by side in one PNG when > 1)")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
+	steps := fs.Int("steps", 0, "diffusion models: sampling steps (default 25; 10-50 for interactive use)")
+	guidance := fs.Float64("guidance", 0, "diffusion models: classifier-free guidance scale (default 1.5; 1 is off)")
+	eta := fs.Float64("eta", 0, "diffusion models: DDIM noise, 0 (deterministic) to 1")
+	sampler := fs.String("sampler", "", "diffusion models: ddim (default) or ddpm")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +60,9 @@ func runGenerate(ctx context.Context, args []string) error {
 		adapted = fmt.Sprintf(" (adapted: %d target classes through its label layer)", len(g.Classes()))
 	}
 	fmt.Fprintf(os.Stderr, "model %s: %s, %d classes%s, %dx%d training size\n", name, g.Net.Kind(), len(g.Classes()), adapted, w, h)
+	if err := setSampling(g.Net, fs, models.Sampling{Method: *sampler, Steps: *steps, Guidance: *guidance, Eta: *eta}); err != nil {
+		return err
+	}
 
 	if *labels == "" {
 		if *out == "" {
@@ -136,7 +144,20 @@ func generateOne(ctx context.Context, g models.Conditioned, labelPath, out strin
 	for range n {
 		labels = append(labels, m.Pix...)
 	}
-	imgs, err := g.Generate(ctx, labels, m.H, m.W, models.SeedRange(seed, n), nil)
+	var progress func(models.Progress)
+	if _, iterative := g.Net.(models.Sampled); iterative {
+		var bar *progressBar
+		progress = func(p models.Progress) {
+			if bar == nil {
+				bar = newProgressBar(os.Stderr, p.Steps, "sample")
+			}
+			_ = bar.Set(p.Step)
+			if p.Step == p.Steps {
+				finishBar(bar, nil)
+			}
+		}
+	}
+	imgs, err := g.Generate(ctx, labels, m.H, m.W, models.SeedRange(seed, n), progress)
 	if err != nil {
 		return fmt.Errorf("%s: %w", labelPath, err)
 	}
@@ -214,4 +235,39 @@ func warnVocabulary(model []string, labels string, isDir bool) {
 		}
 		return
 	}
+}
+
+// setSampling applies the sampler flags given on the command line to an
+// iterative model, and refuses them for a one-shot one.
+func setSampling(net models.Model, fs *flag.FlagSet, s models.Sampling) error {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "steps", "guidance", "eta", "sampler":
+			given = append(given, "--"+f.Name)
+		}
+	})
+	sm, ok := net.(models.Sampled)
+	if !ok {
+		if len(given) > 0 {
+			return fmt.Errorf("%w: %s: a %s draws its image in one pass; these flags are for diffusion models", errUsage, strings.Join(given, ", "), net.Kind())
+		}
+		return nil
+	}
+	cur := sm.Sampling()
+	if s.Method == "" {
+		s.Method = cur.Method
+	}
+	if s.Steps == 0 {
+		s.Steps = cur.Steps
+	}
+	if s.Guidance == 0 {
+		s.Guidance = cur.Guidance
+	}
+	if err := sm.SetSampling(s); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	s = sm.Sampling()
+	fmt.Fprintf(os.Stderr, "sampling: %s, %d steps, guidance %g, eta %g\n", s.Method, s.Steps, s.Guidance, s.Eta)
+	return nil
 }

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"catsynth/dataset/synth"
+	"catsynth/eval/seg"
 	"catsynth/models"
 	"catsynth/models/gan"
 	"catsynth/weights/ganmodels"
+	"catsynth/weights/segmenters"
 
 	"catsynth/affinity"
 	"catsynth/dataset"
@@ -38,7 +42,30 @@ func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, err
 	if err != nil {
 		return nil, err
 	}
-	return src.Segmenter(dev)
+	sg, err := src.Segmenter(dev)
+	if err != nil && slices.Equal(src.Classes(), synth.SourceClasses) {
+		// A family without a segmenter of its own (diffusion) on the
+		// synthetic source classes: the embedded source-domain segmenter
+		// knows exactly those classes.
+		l, lerr := seg.LoadBytes(dev, segmenters.Source, embeddedPrefix+segmenters.SourceFile)
+		if lerr != nil {
+			return nil, errors.Join(err, lerr)
+		}
+		fmt.Fprintf(os.Stderr, "seg estimator: the source model has no segmenter of its own; using the embedded source-domain segmenter (%s)\n", segmenters.SourceFile)
+		return loadedSegmenter{l}, nil
+	}
+	return sg, err
+}
+
+// loadedSegmenter runs a trained eval/seg segmenter as the seg estimator's
+// source-class segmenter.
+type loadedSegmenter struct{ *seg.Loaded }
+
+func (l loadedSegmenter) InputSize() int { return l.Config.Size }
+
+func (l loadedSegmenter) Segment(images *nn.Tensor) (out *nn.Tensor, err error) {
+	err = nn.Catch(func() { out = l.Forward(images) })
+	return out, err
 }
 
 // loadSource opens a model spec as a transfer source: its training state
