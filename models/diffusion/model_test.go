@@ -243,7 +243,7 @@ func TestFamilyFilesAndResume(t *testing.T) {
 	if res.Steps != 2 || len(trace) != 2 {
 		t.Fatalf("resumed at step %d with %d losses", res.Steps, len(trace))
 	}
-	tr.reseed(2) // the stream a run resumed after two steps draws from
+	tr.reseed(2)                       // the stream a run resumed after two steps draws from
 	for step := 3; step <= 4; step++ { // step 4 also depends on Adam's moments
 		a, err := tr.Step(batch)
 		if err != nil {
