@@ -56,6 +56,9 @@ type ModelInfo struct {
 	Height  int         `json:"height"`
 	Params  int         `json:"params"`
 	Adapted bool        `json:"adapted"` // generation goes through the affinity layer
+	// Sampling are an iterative model's sampler settings (a diffusion
+	// model: steps, guidance, eta); nil for a one-shot GAN.
+	Sampling *models.Sampling `json:"sampling"`
 }
 
 // Session holds one device and one source model, plus the target set,
@@ -182,8 +185,29 @@ func (s *Session) Info() ModelInfo {
 	if s.net == nil {
 		return ModelInfo{}
 	}
-	return ModelInfo{Name: s.name, Classes: classInfos(s.Classes()), Source: classInfos(s.source), Kind: s.net.Kind(),
+	info := ModelInfo{Name: s.name, Classes: classInfos(s.Classes()), Source: classInfos(s.source), Kind: s.net.Kind(),
 		Width: s.w, Height: s.h, Params: s.net.Params().Count(), Adapted: s.adapted}
+	if sm, ok := s.net.(models.Sampled); ok {
+		v := sm.Sampling()
+		info.Sampling = &v
+	}
+	return info
+}
+
+// SetSampling sets an iterative model's sampler settings (steps,
+// guidance, eta); a GAN has none.
+func (s *Session) SetSampling(v models.Sampling) (ModelInfo, error) {
+	if s.net == nil {
+		return ModelInfo{}, ErrNoModel
+	}
+	sm, ok := s.net.(models.Sampled)
+	if !ok {
+		return ModelInfo{}, fmt.Errorf("a %s draws in one pass: it has no sampler settings", s.net.Kind())
+	}
+	if err := sm.SetSampling(v); err != nil {
+		return ModelInfo{}, err
+	}
+	return s.Info(), nil
 }
 
 // Classes are the classes label maps use now: the target classes when the
@@ -223,6 +247,14 @@ func (s *Session) model() models.Conditioned {
 // Unlabelled for no class) with the noise of seed. It returns the image and
 // the time it took (upload, forward and readback).
 func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Duration, error) {
+	return s.GenerateProgress(labels, seed, nil)
+}
+
+// GenerateProgress is Generate that reports an iterative model's steps
+// with its current estimate of the image (a diffusion model's x0
+// prediction), for a progressive preview. Stop cancels it between steps
+// (the error is then context.Canceled).
+func (s *Session) GenerateProgress(labels []byte, seed uint64, progress func(step, steps int, preview *image.RGBA)) (*image.RGBA, time.Duration, error) {
 	if s.net == nil {
 		return nil, 0, ErrNoModel
 	}
@@ -230,8 +262,27 @@ func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Durati
 	if err != nil {
 		return nil, 0, err
 	}
+	s.stop.Store(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	each := func(p models.Progress) {
+		if s.stop.Load() {
+			cancel()
+			return
+		}
+		if progress == nil {
+			return
+		}
+		var prev *image.RGBA
+		if p.Preview != nil {
+			if imgs, err := models.ToImages(p.Preview); err == nil && len(imgs) > 0 {
+				prev = imgs[0]
+			}
+		}
+		progress(p.Step, p.Steps, prev)
+	}
 	start := time.Now()
-	imgs, err := s.model().Generate(context.Background(), idx, s.h, s.w, []uint64{seed}, nil)
+	imgs, err := s.model().Generate(ctx, idx, s.h, s.w, []uint64{seed}, each)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -258,7 +309,8 @@ func (s *Session) indices(labels []byte) ([]int32, error) {
 	return idx, nil
 }
 
-// Stop asks a running Finetune to end after its current step. It may be
+// Stop asks a running Finetune to end after its current step, or a
+// diffusion model's sampling to end after its current step. It may be
 // called from any goroutine.
 func (s *Session) Stop() { s.stop.Store(true) }
 

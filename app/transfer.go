@@ -172,7 +172,10 @@ type FinetuneResult struct {
 // between the generated image G(A y, z) and the target image, over a batch
 // of target pairs with fresh noise each step: with the generator frozen the
 // only way to lower it is to move each target class towards the source
-// classes whose look matches its pixels. (The paper finetunes with the GAN
+// classes whose look matches its pixels. A diffusion model is finetuned with
+// its own denoising loss instead (models.ObjectiveModel): backpropagating
+// through every step of its sampler would cost the whole sampling run per
+// step. (The paper finetunes with the GAN
 // losses, which need the source discriminator; generator files do not carry
 // one.) It ends after Steps, on Stop, or when ctx ends, keeps the trained
 // A, and switches the session to the target classes.
@@ -243,7 +246,7 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 			sc := dev.Scope()
 			defer sc.Close()
 			var l *nn.Tensor
-			if l, lerr = s.batchLoss(order, cfg.Seed); lerr != nil {
+			if l, lerr = s.batchLoss(order, cfg.Seed, uint64(step)); lerr != nil {
 				return
 			}
 			l.Backward()
@@ -308,7 +311,7 @@ func (s *Session) evalLoss(seed uint64) (float64, error) {
 			sc := s.Dev.Scope()
 			defer sc.Close()
 			var l *nn.Tensor
-			if l, lerr = s.batchLoss(order, seed); lerr == nil {
+			if l, lerr = s.batchLoss(order, seed, 0); lerr == nil {
 				v, lerr = l.Item()
 			}
 		})
@@ -322,8 +325,9 @@ func (s *Session) evalLoss(seed uint64) (float64, error) {
 // batchLoss is the mean absolute error between the model's images of the
 // pairs in order through A and their target images, each image with its
 // own fixed noise seed (seed plus its index: the noise that "explains"
-// that image).
-func (s *Session) batchLoss(order []int, seed uint64) (*nn.Tensor, error) {
+// that image). For a model trained by a denoising loss (diffusion) it is
+// that loss instead, drawn for the given step.
+func (s *Session) batchLoss(order []int, seed, step uint64) (*nn.Tensor, error) {
 	dev := s.Dev
 	b, hw := len(order), s.h*s.w
 	idx := make([]float32, 0, b*hw)
@@ -338,9 +342,16 @@ func (s *Session) batchLoss(order []int, seed uint64) (*nn.Tensor, error) {
 		seeds[k] = seed + uint64(i)
 	}
 	y := nn.OneHot(dev.FromData(idx, b, s.h, s.w), len(s.target.Classes))
+	target := dev.FromData(img, b, 3, s.h, s.w)
+	if om, ok := s.net.(models.ObjectiveModel); ok {
+		// A diffusion model: its own denoising loss, with timesteps and
+		// noise drawn afresh each step (step 0, the before/after
+		// evaluation, always draws the same).
+		return om.TrainingLoss(s.layer.Forward(y), target, seed+step*0x9e3779b9)
+	}
 	x, err := s.net.Generate(context.Background(), s.layer.Forward(y), seeds, nil)
 	if err != nil {
 		return nil, err
 	}
-	return nn.L1(x, dev.FromData(img, b, 3, s.h, s.w)), nil
+	return nn.L1(x, target), nil
 }
