@@ -26,7 +26,32 @@ function setModel(info) {
   $("modeLabel").hidden = !info.adapted && !(state.target && state.target.pairs.length && hasAffinity());
   $("useTarget").checked = info.adapted;
   undo.length = 0;
+  showSampler(info.sampling);
 }
+
+// ---------- diffusion sampler settings ----------
+// A diffusion model samples in steps: the page shows its settings and a
+// progressive preview, and a newer stroke cancels a sampling in flight.
+function showSampler(s) {
+  $("sampler").hidden = !s;
+  if (!s) return;
+  for (const [id, v] of [["sampleSteps", s.steps], ["sampleGuidance", s.guidance], ["sampleEta", s.eta]]) {
+    $(id).value = v;
+    $(id + "Value").textContent = v;
+  }
+}
+for (const id of ["sampleSteps", "sampleGuidance", "sampleEta"]) {
+  $(id).oninput = () => { $(id + "Value").textContent = $(id).value; };
+  $(id).onchange = async () => {
+    try {
+      const info = await call("setSampling", [{ steps: Number($("sampleSteps").value), guidance: Number($("sampleGuidance").value), eta: Number($("sampleEta").value) }]);
+      model.sampling = info.sampling;
+      showSampler(info.sampling);
+      scheduleGenerate(0);
+    } catch (err) { reportError(err); }
+  };
+}
+$("cancelGen").onclick = () => { genDirty = false; call("stop").catch(() => {}); };
 
 function renderPalette() {
   const ul = $("classes");
@@ -158,6 +183,8 @@ let genTimer = null, genRunning = false, genDirty = false;
 function scheduleGenerate(delay = 60) {
   clearTimeout(genTimer);
   genTimer = setTimeout(runGenerate, delay);
+  // A diffusion sampling in flight is superseded by the newer request.
+  if (genRunning && model && model.sampling) call("stop").catch(() => {});
 }
 function seed() {
   const s = Math.floor(Number($("seed").value));
@@ -172,10 +199,30 @@ async function runGenerate() {
     do {
       genDirty = false;
       const l = labels.slice(), s = seed();
-      const r = await call("generate", [l, s]);
       const ctx = $("image").getContext("2d");
+      const iterative = !!model.sampling;
+      $("cancelGen").disabled = !iterative;
+      let r;
+      try {
+        r = await call("generate", [l, s], { onProgress: (p) => {
+          if (!p.preview) return;
+          state.samplePreviews = (state.samplePreviews || 0) + 1;
+          ctx.putImageData(new ImageData(new Uint8ClampedArray(p.preview.buffer), W, H), 0, 0);
+          $("sampleProgress").textContent = `step ${p.step}/${p.steps}`;
+        } });
+      } catch (err) {
+        // A sampling cancelled (by the button or a newer stroke) is not an error.
+        if (iterative && /context canceled/.test(String((err && err.message) || err))) {
+          $("sampleProgress").textContent = genDirty ? "" : "cancelled";
+          continue;
+        }
+        throw err;
+      } finally {
+        $("cancelGen").disabled = true;
+      }
       ctx.putImageData(new ImageData(new Uint8ClampedArray(r.rgba.buffer), r.width, r.height), 0, 0);
       $("timing").textContent = `${r.ms.toFixed(1)} ms · seed ${s}`;
+      if (iterative) $("sampleProgress").textContent = `${model.sampling.steps} steps`;
       state.genCount++;
       state.lastGen = { seed: s, ms: r.ms, labels: Array.from(l), adapted: model.adapted };
     } while (genDirty);
@@ -325,15 +372,15 @@ async function boot() {
   if (!init.gpu) console.info("navigator.gpu is missing in the worker");
   await openEngine();
   index = await fetchJSON("models/index.json");
-  const gans = index.models.filter((m) => m.kind === "gan");
+  const choices = index.models.filter((m) => m.kind === "model");
   const sel = $("model");
   sel.textContent = "";
-  for (const m of gans) sel.add(new Option(`${m.name} (${(m.bytes / 1e6).toFixed(1)} MB)`, m.url));
-  if (!gans.length) throw new Error("the server offers no model (models/index.json is empty)");
+  for (const m of choices) sel.add(new Option(`${m.name} (${(m.bytes / 1e6).toFixed(1)} MB)`, m.url));
+  if (!choices.length) throw new Error("the server offers no model (models/index.json is empty)");
   // Without a GPU (CPU backend, or a software adapter such as SwiftShader) a
   // 128 px model takes seconds per image: start with the 64 px one there.
-  const want = gans.find((m) => m.name === params.get("model")) ||
-    (state.software && gans.find((m) => m.name === "source64")) || gans[0];
+  const want = choices.find((m) => m.name === params.get("model")) ||
+    (state.software && choices.find((m) => m.name === "source64")) || choices[0];
   sel.value = want.url;
   await chooseModel(want);
   sel.disabled = $("openModel").disabled = false;

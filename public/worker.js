@@ -79,6 +79,9 @@ self.onmessage = async (e) => {
       hangOpen = true;
     } else if (op === "stop") {
       catsynth.stop();
+    } else if (op === "generate") {
+      result = await catsynth.generate(args[0], args[1], (p) =>
+        postMessage({ id, progress: p }, p.preview ? [p.preview.buffer] : []));
     } else if (op === "finetune") {
       result = await catsynth.finetune(args[0], (p) =>
         postMessage({ id, progress: p }, p.preview ? [p.preview.buffer] : []));

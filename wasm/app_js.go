@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
 	"time"
 
 	"catsynth/app"
+	"catsynth/models"
 	_ "catsynth/models/all"
 	"catsynth/nn"
 )
@@ -24,7 +26,8 @@ import (
 //
 //	open({backend: "auto"|"gpu"|"cpu"}) -> {backend, fallback, limit, software (no GPU does the work)}
 //	loadModel(bytes, name)              -> ModelInfo
-//	generate(labels, seed)              -> {rgba, width, height, ms}
+//	generate(labels, seed, onProgress)  -> {rgba, width, height, ms} (diffusion: onProgress gets {step, steps, preview} each step; stop() cancels)
+//	setSampling({steps, guidance, eta}) -> ModelInfo (diffusion models' sampler settings)
 //	examples(n)                         -> [{name, labels}]
 //	decodeLabelPNG(bytes, name)         -> labels;  encodeLabelPNG(labels) -> bytes
 //	addTargetFiles([{name, data}])      -> TargetInfo;  setTargetNames([..]) -> TargetInfo
@@ -51,6 +54,13 @@ func registerApp(api js.Value) {
 		},
 		"info":     func(a []js.Value) (any, error) { return sessOr(func() (any, error) { return sess.Info(), nil }) },
 		"generate": appGenerate,
+		"setSampling": func(a []js.Value) (any, error) {
+			var v models.Sampling
+			if err := jsonArg(a, 0, &v); err != nil {
+				return nil, err
+			}
+			return sessOr(func() (any, error) { return sess.SetSampling(v) })
+		},
 		"examples": appExamples,
 		"decodeLabelPNG": func(a []js.Value) (any, error) {
 			return sessOr(func() (any, error) { return wrapBytes(sess.DecodeLabelPNG(bytesArg(a, 0), strArg(a, 1))) })
@@ -172,8 +182,23 @@ func appGenerate(a []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	onProgress := js.Undefined()
+	if len(a) > 2 && a[2].Type() == js.TypeFunction {
+		onProgress = a[2]
+	}
 	return sessOr(func() (any, error) {
-		img, d, err := sess.Generate(labels, seed)
+		var progress func(step, steps int, preview *image.RGBA)
+		if !onProgress.IsUndefined() {
+			progress = func(step, steps int, preview *image.RGBA) {
+				v := toJS(map[string]any{"step": step, "steps": steps})
+				if preview != nil {
+					v.Set("preview", toJS(jsBytes(preview.Pix)))
+				}
+				onProgress.Invoke(v)
+				time.Sleep(time.Millisecond) // let a stop message in
+			}
+		}
+		img, d, err := sess.GenerateProgress(labels, seed, progress)
 		if err != nil {
 			return nil, err
 		}

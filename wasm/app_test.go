@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ import (
 	"catsynth/app"
 	"catsynth/dataset/synth"
 	"catsynth/internal/browser"
+	"catsynth/models"
+	"catsynth/models/diffusion"
 	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/webapp"
@@ -95,7 +98,7 @@ func TestBrowserApp(t *testing.T) {
 	handler := webapp.Handler(webapp.ServerConfig{
 		Dir:   "../public",
 		Files: map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
-		Assets: []webapp.Asset{{Name: modelName + ".safetensors.zst", Kind: "gan", Data: model},
+		Assets: []webapp.Asset{{Name: modelName + ".safetensors.zst", Kind: webapp.KindModel, Data: model},
 			{Name: glove.File, Kind: app.KindGlove, Data: glove.Table},
 			{Name: backbones.MobileNetV2File, Kind: app.KindBackbone, Data: backbones.MobileNetV2},
 			{Name: segmenters.SourceFile, Kind: app.KindSegmenter, Data: segmenters.Source},
@@ -475,6 +478,7 @@ func TestBrowserApp(t *testing.T) {
 	}
 
 	// 6. A browser without WebGPU falls back to the CPU and says why.
+	t.Run("diffusion", func(t *testing.T) { browserDiffusion(t, exe, wasmFile) })
 	t.Run("cpu-fallback", func(t *testing.T) {
 		srv2, err := browser.Serve(handler)
 		if err != nil {
@@ -598,4 +602,121 @@ func writeTargetFiles(t *testing.T, dir string) []string {
 func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
+}
+
+// browserDiffusion loads a tiny diffusion model in the page (CPU backend):
+// the sampler settings appear, a change of steps takes effect, sampling
+// draws a progressive preview, and the final image matches a native CPU
+// sampling of the same map, seed and settings.
+func browserDiffusion(t *testing.T, exe, wasmFile string) {
+	model := tinyDiffusionModel(t)
+	handler := webapp.Handler(webapp.ServerConfig{
+		Dir:    "../public",
+		Files:  map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
+		Assets: []webapp.Asset{{Name: "diffusion-tiny.safetensors.zst", Kind: webapp.KindModel, Data: model}},
+	})
+	srv, err := browser.Serve(handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := browser.Eval[string](b, "String("+expr+")", 20*time.Second)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, b.ConsoleText())
+		}
+		return v
+	}
+	if err := b.Navigate(srv.URL+"/?backend=cpu", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := browser.Wait[bool](b, "window.appState && (appState.ready || !!appState.bootError)", 120*time.Second); err != nil {
+		t.Fatalf("page never became ready: %v\n%s", err, b.ConsoleText())
+	}
+	if e := eval("appState.bootError || ''"); e != "" {
+		t.Fatalf("boot error: %s", e)
+	}
+	if hidden := eval(`document.getElementById("sampler").hidden`); hidden != "false" {
+		t.Fatalf("no sampler settings shown for a diffusion model")
+	}
+	gens := eval("appState.genCount")
+	eval(`(() => { const s = document.getElementById("sampleSteps"); s.value = 6; s.dispatchEvent(new Event("change")); return 1; })()`)
+	if _, err := browser.Wait[bool](b, "appState.genCount > "+gens, 60*time.Second); err != nil {
+		t.Fatalf("no image after changing the steps: %v\n%s", err, b.ConsoleText())
+	}
+	if p := eval(`document.getElementById("sampleProgress").textContent`); p != "6 steps" {
+		t.Errorf("sampler status %q, want \"6 steps\"", p)
+	}
+	if n := eval("appState.samplePreviews || 0"); n == "0" {
+		t.Error("no progressive preview was drawn")
+	}
+	// The page's image against a native sampling of the same map and seed.
+	var labels []int
+	json.Unmarshal([]byte(eval("JSON.stringify(appState.lastGen.labels)")), &labels)
+	seed, _ := strconv.Atoi(eval("appState.lastGen.seed"))
+	var page []int
+	json.Unmarshal([]byte(eval(`JSON.stringify(Array.from(document.getElementById("image").getContext("2d").getImageData(0, 0, 16, 16).data))`)), &page)
+	dev, _ := nn.Open("cpu")
+	s := app.NewSession(dev, 0)
+	defer s.Release()
+	if _, err := s.LoadModel(model, "diffusion-tiny"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetSampling(models.Sampling{Steps: 6, Guidance: 1.5}); err != nil {
+		t.Fatal(err)
+	}
+	lb := make([]byte, len(labels))
+	for i, v := range labels {
+		lb[i] = byte(v)
+	}
+	want, _, err := s.Generate(lb, uint64(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0
+	for i := range want.Pix {
+		worst = max(worst, int(want.Pix[i])-page[i], page[i]-int(want.Pix[i]))
+	}
+	t.Logf("page vs native diffusion sample (seed %d, 6 steps): max difference %d levels", seed, worst)
+	if worst > 2 {
+		t.Errorf("the page's diffusion sample differs from the native one by %d levels", worst)
+	}
+}
+
+// tinyDiffusionModel is an untrained tiny diffusion model of the synthetic
+// source classes at 16 px whose zero-initialised output convs are given
+// small fixed weights (so that images depend on the labels and the seed).
+func tinyDiffusionModel(t *testing.T) []byte {
+	dev, _ := nn.Open("cpu")
+	c := diffusion.Tiny(len(synth.SourceClasses))
+	c.ClassNames = synth.SourceClasses
+	u, err := diffusion.NewUNet(dev, c, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Release()
+	for _, p := range u.Params.All() {
+		if strings.HasPrefix(p.Name, "out.2.") || strings.HasSuffix(p.Name, "out_layers.3.weight") || strings.HasSuffix(p.Name, "out_layers.2.weight") {
+			v := make([]float32, p.T.Numel())
+			for i := range v {
+				v[i] = 0.05 * float32(math.Sin(float64(i)*0.7))
+			}
+			p.T.Upload(v)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "d.safetensors.zst")
+	if err := diffusion.Save(path, u, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

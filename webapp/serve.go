@@ -21,12 +21,16 @@ import (
 type Asset struct {
 	// Name is the URL name under /models/ ("tiny32.safetensors.zst").
 	Name string
-	// Kind tells the page what it is: "gan" (a generator model) or an
-	// affinity estimator's input (KindGlove, KindBackbone, KindPrototypes
-	// for MODEL.prototypes, KindSegmenter).
+	// Kind tells the page what it is: KindModel (a model file of any
+	// family) or an affinity estimator's input (KindGlove, KindBackbone,
+	// KindPrototypes for MODEL.prototypes, KindSegmenter).
 	Kind string
 	Data []byte
 }
+
+// KindModel is the asset kind of model files (GAN or diffusion: the page
+// reads the family from the file).
+const KindModel = "model"
 
 // ServerConfig configures Handler.
 type ServerConfig struct {
@@ -102,7 +106,7 @@ type ModelIndex struct {
 type ModelEntry struct {
 	Name  string `json:"name"`  // without extension ("tiny32")
 	URL   string `json:"url"`   // "models/tiny32.safetensors.zst" (relative to the page)
-	Kind  string `json:"kind"`  // "gan" or an estimator input (KindGlove, ...)
+	Kind  string `json:"kind"`  // KindModel or an estimator input (KindGlove, ...)
 	Bytes int    `json:"bytes"` // file size, for the progress bar
 }
 

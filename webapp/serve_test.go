@@ -25,7 +25,7 @@ func TestHandler(t *testing.T) {
 	extra := filepath.Join(t.TempDir(), "other.js")
 	os.WriteFile(extra, []byte("console.log(1)"), 0o644)
 	srv := httptest.NewServer(Handler(ServerConfig{Dir: dir, Files: map[string]string{"/wasm_exec.js": extra},
-		Assets: []Asset{{Name: "tiny.safetensors.zst", Kind: "gan", Data: []byte("model bytes")}}}))
+		Assets: []Asset{{Name: "tiny.safetensors.zst", Kind: KindModel, Data: []byte("model bytes")}}}))
 	defer srv.Close()
 
 	get := func(path string, gz bool) (*http.Response, []byte) {

@@ -66,7 +66,7 @@ func runServe(ctx context.Context, args []string) error {
 		if !strings.HasSuffix(name, ".safetensors.zst") {
 			name = strings.TrimSuffix(name, ".safetensors") + ".safetensors.zst" // the page decodes either
 		}
-		assets = append([]webapp.Asset{{Name: name, Kind: "gan", Data: data}}, assets...)
+		assets = append([]webapp.Asset{{Name: name, Kind: webapp.KindModel, Data: data}}, assets...)
 		if protos, err := os.ReadFile(besidePrototypes(m)); err == nil {
 			base := strings.TrimSuffix(name, ".safetensors.zst")
 			assets = append(assets, webapp.Asset{Name: base + ganmodels.PrototypesExt, Kind: app.KindPrototypes, Data: protos})
@@ -109,7 +109,7 @@ func defaultAssets() (assets []webapp.Asset, notes []string) {
 			notes = append(notes, "embedded model "+n+" is an empty file; not offered")
 			continue
 		}
-		assets = append(assets, webapp.Asset{Name: n + ".safetensors.zst", Kind: "gan", Data: data})
+		assets = append(assets, webapp.Asset{Name: n + ".safetensors.zst", Kind: webapp.KindModel, Data: data})
 		if protos, err := ganmodels.Prototypes(n); err == nil {
 			assets = append(assets, webapp.Asset{Name: n + ganmodels.PrototypesExt, Kind: app.KindPrototypes, Data: protos})
 		}
