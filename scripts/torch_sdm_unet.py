@@ -22,6 +22,7 @@ Only torch and numpy are needed (safetensors is written by hand).
 import argparse
 import json
 import math
+import os
 import struct
 import sys
 
@@ -256,14 +257,29 @@ def parity(out_dir, cfg, seed):
 
 
 def convert(src, dst, cfg_json):
-    sd = th.load(src, map_location="cpu")
+    try:
+        sd = th.load(src, map_location="cpu")
+    except Exception as e:  # truncated, not a torch file, ...
+        sys.exit(f"{src}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})")
     if isinstance(sd, dict) and "state_dict" in sd:
         sd = sd["state_dict"]
+    if not isinstance(sd, dict) or not all(isinstance(v, th.Tensor) for v in sd.values()):
+        sys.exit(f"{src}: holds a {type(sd).__name__}, not a state_dict of tensors")
     sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
-    meta = {"format": "pt"}
+    missing = [k for k in ("time_embed.0.weight", "input_blocks.0.0.weight", "out.2.weight") if k not in sd]
+    if missing:
+        sys.exit(f"{src}: not an SDM U-Net state_dict (no {', '.join(missing)})")
+    if cfg_json:
+        try:
+            json.loads(cfg_json)
+        except ValueError as e:
+            sys.exit(f"--config is not JSON: {e}")
+    meta = {"format": "pt", "catsynth_kind": "sdm-unet"}
     if cfg_json:
         meta["config"] = cfg_json
-    write_safetensors(dst, sd, meta)
+    tmp = dst + ".tmp"
+    write_safetensors(tmp, sd, meta)
+    os.replace(tmp, dst)  # a reader never sees half a file
     print(f"wrote {dst}: {len(sd)} tensors, {sum(v.numel() for v in sd.values()) / 1e6:.1f}M values")
 
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"catsynth/internal/torchpeer"
+	"catsynth/models"
 
 	"catsynth/nn"
 	"catsynth/nn/safetensors"
@@ -122,6 +123,37 @@ func TestTorchParity(t *testing.T) {
 					if a[i] != c[i] {
 						t.Fatalf("converted %s[%d] = %g, safetensors export %g", p.Name, i, c[i], a[i])
 					}
+				}
+			}
+
+			// With --config the converted file is a model file every
+			// command reads (its kind says diffusion).
+			cj, _ := MarshalConfig(got)
+			conv2 := filepath.Join(dir, "converted2.safetensors")
+			if res, err := exec.Command(py, script, "--convert", filepath.Join(dir, "model.pt"), conv2, "--config", string(cj)).CombinedOutput(); err != nil {
+				t.Fatalf("--convert --config: %v\n%s", err, res)
+			}
+			m, err := models.Load(dev, conv2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Net.Kind() != KindModel {
+				t.Errorf("converted file loads as %s", m.Net.Kind())
+			}
+			m.Release()
+			// A truncated .pt and a file that is no checkpoint: a message
+			// naming the file, nothing written.
+			pt, _ := os.ReadFile(filepath.Join(dir, "model.pt"))
+			for name, data := range map[string][]byte{"truncated.pt": pt[:len(pt)/2], "notes.pt": []byte("not a checkpoint\n")} {
+				bad := filepath.Join(dir, name)
+				os.WriteFile(bad, data, 0o644)
+				out := filepath.Join(dir, name+".safetensors")
+				res, err := exec.Command(py, script, "--convert", bad, out).CombinedOutput()
+				if err == nil || !strings.Contains(string(res), bad) {
+					t.Errorf("converting %s: %v, output %q; want a failure naming the file", name, err, res)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Errorf("converting %s left %s", name, out)
 				}
 			}
 		})
