@@ -12,6 +12,8 @@ order), so state_dict keys match an official checkpoint's.
       timesteps and one-hot label map, and writes DIR/weights.safetensors
       and DIR/io.safetensors (x, t, y, out), and the state_dict as
       DIR/model.pt the way SDM saves checkpoints.
+  torch_sdm_unet.py --bench --config JSON [--reps N]
+      times the U-Net in PyTorch (what scripts/bench-diffusion.sh compares with)
   torch_sdm_unet.py --convert MODEL.pt OUT.safetensors [--config JSON]
       converts an official checkpoint (a bare state_dict saved with
       th.save, e.g. ema_0.9999_best.pt) to float32 safetensors, with the
@@ -256,6 +258,29 @@ def parity(out_dir, cfg, seed):
     print(f"torch {th.__version__}: {len(model.state_dict())} tensors, output {tuple(out.shape)}, |out| max {out.abs().max().item():.4g}")
 
 
+def bench(cfg, reps):
+    """Milliseconds per U-Net forward at batch 2 (a guided step: the
+    conditional and null maps together) and per guided DDIM image at 10,
+    25 and 50 steps (the sampler's own arithmetic is negligible beside it)."""
+    import time
+    model = UNet(cfg).eval()
+    size, s = cfg["image_size"], cfg["num_classes"]
+    x = th.randn(2, cfg["in_channels"], size, size)
+    y = F.one_hot(th.randint(0, s, (2, size, size)), s).permute(0, 3, 1, 2).float()
+    y[1] = 0
+    t = th.tensor([500.0, 500.0])
+    times = []
+    with th.no_grad():
+        model(x, t, y)  # warm-up
+        for _ in range(reps):
+            start = time.perf_counter()
+            model(x, t, y)
+            times.append(time.perf_counter() - start)
+    ms = 1000 * sorted(times)[len(times) // 2]
+    print(json.dumps({"peer": f"torch {th.__version__}", "threads": th.get_num_threads(), "forward_batch2_ms": round(ms, 2),
+                      "ddim_ms": {str(k): round(k * ms, 1) for k in (10, 25, 50)}}))
+
+
 def convert(src, dst, cfg_json):
     try:
         sd = th.load(src, map_location="cpu")
@@ -289,6 +314,8 @@ def main():
     ap.add_argument("--convert", nargs=2, metavar=("MODEL_PT", "OUT_SAFETENSORS"))
     ap.add_argument("--config", help="catsynth diffusion config JSON")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bench", action="store_true", help="time the U-Net of --config (forward at batch 2, guided DDIM images)")
+    ap.add_argument("--reps", type=int, default=20)
     a = ap.parse_args()
     th.set_num_threads(2)
     if a.parity:
@@ -297,6 +324,10 @@ def main():
         parity(a.parity, json.loads(a.config), a.seed)
     elif a.convert:
         convert(a.convert[0], a.convert[1], a.config)
+    elif a.bench:
+        if not a.config:
+            sys.exit("--bench needs --config")
+        bench(json.loads(a.config), a.reps)
     else:
         ap.print_help()
 

@@ -1,8 +1,12 @@
 package diffusion
 
 import (
+	"catsynth/models"
+	"catsynth/nn"
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -78,4 +82,80 @@ func BenchmarkSampleTiny(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkUNetForward32pxGuided times the default's U-Net (sdm32, 23
+// classes) at batch 2, the conditional and null maps of one guided step.
+func BenchmarkUNetForward32pxGuided(b *testing.B) {
+	benchForwardBatch(b, Preset32(23), 2)
+}
+
+func benchForwardBatch(b *testing.B, cfg Config, batch int) {
+	dev := benchDevice(b)
+	u, err := NewUNet(dev, cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	randomizeZeroInit(r, u)
+	n := cfg.ImageSize
+	x := dev.FromData(randn(r, batch*3*n*n, 1), batch, 3, n, n)
+	y := dev.FromData(oneHotMap(r, batch, cfg.NumClasses, n, n), batch, cfg.NumClasses, n, n)
+	ts := make([]float64, batch)
+	for i := range ts {
+		ts[i] = 500
+	}
+	for b.Loop() {
+		dev.NoGrad(func() {
+			s := dev.Scope()
+			if _, err := u.Forward(x, ts, y).Data(); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		})
+	}
+}
+
+// BenchmarkSample32px times one guided DDIM image of the default's
+// architecture (sdm32) at 10, 25 and 50 steps.
+func BenchmarkSample32px(b *testing.B) {
+	dev := benchDevice(b)
+	u, err := NewUNet(dev, Preset32(23), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	randomizeZeroInit(r, u)
+	m := NewModel(u)
+	y := dev.FromData(oneHotMap(r, 1, 23, 32, 32), 1, 23, 32, 32)
+	for _, steps := range []int{10, 25, 50} {
+		b.Run(fmt.Sprintf("steps=%d", steps), func(b *testing.B) {
+			if err := m.SetSampling(models.Sampling{Steps: steps, Guidance: DefaultGuidance}); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				x, err := m.Generate(context.Background(), y, []uint64{1}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x.Release()
+			}
+		})
+	}
+}
+
+// benchDevice opens $CATSYNTH_BACKEND (default cpu) for benchmarks:
+// CATSYNTH_BACKEND=gpu times the WebGPU path (lavapipe here).
+func benchDevice(b *testing.B) *nn.Device {
+	name := os.Getenv(nn.EnvBackend)
+	if name == "" {
+		return cpuDevice()
+	}
+	dev, err := nn.Open(name)
+	if err != nil {
+		b.Skip(err)
+	}
+	return dev
 }
