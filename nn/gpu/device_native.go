@@ -20,10 +20,11 @@ func createInstance() (inst *wgpu.Instance, err error) {
 	// (CATSYNTH_GPU_LOG=warn|info|debug|trace).
 	wgpu.SetLogLevel(logLevel(os.Getenv("CATSYNTH_GPU_LOG")))
 	quietWindowSystem()
-	// No InstanceDescriptor: the binding (v0.23.0) mallocs its extras struct
-	// without zeroing it, and the garbage GLES fields abort wgpu-native at
-	// random. The adapter choice (device.go) prefers Vulkan instead.
-	return wgpu.CreateInstance(nil), nil
+	backends, err := chooseBackends()
+	if err != nil {
+		return nil, err
+	}
+	return newInstance(backends)
 }
 
 func logLevel(name string) wgpu.LogLevel {
