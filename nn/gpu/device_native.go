@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"catsynth/nn/backend"
+
 	"github.com/cogentcore/webgpu/wgpu"
 )
 
@@ -90,8 +92,12 @@ func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
 	for !done {
 		d.Poll(true, nil)
 	}
-	if status != wgpu.BufferMapAsyncStatusSuccess {
-		return fmt.Errorf("gpu: map staging buffer: status %d", status)
+	switch status {
+	case wgpu.BufferMapAsyncStatusSuccess:
+	case wgpu.BufferMapAsyncStatusDeviceLost:
+		return fmt.Errorf("%w: map staging buffer: %v", backend.ErrDeviceLost, status)
+	default:
+		return fmt.Errorf("gpu: map staging buffer: %v", status)
 	}
 	copy(dst, buf.GetMappedRange(0, uint(size)))
 	return buf.Unmap()
