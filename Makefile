@@ -6,7 +6,7 @@ BIN := bin/catsynth
 # tests and Chromium for the browser tests.
 SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
-.PHONY: run test build deps wasm bench bench-transfer vet clean
+.PHONY: run test build deps wasm bench bench-transfer vet clean loadtest
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
@@ -44,6 +44,11 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./nn/... ./wasm/... ./webapp/... ./app/... ./models/...
+
+## loadtest: wrk against `catsynth serve` on loopback (page, wasm cold and warm, a model
+## file; 200 connections, 20 s each; needs wrk); numbers go to docs/RELIABILITY.md by hand
+loadtest: build
+	scripts/loadtest.sh $(BIN)
 
 ## bench: the Go benchmarks of the engine (numbers go to docs/BENCHMARKS.md by hand)
 bench:

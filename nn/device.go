@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 
 	"catsynth/nn/backend"
+	"catsynth/nn/backend/faultinject"
 )
 
 // Device wraps a backend with tensor creation, buffer scopes and the autograd
@@ -100,10 +102,36 @@ func Backends() []string {
 // EnvBackend is the environment variable Open("") reads.
 const EnvBackend = "CATSYNTH_BACKEND"
 
+// EnvLoseDeviceAfter is the environment variable that makes Open's device
+// fail as a lost GPU device does after that many downloads (package
+// faultinject): a way to check, on any machine, that a run stops with the
+// error and keeps its last checkpoint.
+const EnvLoseDeviceAfter = "CATSYNTH_FAULT_DEVICE_LOST_AFTER"
+
 // Open opens a device by backend name: a registered name ("cpu", "gpu"),
 // "auto" (gpu if it is registered and opens on a hardware adapter, else cpu;
 // FallbackReason says why), or "" (the value of $CATSYNTH_BACKEND, else auto).
+// With $CATSYNTH_FAULT_DEVICE_LOST_AFTER set, the device is wrapped by
+// faultinject.
 func Open(name string) (*Device, error) {
+	d, err := open(name)
+	if err != nil {
+		return nil, err
+	}
+	v := os.Getenv(EnvLoseDeviceAfter)
+	if v == "" {
+		return d, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		d.Close()
+		return nil, fmt.Errorf("nn: %s=%q: want a number of downloads >= 0", EnvLoseDeviceAfter, v)
+	}
+	d.be = faultinject.New(d.be, n)
+	return d, nil
+}
+
+func open(name string) (*Device, error) {
 	if name == "" {
 		name = os.Getenv(EnvBackend)
 		if name == "" {

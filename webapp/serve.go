@@ -3,6 +3,8 @@ package webapp
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -46,15 +48,20 @@ type ServerConfig struct {
 	// Assets are served from memory under /models/ and listed in
 	// /models/index.json.
 	Assets []Asset
+	// Addr is the listening address ("127.0.0.1:8080"): requests must name
+	// its host, or a loopback one, in their Host header (see hostAllowed).
+	// Empty means every interface.
+	Addr string
 }
 
 // CSP is the Content-Security-Policy of every response: the page and its
 // workers may load and connect to their own origin only (the promise that
 // images never leave the browser, enforced by the browser itself); wasm
 // needs 'wasm-unsafe-eval'; label maps and images are drawn from blob: and
-// data: URLs.
+// data: URLs; no other site may frame it.
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; " +
-	"img-src 'self' blob: data:; style-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+	"img-src 'self' blob: data:; style-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
+	"frame-ancestors 'none'"
 
 // compressible lists the extensions served gzip-compressed when the client
 // accepts it (the .zst models are compressed already).
@@ -68,24 +75,28 @@ var compressible = map[string]string{
 // Handler serves the page: static files from Dir (and Files), the assets
 // under /models/ with an index at /models/index.json, text assets
 // gzip-compressed (compressed once per file version and kept), every
-// response with the CSP header and Cache-Control: no-cache (the browser
-// revalidates with If-Modified-Since; the service worker keeps the offline
-// copy).
+// response with the security headers of setSecurityHeaders and
+// Cache-Control: no-cache (the browser revalidates with the content-hash
+// ETag; the service worker keeps the offline copy) except URLs that carry
+// the content's version (?v=HASH), which are immutable. It answers GET and
+// HEAD without a body, for the hosts of hostAllowed, and nothing else.
 func Handler(cfg ServerConfig) http.Handler {
 	if cfg.Site == nil {
 		cfg.Site = os.DirFS(cfg.Dir)
 	}
-	s := &server{cfg: cfg, gz: map[string]gzEntry{}, assets: map[string]Asset{}, started: time.Now()}
+	s := &server{cfg: cfg, files: map[string]cachedFile{}, assetVer: map[string]string{}, assets: map[string]Asset{}, started: time.Now()}
 	for _, a := range cfg.Assets {
 		s.assets[a.Name] = a
 	}
 	return s
 }
 
-type gzEntry struct {
-	mod  time.Time
-	size int64
-	data []byte
+type cachedFile struct {
+	mod     time.Time
+	size    int64
+	data    []byte
+	etag    string
+	version string // of the uncompressed content
 }
 
 type server struct {
@@ -93,8 +104,9 @@ type server struct {
 	assets  map[string]Asset
 	started time.Time
 
-	mu sync.Mutex
-	gz map[string]gzEntry // by disk path
+	mu       sync.Mutex
+	files    map[string]cachedFile // by site, path and encoding
+	assetVer map[string]string     // content hash by asset name
 }
 
 // ModelIndex is the JSON of /models/index.json.
@@ -127,13 +139,9 @@ func (s *server) index() []byte {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	p := path.Clean("/" + r.URL.Path)
-	if !strings.HasPrefix(p, "/dev/") { // developer pages (dev/parity.html) use inline scripts
-		h.Set("Content-Security-Policy", CSP)
-	}
-	h.Set("X-Content-Type-Options", "nosniff")
+	setSecurityHeaders(h, p == "/dev" || strings.HasPrefix(p, "/dev/"))
 	h.Set("Cache-Control", "no-cache")
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if s.refuse(w, r) {
 		return
 	}
 	if p == "/models/index.json" {
@@ -144,6 +152,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutPrefix(p, "/models/"); ok {
 		if a, ok := s.assets[name]; ok {
 			h.Set("Content-Type", "application/octet-stream")
+			ver := s.assetVersion(name, a.Data)
+			setCaching(h, r, `"`+ver+`"`, ver)
 			http.ServeContent(w, r, name, s.started, bytes.NewReader(a.Data))
 			return
 		}
@@ -176,7 +186,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", ctype)
 	}
 	gz := text && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
-	data, err := s.content(site, name, st, gz)
+	e, err := s.content(site, name, st, gz)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -185,38 +195,71 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 	}
+	setCaching(h, r, e.etag, e.version)
 	mod := st.ModTime()
 	if mod.IsZero() { // files embedded in the binary: as old as the server
 		mod = s.started
 	}
-	http.ServeContent(w, r, name, mod, bytes.NewReader(data))
+	http.ServeContent(w, r, name, mod, bytes.NewReader(e.data))
 }
 
-// content returns a static file, gzipped when gz: compressed once per file
-// version (size and modification time) and kept, so that concurrent first
-// requests share one compression.
-func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) ([]byte, error) {
-	if !gz {
-		return fs.ReadFile(site, name)
-	}
-	key := fmt.Sprintf("%p/%s", site, name)
+// content returns a static file and its ETag, gzipped when gz: read (and
+// compressed) once per file version (size and modification time) and kept,
+// so that concurrent first requests share one compression and later ones
+// allocate nothing.
+func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) (cachedFile, error) {
+	key := fmt.Sprintf("%p/%s/%t", site, name, gz)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.gz[key]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
-		return e.data, nil
+	if e, ok := s.files[key]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
+		return e, nil
 	}
 	raw, err := fs.ReadFile(site, name)
 	if err != nil {
-		return nil, err
+		return cachedFile{}, err
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(raw)
-	if err := zw.Close(); err != nil {
-		return nil, err
+	e := cachedFile{mod: st.ModTime(), size: st.Size(), data: raw, version: version(raw)}
+	e.etag = `"` + e.version + `"`
+	if gz {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(raw)
+		if err := zw.Close(); err != nil {
+			return cachedFile{}, err
+		}
+		e.data, e.etag = buf.Bytes(), `"`+e.version+`-gz"`
 	}
-	s.gz[key] = gzEntry{mod: st.ModTime(), size: st.Size(), data: buf.Bytes()}
-	return buf.Bytes(), nil
+	s.files[key] = e
+	return e, nil
+}
+
+// version is a file's content hash as the page may put it in a URL
+// (?v=VERSION): such a URL names one content forever and is cached as
+// immutable.
+func version(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// assetVersion is an asset's content hash, computed once.
+func (s *server) assetVersion(name string, data []byte) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.assetVer[name]
+	if !ok {
+		v = version(data)
+		s.assetVer[name] = v
+	}
+	return v
+}
+
+// setCaching sets the validator and, for a URL that names the content's
+// version, a year of immutable caching; everything else is revalidated.
+func setCaching(h http.Header, r *http.Request, etag, ver string) {
+	h.Set("ETag", etag)
+	if v := r.URL.Query().Get("v"); v != "" && v == ver {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
 }
 
 // CheckSite reports the files the page needs that site lacks (the wasm

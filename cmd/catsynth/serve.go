@@ -6,7 +6,6 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +75,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: webapp.Handler(webapp.ServerConfig{Site: site, Assets: assets}), ReadHeaderTimeout: 10 * time.Second}
+	srv := webapp.NewHTTPServer(webapp.Handler(webapp.ServerConfig{Site: site, Assets: assets, Addr: *addr}))
 	fmt.Printf("catsynth: serving %s on http://%s/ (Ctrl-C to stop)\n", what, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -16,6 +16,7 @@ import (
 
 	"catsynth/models"
 	"catsynth/nn"
+	"catsynth/nn/backend"
 
 	"catsynth/dataset"
 	"catsynth/models/gan"
@@ -247,6 +248,9 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	if err != nil {
 		if errors.Is(err, gan.ErrNonFinite) {
 			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with lower learning rates)", err, *out)
+		}
+		if errors.Is(err, backend.ErrDeviceLost) {
+			return fmt.Errorf("%w; stopped, the last checkpoint is %s (resume with --resume once the device is back, or with --backend cpu)", err, *out)
 		}
 		return err
 	}

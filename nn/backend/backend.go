@@ -16,7 +16,15 @@
 //   - A Backend is used from one goroutine at a time.
 package backend
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrDeviceLost is wrapped by the errors of a backend whose device is gone
+// (a GPU reset, a driver crash, the browser reclaiming it): nothing more
+// can run on it, and callers stop, keeping what they saved before.
+var ErrDeviceLost = errors.New("device lost")
 
 // MaxRank is the largest tensor rank the strided primitives accept.
 const MaxRank = 6

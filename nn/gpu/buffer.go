@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -154,12 +155,29 @@ func (b *Backend) Download(src backend.Buffer, dst []float32) error {
 	if len(dst) == 0 {
 		return b.Flush()
 	}
-	return b.rec.download(s, dst)
+	if b.lost != nil {
+		return b.lost
+	}
+	return b.noteLoss(b.rec.download(s, dst))
 }
 
 // Flush submits queued work without waiting for it, and returns the first
 // error recorded since the last Flush or Download.
 func (b *Backend) Flush() error {
+	if b.lost != nil {
+		return b.lost
+	}
 	b.rec.submit()
-	return b.rec.takeErr()
+	return b.noteLoss(b.rec.takeErr())
+}
+
+// noteLoss remembers a device-lost error, naming the device, so that every
+// later Download and Flush fails at once with it instead of waiting on a
+// device that is gone.
+func (b *Backend) noteLoss(err error) error {
+	if err != nil && errors.Is(err, backend.ErrDeviceLost) {
+		b.lost = fmt.Errorf("%w (on %s)", err, b.name)
+		return b.lost
+	}
+	return err
 }

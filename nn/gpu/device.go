@@ -30,6 +30,7 @@ type Backend struct {
 	name     string
 	software bool        // CPU adapter (lavapipe, SwiftShader): smaller submissions
 	limits   wgpu.Limits // the device's limits
+	lost     error       // set once the device is lost (wraps backend.ErrDeviceLost)
 
 	pool    bufferPool
 	modules map[string]*wgpu.ShaderModule

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"catsynth/nn/backend"
+
 	"github.com/cogentcore/webgpu/wgpu"
 )
 
@@ -20,10 +22,11 @@ func createInstance() (inst *wgpu.Instance, err error) {
 	// (CATSYNTH_GPU_LOG=warn|info|debug|trace).
 	wgpu.SetLogLevel(logLevel(os.Getenv("CATSYNTH_GPU_LOG")))
 	quietWindowSystem()
-	// No InstanceDescriptor: the binding (v0.23.0) mallocs its extras struct
-	// without zeroing it, and the garbage GLES fields abort wgpu-native at
-	// random. The adapter choice (device.go) prefers Vulkan instead.
-	return wgpu.CreateInstance(nil), nil
+	backends, err := chooseBackends()
+	if err != nil {
+		return nil, err
+	}
+	return newInstance(backends)
 }
 
 func logLevel(name string) wgpu.LogLevel {
@@ -89,8 +92,12 @@ func readMapped(d *wgpu.Device, buf *wgpu.Buffer, dst []byte) error {
 	for !done {
 		d.Poll(true, nil)
 	}
-	if status != wgpu.BufferMapAsyncStatusSuccess {
-		return fmt.Errorf("gpu: map staging buffer: status %d", status)
+	switch status {
+	case wgpu.BufferMapAsyncStatusSuccess:
+	case wgpu.BufferMapAsyncStatusDeviceLost:
+		return fmt.Errorf("%w: map staging buffer: %v", backend.ErrDeviceLost, status)
+	default:
+		return fmt.Errorf("gpu: map staging buffer: %v", status)
 	}
 	copy(dst, buf.GetMappedRange(0, uint(size)))
 	return buf.Unmap()
