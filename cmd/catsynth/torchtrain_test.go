@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"catsynth/affinity"
+	"catsynth/dataset"
 	"catsynth/internal/torchpeer"
 	"catsynth/models"
 	"catsynth/models/gan"
@@ -276,4 +280,128 @@ func diffNames(want, got map[string]string) string {
 		lines = append(lines[:20], fmt.Sprintf("... %d more", len(lines)-20))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestTorchTrainerInputs: the PyTorch trainer reads the ADE20K layout with
+// catsynth's class names (its ade20k_classes.txt must match package
+// dataset), and refuses bad input naming the file, without touching what
+// is already saved.
+func TestTorchTrainerInputs(t *testing.T) {
+	py := torchpeer.Python(t)
+	script, err := filepath.Abs("../../python/catsynth_train/train_gan.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// an ADE20K-style root: images/training/*.jpg, annotations/training/*.png (0 unlabelled, 1..150)
+	ade := filepath.Join(dir, "ade")
+	for i := range 2 {
+		img := image.NewRGBA(image.Rect(0, 0, 40, 32))
+		lab := image.NewGray(image.Rect(0, 0, 40, 32))
+		for p := range 40 * 32 {
+			img.Pix[4*p], img.Pix[4*p+1], img.Pix[4*p+3] = uint8(p), uint8(50*i), 255
+			lab.Pix[p] = uint8((p/7 + i) % 151)
+		}
+		writeImage(t, filepath.Join(ade, "images", "training", fmt.Sprintf("ADE_train_%d.jpg", i)), img)
+		writeImage(t, filepath.Join(ade, "annotations", "training", fmt.Sprintf("ADE_train_%d.png", i)), lab)
+	}
+	// a folder whose second label map holds a class beyond classes.txt
+	bad := writeFolder(t, filepath.Join(dir, "bad"), []string{"a", "b"}, 1)
+	badLab := image.NewGray(image.Rect(0, 0, 16, 16))
+	badLab.Pix[3*16+5] = 7
+	writeImage(t, filepath.Join(bad, "labels", "x1.png"), badLab)
+	existing := filepath.Join(dir, "kept.safetensors")
+	if err := os.WriteFile(existing, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(py, append([]string{script, "--device", "cpu", "--workers", "0", "--steps", "1", "--batch", "2"}, args...)...)
+		cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OMP_WAIT_POLICY=passive")
+		res, err := cmd.CombinedOutput()
+		return string(res), err
+	}
+
+	// the runs are mostly PyTorch starting up: side by side they take half the time
+	t.Run("group", func(t *testing.T) {
+		t.Run("ade20k", func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(dir, "ade.safetensors")
+			if res, err := run("--data", "ade20k:"+ade, "--preset", "tiny", "--size", "16", "--out", out); err != nil {
+				t.Fatalf("ADE20K layout: %v\n%s", err, res)
+			}
+			ds, err := dataset.OpenADE20K(ade, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck, err := nn.ReadCheckpoint(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, c := range ds.Classes() {
+				want = append(want, c.Name)
+			}
+			if strings.Join(ck.ClassNames, "|") != strings.Join(want, "|") {
+				t.Errorf("ADE20K class names of the torch model differ from package dataset's:\n%v\n%v", ck.ClassNames, want)
+			}
+
+		})
+		for _, tc := range []struct {
+			name string
+			args []string
+			want []string // in the error output
+		}{
+			{"label beyond the classes", []string{"--data", bad, "--preset", "tiny", "--size", "16", "--out", filepath.Join(dir, "b.safetensors")},
+				[]string{"x1.png", "pixel (5,3)", "label 7", "2 classes"}},
+			{"no classes.txt", []string{"--data", filepath.Join(dir, "ade"), "--out", filepath.Join(dir, "c.safetensors")},
+				[]string{"classes.txt"}},
+			{"images smaller than the model", []string{"--data", bad, "--preset", "tiny", "--out", filepath.Join(dir, "d.safetensors")},
+				[]string{"16x16", "smaller", "32x32"}},
+			{"existing model without --resume", []string{"--data", bad, "--preset", "tiny", "--size", "16", "--out", existing},
+				[]string{"kept.safetensors exists", "--resume"}},
+			{"resume without a state", []string{"--data", bad, "--preset", "tiny", "--size", "16", "--out", existing, "--resume"},
+				[]string{"kept.state.safetensors.zst"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				res, err := run(tc.args...)
+				if err == nil {
+					t.Fatalf("no error\n%s", res)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(res, w) {
+						t.Errorf("error lacks %q:\n%s", w, res)
+					}
+				}
+				if strings.Contains(res, "Traceback") {
+					t.Errorf("a traceback instead of a message:\n%s", res)
+				}
+				t.Logf("%s", strings.TrimSpace(res))
+			})
+		}
+	})
+	if b, err := os.ReadFile(existing); err != nil || string(b) != "keep me" {
+		t.Errorf("the existing file was touched: %q, %v", b, err)
+	}
+}
+
+// writeImage encodes img as PNG, or JPEG for a .jpg name, creating folders.
+func writeImage(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if strings.HasSuffix(path, ".jpg") {
+		err = jpeg.Encode(f, img, &jpeg.Options{Quality: 95})
+	} else {
+		err = png.Encode(f, img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
