@@ -84,7 +84,7 @@ func TestTorchTrainer(t *testing.T) {
 				t.Errorf("no sign that the 2 processes stayed in sync:\n%s", res)
 			}
 			checkTorchModel(t, out, check, 2, tc.tol)
-			checkTorchState(t, transfer.StatePath(out), 2)
+			checkTorchState(t, transfer.StatePath(out), check, 2)
 			if tc.optional {
 				return
 			}
@@ -92,7 +92,7 @@ func TestTorchTrainer(t *testing.T) {
 				t.Errorf("resume did not continue at step 3:\n%s", res)
 			}
 			checkTorchModel(t, out, check, 3, tc.tol)
-			checkTorchState(t, transfer.StatePath(out), 3)
+			checkTorchState(t, transfer.StatePath(out), check, 3)
 
 			tout := filepath.Join(dir, "transfer", "coast.safetensors")
 			if se, err := runTr(t, "--source", out, "--target", "synth:coast:n=4,size=32", "--steps", "1", "--out", tout); err != nil {
@@ -193,9 +193,11 @@ func checkTorchModel(t *testing.T, path, check string, step int, tol float64) {
 }
 
 // checkTorchState opens the torch trainer's state as a transfer source,
-// resumes the Go trainer from it, takes one Go step, and compares the
-// tensor names of a state the Go trainer writes with the torch one's.
-func checkTorchState(t *testing.T, path string, step int) {
+// compares its discriminator's logits and N+1 loss on real images with
+// torch's (check), resumes the Go trainer from it, takes one Go step, and
+// compares the tensor names of a state the Go trainer writes with the
+// torch one's.
+func checkTorchState(t *testing.T, path, check string, step int) {
 	t.Helper()
 	ck, err := nn.ReadCheckpoint(path)
 	if err != nil {
@@ -209,6 +211,7 @@ func checkTorchState(t *testing.T, path string, step int) {
 		t.Errorf("source: step %d, %d classes; want %d and 23", src.Steps(), len(src.Classes()), step)
 	}
 	dev := nn.NewDevice(cpu.New())
+	checkTorchDiscriminator(t, dev, src, check)
 	tr, trace, err := gan.ResumeTrainer(dev, path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +251,74 @@ func checkTorchState(t *testing.T, path string, step int) {
 		t.Errorf("Go trainer at step %d after one step from %d", tr.Steps, step)
 	}
 	t.Logf("Go step %d from the torch state: %v", tr.Steps, l)
+}
+
+// checkTorchDiscriminator runs the source's discriminator (eval mode) on
+// the real images torch ran its own on, and compares logits and the
+// class-balanced N+1 loss of their labels.
+func checkTorchDiscriminator(t *testing.T, dev *nn.Device, src models.Source, check string) {
+	t.Helper()
+	gs, ok := src.(*gan.Source)
+	if !ok {
+		t.Fatalf("source is %T, want *gan.Source", src)
+	}
+	d, err := gs.LoadDiscriminator(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Release()
+	ref, err := nn.ReadCheckpoint(check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) ([]float32, []int) {
+		st, ok := ref.File.Get(name)
+		if !ok {
+			t.Fatalf("%s has no %q", check, name)
+		}
+		return st.Data, st.Shape
+	}
+	real, rs := get("real")
+	labF, ls := get("labels")
+	want, _ := get("d_logits")
+	wantLoss, _ := get("d_loss")
+	labels := make([]int32, len(labF))
+	for i, v := range labF {
+		labels[i] = int32(v)
+	}
+	weights, err := models.ClassBalance(labels, d.Config.NumClasses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logits []float32
+	var loss float32
+	dev.NoGrad(func() {
+		lg := d.Forward(dev.FromData(real, rs...))
+		l := gan.AdvLoss(lg, dev.FromData(gan.N1Targets(labels, true), ls...), dev.FromData(weights, ls...))
+		logits, err = lg.Data()
+		if err == nil {
+			var v []float32
+			v, err = l.Data()
+			loss = v[0]
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logits) != len(want) {
+		t.Fatalf("Go logits %d values, torch %d", len(logits), len(want))
+	}
+	var diff float64
+	for i := range want {
+		diff = math.Max(diff, math.Abs(float64(logits[i]-want[i])))
+	}
+	t.Logf("discriminator on %v: Go vs torch logits max abs diff %.3g, N+1 loss Go %.6f torch %.6f", rs, diff, loss, wantLoss[0])
+	if diff > 1e-4 || math.IsNaN(diff) {
+		t.Errorf("Go and torch discriminator logits differ by %g (tolerance 1e-4)", diff)
+	}
+	if rel := math.Abs(float64(loss-wantLoss[0])) / math.Max(math.Abs(float64(wantLoss[0])), 1e-6); rel > 1e-5 || math.IsNaN(rel) {
+		t.Errorf("class-balanced N+1 loss: Go %g, torch %g", loss, wantLoss[0])
+	}
 }
 
 // normalShape is a tensor shape with scalars as [] (torch writes

@@ -363,16 +363,24 @@ class Trainer:
                 rows.append([to_pil(x) for x in self.EMA(one_hot(labels, self.gc["semantic_nc"]), self.EMA.noise(b, h, w, g, real.device))])
         write_grid(path, rows)
 
-    def write_check(self, path, labels):
-        """The EMA generator's image of labels and a fixed noise, with both inputs."""
+    def write_check(self, path, real, labels):
+        """Reference values for the Go side: the EMA generator's image of
+        labels and a fixed noise (with both inputs), and the discriminator's
+        logits of real in eval mode with their class-balanced N+1 loss."""
         b, h, w = labels.shape
+        n = self.gc["semantic_nc"]
         g = torch.Generator(device=labels.device)
         g.manual_seed(12345)
-        y = one_hot(labels, self.gc["semantic_nc"])
+        y = one_hot(labels, n)
         z = self.EMA.noise(b, h, w, g, labels.device)
+        self.D.eval()
         with torch.no_grad():
             img = self.EMA(y, z)
-        t = {"onehot": y, "image": img}
+            logits = self.D(real)
+            tgt = torch.where(labels >= 0, labels + 1, torch.full_like(labels, -1))
+            loss = adv_loss(logits, tgt, class_balance(labels, n))
+        self.D.train()
+        t = {"onehot": y, "image": img, "real": real, "labels": labels, "d_logits": logits, "d_loss": loss.reshape(1)}
         if z is not None:
             t["z"] = z
         stfile.write(path, t, {"step": str(self.step)})
@@ -452,7 +460,7 @@ def main(argv=None):
         tr.save()
     if run.main:
         if args.check_out:
-            tr.write_check(args.check_out, sample_lab[:2])
+            tr.write_check(args.check_out, sample_real[:2], sample_lab[:2])
         print(f"wrote {args.out} and {state_path(args.out)} (step {tr.step})", flush=True)
     if run.world > 1:
         tr.check_in_sync()
