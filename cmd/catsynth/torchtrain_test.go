@@ -422,7 +422,7 @@ func TestTorchTrainerInputs(t *testing.T) {
 			args []string
 			want []string // in the error output
 		}{
-			{"label beyond the classes", []string{"--data", bad, "--preset", "tiny", "--size", "16", "--out", filepath.Join(dir, "b.safetensors")},
+			{"label beyond the classes (in a loader process)", []string{"--data", bad, "--preset", "tiny", "--size", "16", "--workers", "1", "--out", filepath.Join(dir, "b.safetensors")},
 				[]string{"x1.png", "pixel (5,3)", "label 7", "2 classes"}},
 			{"no classes.txt", []string{"--data", filepath.Join(dir, "ade"), "--out", filepath.Join(dir, "c.safetensors")},
 				[]string{"classes.txt"}},

@@ -472,4 +472,6 @@ if __name__ == "__main__":
     try:
         main()
     except data.DataError as e:
-        sys.exit(f"dataset: {e}")
+        # from a loader process, the message carries that process's traceback: keep its last line
+        msg = str(e).strip().splitlines()[-1]
+        sys.exit("dataset: " + msg.removeprefix("data.DataError: "))
