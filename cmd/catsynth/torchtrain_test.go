@@ -27,7 +27,7 @@ import (
 
 // TestTorchTrainer runs the PyTorch trainer (python/catsynth_train) on CPU
 // with the tiny preset for a few steps, in one process and in two (torchrun,
-// gloo), and checks that catsynth takes its files as its own: the model
+// gloo, bf16 autocast), and checks that catsynth takes its files as its own: the model
 // file loads through models.Load with exactly the Go generator's names and
 // shapes and computes torch's image for torch's label map and noise; the
 // state opens as a source, resumes in the Go trainer (every netG/netD/netEMA
@@ -56,7 +56,8 @@ func TestTorchTrainer(t *testing.T) {
 		optional bool    // skipped when the launcher is missing
 	}{
 		{name: "one-process", launch: nil, tol: 1e-4},
-		{name: "torchrun-2-f16", launch: torchrun, extra: []string{"--f16"}, tol: 5e-3, optional: true},
+		// two processes, bf16 autocast, an f16 model file
+		{name: "torchrun-2-bf16-f16", launch: torchrun, extra: []string{"--amp", "bf16", "--f16"}, tol: 5e-3, optional: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,7 +67,7 @@ def parse_args(argv):
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--f16", action="store_true", help="store the model file as float16 (the state stays float32)")
     ap.add_argument("--device", default="", help="cuda or cpu (default: cuda when available)")
-    ap.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"], help="mixed precision on CUDA")
+    ap.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"], help="mixed precision (fp16: CUDA only)")
     ap.add_argument("--workers", type=int, default=2, help="data loading processes per training process")
     ap.add_argument("--check-out", default="", help="write a fixed label map, noise and the EMA generator's image to this file at the end (tests)")
     return ap.parse_args(argv)
@@ -235,7 +235,9 @@ class Trainer:
         # a fresh random stream per process and resumed step (noise, LabelMix bits)
         self.rng = torch.Generator(device=dev)
         self.rng.manual_seed(self.tc["seed"] * 1000003 + run.rank * 7919 + self.step)
-        self.amp = args.amp if dev.type == "cuda" else "off"
+        self.amp = args.amp
+        if self.amp == "fp16" and dev.type != "cuda":
+            raise SystemExit("--amp fp16 needs CUDA (bf16 also runs on CPU)")
         self.scalers = [torch.cuda.amp.GradScaler() for _ in range(2)] if self.amp == "fp16" else None
 
     def check_in_sync(self):
@@ -271,7 +273,7 @@ class Trainer:
     def autocast(self):
         if self.amp == "off":
             return torch.autocast(device_type=self.run.device.type, enabled=False)
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16 if self.amp == "bf16" else torch.float16)
+        return torch.autocast(device_type=self.run.device.type, dtype=torch.bfloat16 if self.amp == "bf16" else torch.float16)
 
     def backward_step(self, loss, opt, i):
         if self.scalers:
