@@ -1,6 +1,9 @@
 package cpu
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -14,17 +17,16 @@ import (
 
 // microKernel computes c[i*ldc+j] += sum_p a[p*mr+i] * b[p*nr+j] for
 // i < mr, j < nr, p < k, reading packed strips a (k*mr) and b (k*nr).
+// kc and mc are its cache blocking: a kc x nr strip of B stays in L1, an
+// mc x kc block of A in L2, and the kc x gemmNC panel of B in L2/L3.
 type microKernel struct {
 	name   string
 	mr, nr int
+	kc, mc int
 	fn     func(k int, a, b, c []float32, ldc int)
 }
 
-// Cache blocking: a KC x NR strip of B (16 KiB at NR=16) stays in L1, an
-// MC x KC block of A (~150 KiB) in L2, and the KC x NC panel of B in L2/L3.
 const (
-	gemmKC = 256
-	gemmMC = 144
 	gemmNC = 2048
 	// gemmSmall is the m*n*k below which a plain loop beats packing.
 	gemmSmall = 16 * 16 * 16
@@ -38,7 +40,29 @@ var kernel = goKernel
 
 // goKernel is the portable micro-kernel: 4x4 scalar accumulators, which the
 // Go compiler keeps in registers.
-var goKernel = microKernel{name: "go4x4", mr: 4, nr: 4, fn: kernelGo4x4}
+var goKernel = microKernel{name: "go4x4", mr: 4, nr: 4, kc: 256, mc: 144, fn: kernelGo4x4}
+
+// kernelEnv names the environment variable that forces a micro-kernel by
+// name, so that every path can be exercised (and compared) on one machine.
+const kernelEnv = "CATSYNTH_GEMM_KERNEL"
+
+// chooseKernel returns the kernel named by $CATSYNTH_GEMM_KERNEL, else the
+// last (preferred) of arch, else goKernel. An unknown or unsupported name
+// panics listing the choices: a silent fallback would test the wrong path.
+func chooseKernel(arch []microKernel) microKernel {
+	all := append([]microKernel{goKernel}, arch...)
+	if want := os.Getenv(kernelEnv); want != "" {
+		names := make([]string, len(all))
+		for i, k := range all {
+			if k.name == want {
+				return k
+			}
+			names[i] = k.name
+		}
+		panic(fmt.Sprintf("cpu: %s=%q: this CPU has kernels %s", kernelEnv, want, strings.Join(names, ", ")))
+	}
+	return all[len(all)-1]
+}
 
 func kernelGo4x4(k int, a, b, c []float32, ldc int) {
 	a, b = a[:4*k], b[:4*k]
@@ -131,13 +155,13 @@ func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, 
 	mr, nr := kern.mr, kern.nr
 	mStrips := (m + mr - 1) / mr
 	parallel := m*n*k >= gemmParallel && workers() > 1
-	apBuf := getScratch(mStrips * mr * gemmKC)
-	bpBuf := getScratch((gemmNC + nr) * gemmKC)
+	apBuf := getScratch(mStrips * mr * kern.kc)
+	bpBuf := getScratch((gemmNC + nr) * kern.kc)
 	defer scratch.Put(apBuf)
 	defer scratch.Put(bpBuf)
 	ap, bp := *apBuf, *bpBuf
-	for pc := 0; pc < k; pc += gemmKC {
-		kc := min(gemmKC, k-pc)
+	for pc := 0; pc < k; pc += kern.kc {
+		kc := min(kern.kc, k-pc)
 		packA(transA, a, lda, pc, kc, m, mr, ap, parallel)
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
@@ -225,7 +249,7 @@ func packB(trans bool, b []float32, ldb, pc, kc, jc, nc, nr int, bp []float32, p
 func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
-	rowsPer := max(1, gemmMC/mr) // strips of A per task: one L2-sized block
+	rowsPer := max(1, kern.mc/mr) // strips of A per task: one L2-sized block
 	rowChunks := (mStrips + rowsPer - 1) / rowsPer
 	colChunks := 1
 	nw := 1
@@ -238,7 +262,7 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 	tasks := rowChunks * colChunks
 	var next atomic.Int64
 	work := func() {
-		var tmp [16 * 16]float32
+		var tmp []float32 // edge tiles, allocated on first use
 		for {
 			t := int(next.Add(1)) - 1
 			if t >= tasks {
@@ -259,7 +283,10 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 						kern.fn(kc, as, bs, c[i0*ldc+j0:], ldc)
 						continue
 					}
-					t := tmp[:mr*nr]
+					if tmp == nil {
+						tmp = make([]float32, mr*nr)
+					}
+					t := tmp
 					clear(t)
 					kern.fn(kc, as, bs, t, nr)
 					for i := 0; i < h; i++ {
