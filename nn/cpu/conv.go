@@ -6,18 +6,24 @@ import (
 	"catsynth/nn/backend"
 )
 
-// Convolutions lower to GEMM through im2col, one group and one chunk of
-// output pixels at a time so that the column buffer stays small:
+// Convolutions are GEMMs over the column matrix col(x) (Cg*KH*KW rows, one
+// column per output pixel), one batch item and group at a time:
 //
-//	forward:     y_g[:, q]  = W_g (Og x Cg*KH*KW) * col(x)[:, q]
-//	grad input:  col(dx)    = W_g^T * dy_g[:, q], scattered back (col2im)
-//	grad weight: dW_g      += dy_g[:, q] * col(x)[:, q]^T
+//	forward:     y_g  = W_g (Og x Cg*KH*KW) * col(x_g)
+//	grad weight: dW_g += dy_g * col(x_g)^T
+//	grad input:  stride 1: the forward convolution of dy with the flipped,
+//	             transposed filters (padding K-1-P); otherwise
+//	             col(dx) = W_g^T * dy_g, scattered back (col2im).
 //
-// 1x1 stride-1 unpadded convolutions use x itself as the column matrix, and
-// depthwise convolutions (Groups == C == O) run direct loops.
+// col(x) is never stored: the GEMM's B packer reads it straight from the
+// NCHW image into the micro-kernel's strips (implicit GEMM), which saves the
+// im2col copy, as much memory traffic as the arithmetic. 1x1 stride-1
+// unpadded convolutions use x itself as B, and depthwise convolutions
+// (Groups == C == O) run direct loops.
 
-// colBudget bounds the column buffer, in float32 values (16 MiB); a
-// variable so that tests can force many small chunks.
+// colBudget bounds the column buffer of the strided grad-input path, in
+// float32 values (16 MiB); a variable so that tests can force many small
+// chunks.
 var colBudget = 1 << 22
 
 // convGeom holds a validated Conv with its derived sizes.
@@ -69,43 +75,92 @@ func (g convGeom) forSegments(q0, q1 int, fn func(oh, ow0, ow1, off int)) {
 	}
 }
 
-// im2col fills col (rows x (q1-q0)) from the group's input channels xg (Cg planes).
-func (g convGeom) im2col(col, xg []float32, q0, q1 int) {
-	l := q1 - q0
-	parallelFor(g.cg, max(1, elemGrain/(g.kk*l)), func(c0, c1 int) {
-		for c := c0; c < c1; c++ {
-			plane := xg[c*g.hw : (c+1)*g.hw]
-			for kh := 0; kh < g.KH; kh++ {
-				for kw := 0; kw < g.KW; kw++ {
-					dst := col[((c*g.KH+kh)*g.KW+kw)*l:][:l]
-					lo, hi := g.owRange(kw)
-					g.forSegments(q0, q1, func(oh, ow0, ow1, off int) {
-						d := dst[off : off+ow1-ow0]
-						ih := oh*g.StrideH - g.PadH + kh
-						if ih < 0 || ih >= g.H {
-							clear(d)
-							return
-						}
-						row := plane[ih*g.W : (ih+1)*g.W]
-						a, b := max(ow0, lo), min(ow1, hi)
-						if a >= b {
-							clear(d)
-							return
-						}
-						clear(d[:a-ow0])
-						clear(d[b-ow0:])
-						if g.StrideW == 1 {
-							copy(d[a-ow0:b-ow0], row[a-g.PadW+kw:])
-							return
-						}
-						for ow := a; ow < b; ow++ {
-							d[ow-ow0] = row[ow*g.StrideW-g.PadW+kw]
-						}
-					})
-				}
-			}
+// segment is a run of output pixels within one output row: row oh, columns
+// [ow0, ow1), at offset off from the start of the run of pixels asked for.
+type segment struct{ oh, ow0, ow1, off int }
+
+// segments appends to dst the output-row segments of pixels [q0, q1).
+func (g convGeom) segments(dst []segment, q0, q1 int) []segment {
+	for q := q0; q < q1; {
+		oh, ow0 := q/g.ow, q%g.ow
+		ow1 := min(g.ow, ow0+q1-q)
+		dst = append(dst, segment{oh, ow0, ow1, q - q0})
+		q += ow1 - ow0
+	}
+	return dst
+}
+
+// colRow writes row r = (c, kh, kw) of col(xg) for the pixels of segs into
+// d[off*step], d[(off+1)*step], ...: step 1 for a row of a B strip, nr for
+// a column of a transposed strip.
+func (g convGeom) colRow(d, xg []float32, r int, segs []segment, step int) {
+	c, kh, kw := r/g.kk, (r%g.kk)/g.KW, r%g.KW
+	plane := xg[c*g.hw : (c+1)*g.hw]
+	lo, hi := g.owRange(kw)
+	for _, sg := range segs {
+		n := sg.ow1 - sg.ow0
+		ih := sg.oh*g.StrideH - g.PadH + kh
+		a, b := max(sg.ow0, lo), min(sg.ow1, hi)
+		var row []float32
+		if ih < 0 || ih >= g.H || a >= b {
+			a, b = sg.ow1, sg.ow1 // all padding
+		} else {
+			row = plane[ih*g.W : (ih+1)*g.W]
 		}
-	})
+		if step == 1 {
+			out := d[sg.off : sg.off+n]
+			clear(out[:a-sg.ow0])
+			clear(out[b-sg.ow0:])
+			if a == b {
+				continue
+			}
+			if g.StrideW == 1 {
+				copy(out[a-sg.ow0:b-sg.ow0], row[a-g.PadW+kw:])
+				continue
+			}
+			for ow := a; ow < b; ow++ {
+				out[ow-sg.ow0] = row[ow*g.StrideW-g.PadW+kw]
+			}
+			continue
+		}
+		for ow := sg.ow0; ow < sg.ow1; ow++ {
+			var v float32
+			if ow >= a && ow < b {
+				v = row[ow*g.StrideW-g.PadW+kw]
+			}
+			d[(sg.off+ow-sg.ow0)*step] = v
+		}
+	}
+}
+
+// colPacker packs strips of col(xg) (rows: Cg*KH*KW, columns: pixels).
+func (g convGeom) colPacker(xg []float32) stripPacker {
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		var buf [40]segment
+		segs := g.segments(buf[:0], j0, j0+w)
+		for p := 0; p < kc; p++ {
+			d := dst[p*nr : p*nr+nr]
+			g.colRow(d, xg, pc+p, segs, 1)
+			clear(d[w:])
+		}
+	}
+}
+
+// colTPacker packs strips of col(xg)^T (rows: pixels, columns: Cg*KH*KW).
+func (g convGeom) colTPacker(xg []float32) stripPacker {
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		var buf [40]segment
+		segs := g.segments(buf[:0], pc, pc+kc)
+		for j := 0; j < nr; j++ {
+			if j >= w {
+				for p := 0; p < kc; p++ {
+					dst[p*nr+j] = 0
+				}
+				continue
+			}
+			g.colRow(dst[j:], xg, j0+j, segs, nr)
+		}
+	}
 }
 
 // col2im adds col (rows x (q1-q0)) onto the group's input-gradient planes dxg.
@@ -155,14 +210,14 @@ func (g convGeom) buffers(x, w, y backend.Buffer) (xs, ws, ys []float32) {
 func (be *Backend) Conv2D(y, x, w backend.Buffer, p backend.Conv) {
 	g := geom(p)
 	xs, ws, ys := g.buffers(x, w, y)
+	g.forward(ys, xs, ws)
+}
+
+// forward is y = conv(x, w) for the validated geometry g.
+func (g convGeom) forward(ys, xs, ws []float32) {
 	if g.depthwise() {
 		g.depthwiseForward(ys, xs, ws)
 		return
-	}
-	var colBuf *[]float32
-	if !g.pointwise() {
-		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
 	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
@@ -173,11 +228,33 @@ func (be *Backend) Conv2D(y, x, w backend.Buffer, p backend.Conv) {
 				sgemm(false, false, g.og, g.ohw, g.cg, wg, g.cg, xg, g.hw, yg, g.ohw, false)
 				continue
 			}
-			for q0 := 0; q0 < g.ohw; q0 += g.chunk() {
-				q1 := min(g.ohw, q0+g.chunk())
-				col := (*colBuf)[:g.rows*(q1-q0)]
-				g.im2col(col, xg, q0, q1)
-				sgemm(false, false, g.og, q1-q0, g.rows, wg, g.rows, col, q1-q0, yg[q0:], g.ohw, false)
+			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, g.colPacker(xg), yg, g.ohw, false)
+		}
+	}
+}
+
+// transposed returns the stride-1 convolution whose forward pass is g's
+// gradient with respect to its input, and whether g has one (stride 1,
+// padding below the kernel size): dy, padded by K-1-P, convolved with the
+// filters flipped in space and with input and output channels swapped.
+func (g convGeom) transposed() (convGeom, bool) {
+	if g.StrideH != 1 || g.StrideW != 1 || g.PadH > g.KH-1 || g.PadW > g.KW-1 {
+		return convGeom{}, false
+	}
+	return geom(backend.Conv{N: g.N, C: g.O, H: g.oh, W: g.ow, O: g.C, KH: g.KH, KW: g.KW,
+		StrideH: 1, StrideW: 1, PadH: g.KH - 1 - g.PadH, PadW: g.KW - 1 - g.PadW, Groups: g.Groups}), true
+}
+
+// flipFilters writes into wt the filters of g.transposed() from g's ws.
+func (g convGeom) flipFilters(wt, ws []float32) {
+	for gr := 0; gr < g.Groups; gr++ {
+		for o := 0; o < g.og; o++ {
+			for c := 0; c < g.cg; c++ {
+				src := ws[((gr*g.og+o)*g.cg+c)*g.kk:][:g.kk]
+				dst := wt[((gr*g.cg+c)*g.og+o)*g.kk:][:g.kk]
+				for i, v := range src {
+					dst[g.kk-1-i] = v
+				}
 			}
 		}
 	}
@@ -190,6 +267,15 @@ func (be *Backend) Conv2DGradInput(dx, dy, w backend.Buffer, p backend.Conv) {
 	if g.depthwise() {
 		g.depthwiseGradInput(dxs, dys, ws)
 		return
+	}
+	if !g.pointwise() {
+		if gt, ok := g.transposed(); ok {
+			wt := getScratch(len(ws))
+			defer scratch.Put(wt)
+			g.flipFilters(*wt, ws)
+			gt.forward(dxs, dys, *wt)
+			return
+		}
 	}
 	var colBuf *[]float32
 	if !g.pointwise() {
@@ -225,11 +311,6 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 		return
 	}
 	clear(dws)
-	var colBuf *[]float32
-	if !g.pointwise() {
-		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
-	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
 			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
@@ -239,12 +320,7 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 				sgemm(false, true, g.og, g.cg, g.hw, dyg, g.ohw, xg, g.hw, dwg, g.cg, true)
 				continue
 			}
-			for q0 := 0; q0 < g.ohw; q0 += g.chunk() {
-				q1 := min(g.ohw, q0+g.chunk())
-				col := (*colBuf)[:g.rows*(q1-q0)]
-				g.im2col(col, xg, q0, q1)
-				sgemm(false, true, g.og, g.rows, q1-q0, dyg[q0:], g.ohw, col, q1-q0, dwg, g.rows, true)
-			}
+			sgemmPacked(kernel, false, g.og, g.rows, g.ohw, dyg, g.ohw, g.colTPacker(xg), dwg, g.rows, true)
 		}
 	}
 }

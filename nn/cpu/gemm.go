@@ -137,6 +137,54 @@ func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 
 func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, lda int,
 	b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if m*n*k <= gemmSmall && m > 0 && n > 0 && k > 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	sgemmPacked(kern, transA, m, n, k, a, lda, matrixPacker(transB, b, ldb), c, ldc, acc)
+}
+
+// stripPacker packs rows [pc, pc+kc) and columns [j0, j0+w) of op(B) into
+// dst, a kc x nr row-major strip, with zeros in columns [w, nr). Packing
+// through a function lets a convolution read its column matrix straight
+// from the image (implicit GEMM) instead of materialising it first.
+type stripPacker func(dst []float32, pc, kc, j0, w, nr int)
+
+// matrixPacker packs from a stored matrix B (k x n, or n x k when trans).
+func matrixPacker(trans bool, b []float32, ldb int) stripPacker {
+	if trans {
+		return func(dst []float32, pc, kc, j0, w, nr int) {
+			for j := 0; j < nr; j++ {
+				if j >= w {
+					for p := 0; p < kc; p++ {
+						dst[p*nr+j] = 0
+					}
+					continue
+				}
+				src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
+				for p, v := range src {
+					dst[p*nr+j] = v
+				}
+			}
+		}
+	}
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		for p := 0; p < kc; p++ {
+			row := dst[p*nr : p*nr+nr]
+			copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+w])
+			clear(row[w:])
+		}
+	}
+}
+
+// sgemmPacked is C (+)= op(A) * B where B's strips come from packB.
+func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda int,
+	packB stripPacker, c []float32, ldc int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -148,25 +196,23 @@ func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, 
 	if k == 0 {
 		return
 	}
-	if m*n*k <= gemmSmall {
-		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-		return
-	}
 	mr, nr := kern.mr, kern.nr
 	mStrips := (m + mr - 1) / mr
 	parallel := m*n*k >= gemmParallel && workers() > 1
-	apBuf := getScratch(mStrips * mr * kern.kc)
-	bpBuf := getScratch((gemmNC + nr) * kern.kc)
+	// Equal KC blocks: k = 576 runs as 3 x 192, not 256 + 256 + 64.
+	blocks := (k + kern.kc - 1) / kern.kc
+	kcMax := (k + blocks - 1) / blocks
+	apBuf := getScratch(mStrips * mr * kcMax)
+	bpBuf := getScratch((gemmNC + nr) * kcMax)
 	defer scratch.Put(apBuf)
 	defer scratch.Put(bpBuf)
 	ap, bp := *apBuf, *bpBuf
-	for pc := 0; pc < k; pc += kern.kc {
-		kc := min(kern.kc, k-pc)
+	for pc := 0; pc < k; pc += kcMax {
+		kc := min(kcMax, k-pc)
 		packA(transA, a, lda, pc, kc, m, mr, ap, parallel)
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			packB(transB, b, ldb, pc, kc, jc, nc, nr, bp, parallel)
-			macroKernel(kern, kc, m, nc, ap, bp, c[jc:], ldc, parallel)
+			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, packB, c[jc:], ldc, parallel)
 		}
 	}
 }
@@ -206,47 +252,12 @@ func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parall
 	}
 }
 
-// packB packs rows [pc, pc+kc) and columns [jc, jc+nc) of op(B) into NR-wide
-// strips, zero-padding the last strip.
-func packB(trans bool, b []float32, ldb, pc, kc, jc, nc, nr int, bp []float32, parallel bool) {
-	strips := (nc + nr - 1) / nr
-	run := func(lo, hi int) {
-		for s := lo; s < hi; s++ {
-			dst := bp[s*nr*kc : (s+1)*nr*kc]
-			j0 := jc + s*nr
-			w := min(nr, jc+nc-j0)
-			if trans {
-				for j := 0; j < nr; j++ {
-					if j >= w {
-						for p := 0; p < kc; p++ {
-							dst[p*nr+j] = 0
-						}
-						continue
-					}
-					src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
-					for p, v := range src {
-						dst[p*nr+j] = v
-					}
-				}
-				continue
-			}
-			for p := 0; p < kc; p++ {
-				row := dst[p*nr : p*nr+nr]
-				copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+w])
-				clear(row[w:])
-			}
-		}
-	}
-	if parallel {
-		parallelFor(strips, 4, run)
-	} else {
-		run(0, strips)
-	}
-}
-
-// macroKernel multiplies the packed m x kc block of A by the packed kc x nc
-// panel of B into C (c points at the panel's first column).
-func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, parallel bool) {
+// macroKernel multiplies the packed m x kc block of A by rows [pc, pc+kc)
+// and columns [jc, jc+nc) of B into C (c points at column jc). When one task
+// covers all of A, each task packs its own B strips just before using them,
+// while they are hot in L1; otherwise the panel is packed first and shared.
+func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, packB stripPacker,
+	c []float32, ldc int, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
 	rowsPer := max(1, kern.mc/mr) // strips of A per task: one L2-sized block
@@ -260,6 +271,22 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 		}
 	}
 	tasks := rowChunks * colChunks
+	strip := func(js int) []float32 { return bp[js*nr*kc : (js+1)*nr*kc] }
+	pack := func(js int) { packB(strip(js), pc, kc, jc+js*nr, min(nr, nc-js*nr), nr) }
+	lazy := rowChunks == 1
+	if !lazy {
+		if parallel {
+			parallelFor(nStrips, 4, func(lo, hi int) {
+				for js := lo; js < hi; js++ {
+					pack(js)
+				}
+			})
+		} else {
+			for js := 0; js < nStrips; js++ {
+				pack(js)
+			}
+		}
+	}
 	var next atomic.Int64
 	work := func() {
 		var tmp []float32 // edge tiles, allocated on first use
@@ -272,7 +299,10 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 			r0, r1 := rc*rowsPer, min(mStrips, (rc+1)*rowsPer)
 			s0, s1 := nStrips*cc/colChunks, nStrips*(cc+1)/colChunks
 			for js := s0; js < s1; js++ {
-				bs := bp[js*nr*kc : (js+1)*nr*kc]
+				if lazy {
+					pack(js)
+				}
+				bs := strip(js)
 				j0 := js * nr
 				w := min(nr, nc-j0)
 				for is := r0; is < r1; is++ {
