@@ -30,6 +30,7 @@ var colBudget = 1 << 22
 type convGeom struct {
 	backend.Conv
 	oh, ow, cg, og, kk, rows, hw, ohw int
+	owLo, owHi                        []int // owRange(kw) for each kw
 }
 
 func geom(p backend.Conv) convGeom {
@@ -40,6 +41,10 @@ func geom(p backend.Conv) convGeom {
 	}
 	g := convGeom{Conv: p, oh: p.OH(), ow: p.OW(), cg: p.C / p.Groups, og: p.O / p.Groups, kk: p.KH * p.KW}
 	g.rows, g.hw, g.ohw = g.cg*g.kk, p.H*p.W, g.oh*g.ow
+	g.owLo, g.owHi = make([]int, p.KW), make([]int, p.KW)
+	for kw := range g.owLo {
+		g.owLo[kw], g.owHi[kw] = g.owRange(kw)
+	}
 	return g
 }
 
@@ -90,30 +95,30 @@ func (g convGeom) segments(dst []segment, q0, q1 int) []segment {
 	return dst
 }
 
-// colRow writes row r = (c, kh, kw) of col(xg) for the pixels of segs into
+// colRow writes row (c, kh, kw) of col(x) for the pixels of segs into
 // d[off*step], d[(off+1)*step], ...: step 1 for a row of a B strip, nr for
-// a column of a transposed strip.
-func (g convGeom) colRow(d, xg []float32, r int, segs []segment, step int) {
-	c, kh, kw := r/g.kk, (r%g.kk)/g.KW, r%g.KW
-	plane := xg[c*g.hw : (c+1)*g.hw]
-	lo, hi := g.owRange(kw)
+// a column of a transposed strip. plane is input channel c; lo and hi are
+// g.owRange(kw). It runs once per 32 packed values, so it avoids divisions.
+func (g convGeom) colRow(d, plane []float32, kh, kw, lo, hi int, segs []segment, step int) {
 	for _, sg := range segs {
 		n := sg.ow1 - sg.ow0
 		ih := sg.oh*g.StrideH - g.PadH + kh
 		a, b := max(sg.ow0, lo), min(sg.ow1, hi)
-		var row []float32
 		if ih < 0 || ih >= g.H || a >= b {
 			a, b = sg.ow1, sg.ow1 // all padding
-		} else {
-			row = plane[ih*g.W : (ih+1)*g.W]
 		}
 		if step == 1 {
 			out := d[sg.off : sg.off+n]
-			clear(out[:a-sg.ow0])
-			clear(out[b-sg.ow0:])
+			if a > sg.ow0 {
+				clear(out[:a-sg.ow0])
+			}
+			if b < sg.ow1 {
+				clear(out[b-sg.ow0:])
+			}
 			if a == b {
 				continue
 			}
+			row := plane[ih*g.W : (ih+1)*g.W]
 			if g.StrideW == 1 {
 				copy(out[a-sg.ow0:b-sg.ow0], row[a-g.PadW+kw:])
 				continue
@@ -123,12 +128,44 @@ func (g convGeom) colRow(d, xg []float32, r int, segs []segment, step int) {
 			}
 			continue
 		}
-		for ow := sg.ow0; ow < sg.ow1; ow++ {
-			var v float32
-			if ow >= a && ow < b {
-				v = row[ow*g.StrideW-g.PadW+kw]
+		for t := sg.off; t < sg.off+a-sg.ow0; t++ {
+			d[t*step] = 0
+		}
+		for t := sg.off + b - sg.ow0; t < sg.off+n; t++ {
+			d[t*step] = 0
+		}
+		if a == b {
+			continue
+		}
+		row := plane[ih*g.W : (ih+1)*g.W]
+		t := sg.off + a - sg.ow0
+		if g.StrideW == 1 {
+			src := row[a-g.PadW+kw : b-g.PadW+kw]
+			out := d[t*step : (t+len(src)-1)*step+1]
+			for i, v := range src {
+				out[i*step] = v
 			}
-			d[(sg.off+ow-sg.ow0)*step] = v
+			continue
+		}
+		for ow := a; ow < b; ow++ {
+			d[t*step] = row[ow*g.StrideW-g.PadW+kw]
+			t++
+		}
+	}
+}
+
+// colRows walks rows [r0, r0+n) of col(x): it calls fn(i, plane, kh, kw,
+// lo, hi) for row r0+i, stepping (c, kh, kw) without divisions.
+func (g convGeom) colRows(xg []float32, r0, n int, fn func(i int, plane []float32, kh, kw, lo, hi int)) {
+	c, kh, kw := r0/g.kk, (r0%g.kk)/g.KW, r0%g.KW
+	for i := 0; i < n; i++ {
+		fn(i, xg[c*g.hw:(c+1)*g.hw], kh, kw, g.owLo[kw], g.owHi[kw])
+		if kw++; kw == g.KW {
+			kw = 0
+			if kh++; kh == g.KH {
+				kh = 0
+				c++
+			}
 		}
 	}
 }
@@ -138,11 +175,13 @@ func (g convGeom) colPacker(xg []float32) stripPacker {
 	return func(dst []float32, pc, kc, j0, w, nr int) {
 		var buf [40]segment
 		segs := g.segments(buf[:0], j0, j0+w)
-		for p := 0; p < kc; p++ {
+		g.colRows(xg, pc, kc, func(p int, plane []float32, kh, kw, lo, hi int) {
 			d := dst[p*nr : p*nr+nr]
-			g.colRow(d, xg, pc+p, segs, 1)
-			clear(d[w:])
-		}
+			g.colRow(d, plane, kh, kw, lo, hi, segs, 1)
+			if w < nr {
+				clear(d[w:])
+			}
+		})
 	}
 }
 
@@ -151,14 +190,13 @@ func (g convGeom) colTPacker(xg []float32) stripPacker {
 	return func(dst []float32, pc, kc, j0, w, nr int) {
 		var buf [40]segment
 		segs := g.segments(buf[:0], pc, pc+kc)
-		for j := 0; j < nr; j++ {
-			if j >= w {
-				for p := 0; p < kc; p++ {
-					dst[p*nr+j] = 0
-				}
-				continue
+		g.colRows(xg, j0, w, func(j int, plane []float32, kh, kw, lo, hi int) {
+			g.colRow(dst[j:], plane, kh, kw, lo, hi, segs, nr)
+		})
+		for j := w; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				dst[p*nr+j] = 0
 			}
-			g.colRow(dst[j:], xg, j0+j, segs, nr)
 		}
 	}
 }
@@ -206,6 +244,119 @@ func (g convGeom) buffers(x, w, y backend.Buffer) (xs, ws, ys []float32) {
 	return
 }
 
+// A stride-1 convolution is computed on the padded grid: with x zero-padded
+// to Hp x Wp planes, output pixel (oh, ow) is taken at q = oh*Wp + ow, and
+// row (c, kh, kw) of col(x) at q is xpad[c*Hp*Wp + kh*Wp + kw + q]: every
+// row is a contiguous run at its own offset, so packing is a plain copy.
+// The Wp-OW extra columns per output row cost (Wp-OW)/OW more arithmetic.
+
+// padded is the stride-1 geometry on the padded grid.
+type padded struct {
+	hp, wp int
+	n      int   // pixels on the padded grid: OH*Wp
+	off    []int // start of each row of col(x) in a padded group
+	size   int   // floats per padded group, with slack for the last row's tail
+}
+
+func (g convGeom) padded() padded {
+	hp, wp := g.H+2*g.PadH, g.W+2*g.PadW
+	pd := padded{hp: hp, wp: wp, n: g.oh * wp, off: make([]int, g.rows)}
+	for r := range pd.off {
+		c, kh, kw := r/g.kk, (r%g.kk)/g.KW, r%g.KW
+		pd.off[r] = c*hp*wp + kh*wp + kw
+	}
+	pd.size = g.cg*hp*wp + g.KW
+	return pd
+}
+
+// pad copies the group's planes xg into xp (zeroed borders).
+func (g convGeom) pad(xp, xg []float32, pd padded) {
+	clear(xp)
+	for c := 0; c < g.cg; c++ {
+		for h := 0; h < g.H; h++ {
+			copy(xp[c*pd.hp*pd.wp+(h+g.PadH)*pd.wp+g.PadW:], xg[c*g.hw+h*g.W:][:g.W])
+		}
+	}
+}
+
+// offsetPacker packs from a matrix whose row r starts at base[off[r]] with
+// unit column stride: op(B) itself, or its transpose when trans.
+func offsetPacker(trans bool, base []float32, off []int) stripPacker {
+	if trans {
+		return func(dst []float32, pc, kc, j0, w, nr int) {
+			for j := 0; j < nr; j++ {
+				if j >= w {
+					for p := 0; p < kc; p++ {
+						dst[p*nr+j] = 0
+					}
+					continue
+				}
+				src := base[off[j0+j]+pc : off[j0+j]+pc+kc]
+				out := dst[j : (kc-1)*nr+j+1]
+				for p, v := range src {
+					out[p*nr] = v
+				}
+			}
+		}
+	}
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		for p := 0; p < kc; p++ {
+			row := dst[p*nr : p*nr+nr]
+			o := off[pc+p] + j0
+			copy(row, base[o:o+w])
+			if w < nr {
+				clear(row[w:])
+			}
+		}
+	}
+}
+
+// forwardPadded is the stride-1 forward convolution on the padded grid.
+func (g convGeom) forwardPadded(ys, xs, ws []float32) {
+	pd := g.padded()
+	xp, yp := getScratch(pd.size), getScratch(g.og*pd.n)
+	defer scratch.Put(xp)
+	defer scratch.Put(yp)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < g.Groups; gr++ {
+			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
+			yg := ys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
+			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
+			g.pad(*xp, xg, pd)
+			sgemmPacked(kernel, false, g.og, pd.n, g.rows, wg, g.rows, offsetPacker(false, *xp, pd.off), *yp, pd.n, false)
+			for o := 0; o < g.og; o++ {
+				for h := 0; h < g.oh; h++ {
+					copy(yg[o*g.ohw+h*g.ow:][:g.ow], (*yp)[o*pd.n+h*pd.wp:])
+				}
+			}
+		}
+	}
+}
+
+// gradWeightPadded is the stride-1 weight gradient on the padded grid: dy
+// is spread onto it with zeros in the extra columns.
+func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
+	pd := g.padded()
+	xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
+	defer scratch.Put(xp)
+	defer scratch.Put(dyp)
+	clear(*dyp)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < g.Groups; gr++ {
+			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
+			dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
+			dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
+			g.pad(*xp, xg, pd)
+			for o := 0; o < g.og; o++ {
+				for h := 0; h < g.oh; h++ {
+					copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
+				}
+			}
+			sgemmPacked(kernel, false, g.og, g.rows, pd.n, *dyp, pd.n, offsetPacker(true, *xp, pd.off), dwg, g.rows, true)
+		}
+	}
+}
+
 // Conv2D implements backend.Backend.
 func (be *Backend) Conv2D(y, x, w backend.Buffer, p backend.Conv) {
 	g := geom(p)
@@ -227,6 +378,10 @@ func (g convGeom) forward(ys, xs, ws []float32) {
 			if g.pointwise() {
 				sgemm(false, false, g.og, g.ohw, g.cg, wg, g.cg, xg, g.hw, yg, g.ohw, false)
 				continue
+			}
+			if g.StrideH == 1 && g.StrideW == 1 {
+				g.forwardPadded(ys, xs, ws)
+				return
 			}
 			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, g.colPacker(xg), yg, g.ohw, false)
 		}
@@ -311,6 +466,10 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 		return
 	}
 	clear(dws)
+	if g.StrideH == 1 && g.StrideW == 1 && !g.pointwise() {
+		g.gradWeightPadded(dws, xs, dys)
+		return
+	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
 			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
