@@ -222,25 +222,29 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parallel bool) {
 	strips := (m + mr - 1) / mr
 	run := func(lo, hi int) {
+		var rows [32][]float32
 		for s := lo; s < hi; s++ {
 			dst := ap[s*mr*kc : (s+1)*mr*kc]
-			for i := 0; i < mr; i++ {
-				row := s*mr + i
-				if row >= m {
-					for p := 0; p < kc; p++ {
-						dst[p*mr+i] = 0
-					}
-					continue
+			h := min(mr, m-s*mr)
+			if h < mr {
+				clear(dst)
+			}
+			if trans {
+				// Column p of the strip is a contiguous run of op(A)'s row pc+p.
+				for p := 0; p < kc; p++ {
+					copy(dst[p*mr:p*mr+h], a[(pc+p)*lda+s*mr:])
 				}
-				if trans {
-					for p := 0; p < kc; p++ {
-						dst[p*mr+i] = a[(pc+p)*lda+row]
-					}
-				} else {
-					src := a[row*lda+pc : row*lda+pc+kc]
-					for p, v := range src {
-						dst[p*mr+i] = v
-					}
+				continue
+			}
+			// Walk the h rows together so the writes are sequential.
+			for i := 0; i < h; i++ {
+				r := s*mr + i
+				rows[i] = a[r*lda+pc : r*lda+pc+kc]
+			}
+			for p := 0; p < kc; p++ {
+				d := dst[p*mr : p*mr+h]
+				for i := range d {
+					d[i] = rows[i][p]
 				}
 			}
 		}
