@@ -315,8 +315,8 @@ func offsetPacker(trans bool, base []float32, off []int) stripPacker {
 func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 	pd := g.padded()
 	xp, yp := getScratch(pd.size), getScratch(g.og*pd.n)
-	defer scratch.Put(xp)
-	defer scratch.Put(yp)
+	defer putScratch(xp)
+	defer putScratch(yp)
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
 			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
@@ -338,8 +338,8 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
 	pd := g.padded()
 	xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
-	defer scratch.Put(xp)
-	defer scratch.Put(dyp)
+	defer putScratch(xp)
+	defer putScratch(dyp)
 	clear(*dyp)
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
@@ -426,7 +426,7 @@ func (be *Backend) Conv2DGradInput(dx, dy, w backend.Buffer, p backend.Conv) {
 	if !g.pointwise() {
 		if gt, ok := g.transposed(); ok {
 			wt := getScratch(len(ws))
-			defer scratch.Put(wt)
+			defer putScratch(wt)
 			g.flipFilters(*wt, ws)
 			gt.forward(dxs, dys, *wt)
 			return
@@ -435,7 +435,7 @@ func (be *Backend) Conv2DGradInput(dx, dy, w backend.Buffer, p backend.Conv) {
 	var colBuf *[]float32
 	if !g.pointwise() {
 		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
+		defer putScratch(colBuf)
 		clear(dxs)
 	}
 	for n := 0; n < g.N; n++ {

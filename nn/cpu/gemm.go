@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math/bits"
 	"os"
 	"strings"
 	"sync"
@@ -115,16 +116,25 @@ func kernelGo4x4(k int, a, b, c []float32, ldc int) {
 	r[3] += c33
 }
 
-// scratch pools packing buffers between calls.
-var scratch sync.Pool
+// scratchPools pool packing buffers between calls, one pool per power-of-two
+// capacity: with a single pool, a request would often draw a buffer too
+// small for it, drop it and allocate afresh.
+var scratchPools [bits.UintSize]sync.Pool
 
 func getScratch(n int) *[]float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := scratchPools[class].Get().(*[]float32); ok {
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<class)
 	return &s
+}
+
+func putScratch(p *[]float32) {
+	if c := cap(*p); c > 0 && c&(c-1) == 0 {
+		scratchPools[bits.Len(uint(c-1))].Put(p)
+	}
 }
 
 // sgemm computes C = op(A) * op(B), or C += op(A) * op(B) when acc, for
@@ -204,8 +214,8 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 	kcMax := (k + blocks - 1) / blocks
 	apBuf := getScratch(mStrips * mr * kcMax)
 	bpBuf := getScratch((gemmNC + nr) * kcMax)
-	defer scratch.Put(apBuf)
-	defer scratch.Put(bpBuf)
+	defer putScratch(apBuf)
+	defer putScratch(bpBuf)
 	ap, bp := *apBuf, *bpBuf
 	for pc := 0; pc < k; pc += kcMax {
 		kc := min(kcMax, k-pc)
