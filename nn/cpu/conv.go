@@ -265,7 +265,9 @@ func (g convGeom) padded() padded {
 		c, kh, kw := r/g.kk, (r%g.kk)/g.KW, r%g.KW
 		pd.off[r] = c*hp*wp + kh*wp + kw
 	}
-	pd.size = g.cg*hp*wp + g.KW
+	// Slack past the last plane: the last row's tail (KW-1) and a kernel's
+	// full-width reads past the last pixel (up to one 32-wide strip).
+	pd.size = g.cg*hp*wp + g.KW + 64
 	return pd
 }
 
@@ -323,7 +325,7 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 			yg := ys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
 			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
 			g.pad(*xp, xg, pd)
-			sgemmPacked(kernel, false, g.og, pd.n, g.rows, wg, g.rows, offsetPacker(false, *xp, pd.off), *yp, pd.n, false)
+			sgemmPacked(kernel, false, g.og, pd.n, g.rows, wg, g.rows, nil, bSource{rows: *xp, off: pd.off}, *yp, pd.n, false)
 			for o := 0; o < g.og; o++ {
 				for h := 0; h < g.oh; h++ {
 					copy(yg[o*g.ohw+h*g.ow:][:g.ow], (*yp)[o*pd.n+h*pd.wp:])
@@ -333,26 +335,35 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 	}
 }
 
-// gradWeightPadded is the stride-1 weight gradient on the padded grid: dy
-// is spread onto it with zeros in the extra columns.
+// gradWeightPadded is the stride-1 weight gradient on the padded grid, as
+// dW^T = col(x) * dy^T: col(x) is the A operand, whose rows are packed
+// with sequential reads and writes, and only the small dy^T (spread onto
+// the grid with zeros in the extra columns) is packed transposed.
 func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
 	pd := g.padded()
-	xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
+	xp, dyp, dwt := getScratch(pd.size), getScratch(g.og*pd.n), getScratch(g.rows*g.og)
 	defer putScratch(xp)
 	defer putScratch(dyp)
+	defer putScratch(dwt)
 	clear(*dyp)
-	for n := 0; n < g.N; n++ {
-		for gr := 0; gr < g.Groups; gr++ {
+	for gr := 0; gr < g.Groups; gr++ {
+		for n := 0; n < g.N; n++ {
 			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
 			dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
-			dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
 			g.pad(*xp, xg, pd)
 			for o := 0; o < g.og; o++ {
 				for h := 0; h < g.oh; h++ {
 					copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
 				}
 			}
-			sgemmPacked(kernel, false, g.og, g.rows, pd.n, *dyp, pd.n, offsetPacker(true, *xp, pd.off), dwg, g.rows, true)
+			sgemmPacked(kernel, false, g.rows, g.og, pd.n, *xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)},
+				*dwt, g.og, n > 0)
+		}
+		dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
+		for r := 0; r < g.rows; r++ {
+			for o, v := range (*dwt)[r*g.og : (r+1)*g.og] {
+				dwg[o*g.rows+r] = v
+			}
 		}
 	}
 }
@@ -383,7 +394,7 @@ func (g convGeom) forward(ys, xs, ws []float32) {
 				g.forwardPadded(ys, xs, ws)
 				return
 			}
-			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, g.colPacker(xg), yg, g.ohw, false)
+			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, nil, bSource{pack: g.colPacker(xg)}, yg, g.ohw, false)
 		}
 	}
 }
@@ -479,7 +490,7 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 				sgemm(false, true, g.og, g.cg, g.hw, dyg, g.ohw, xg, g.hw, dwg, g.cg, true)
 				continue
 			}
-			sgemmPacked(kernel, false, g.og, g.rows, g.ohw, dyg, g.ohw, g.colTPacker(xg), dwg, g.rows, true)
+			sgemmPacked(kernel, false, g.og, g.rows, g.ohw, dyg, g.ohw, nil, bSource{pack: g.colTPacker(xg)}, dwg, g.rows, true)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,9 @@ type microKernel struct {
 	mr, nr int
 	kc, mc int
 	fn     func(k int, a, b, c []float32, ldc int)
+	// fnOff, where the kernel has one, is fn with B unpacked: row p of the
+	// strip is b[off[p]:][:nr]. The caller guarantees those bounds.
+	fnOff func(k int, a, b []float32, off []int, c []float32, ldc int)
 }
 
 const (
@@ -156,7 +160,7 @@ func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, 
 		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	sgemmPacked(kern, transA, m, n, k, a, lda, matrixPacker(transB, b, ldb), c, ldc, acc)
+	sgemmPacked(kern, transA, m, n, k, a, lda, nil, bSource{pack: matrixPacker(transB, b, ldb)}, c, ldc, acc)
 }
 
 // stripPacker packs rows [pc, pc+kc) and columns [j0, j0+w) of op(B) into
@@ -192,9 +196,20 @@ func matrixPacker(trans bool, b []float32, ldb int) stripPacker {
 	}
 }
 
-// sgemmPacked is C (+)= op(A) * B where B's strips come from packB.
-func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda int,
-	packB stripPacker, c []float32, ldc int, acc bool) {
+// bSource is where the GEMM's B comes from: strips packed by pack, or, when
+// pack is nil, a matrix whose row p is rows[off[p]:] with unit column
+// stride, which a kernel with fnOff reads in place without packing.
+type bSource struct {
+	pack stripPacker
+	rows []float32
+	off  []int
+}
+
+// sgemmPacked is C (+)= op(A) * B where B comes from src. When
+// aOff is not nil, A is not transposed and its row i starts at a[aOff[i]]
+// (lda unused): a convolution's column matrix on the padded grid.
+func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda int, aOff []int,
+	src bSource, c []float32, ldc int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -207,6 +222,17 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 		return
 	}
 	mr, nr := kern.mr, kern.nr
+	if src.pack == nil {
+		if kern.fnOff == nil {
+			src.pack = offsetPacker(false, src.rows, src.off)
+		} else {
+			// The kernel reads full nr-wide rows, past n on the last strip.
+			top := (n+nr-1)/nr*nr + slices.Max(src.off[:k])
+			if top > len(src.rows) {
+				panic(fmt.Sprintf("cpu: gemm B rows need %d values, have %d", top, len(src.rows)))
+			}
+		}
+	}
 	mStrips := (m + mr - 1) / mr
 	parallel := m*n*k >= gemmParallel && workers() > 1
 	// Equal KC blocks: k = 576 runs as 3 x 192, not 256 + 256 + 64.
@@ -219,17 +245,17 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 	ap, bp := *apBuf, *bpBuf
 	for pc := 0; pc < k; pc += kcMax {
 		kc := min(kcMax, k-pc)
-		packA(transA, a, lda, pc, kc, m, mr, ap, parallel)
+		packA(transA, a, lda, aOff, pc, kc, m, mr, ap, parallel)
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, packB, c[jc:], ldc, parallel)
+			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, src, c[jc:], ldc, parallel)
 		}
 	}
 }
 
 // packA packs rows [0, m) and columns [pc, pc+kc) of op(A) into MR-tall strips,
 // zero-padding the last strip.
-func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parallel bool) {
+func packA(trans bool, a []float32, lda int, aOff []int, pc, kc, m, mr int, ap []float32, parallel bool) {
 	strips := (m + mr - 1) / mr
 	run := func(lo, hi int) {
 		var rows [32][]float32
@@ -248,8 +274,11 @@ func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parall
 			}
 			// Walk the h rows together so the writes are sequential.
 			for i := 0; i < h; i++ {
-				r := s*mr + i
-				rows[i] = a[r*lda+pc : r*lda+pc+kc]
+				o := (s*mr + i) * lda
+				if aOff != nil {
+					o = aOff[s*mr+i]
+				}
+				rows[i] = a[o+pc : o+pc+kc]
 			}
 			for p := 0; p < kc; p++ {
 				d := dst[p*mr : p*mr+h]
@@ -270,7 +299,7 @@ func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parall
 // and columns [jc, jc+nc) of B into C (c points at column jc). When one task
 // covers all of A, each task packs its own B strips just before using them,
 // while they are hot in L1; otherwise the panel is packed first and shared.
-func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, packB stripPacker,
+func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src bSource,
 	c []float32, ldc int, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
@@ -286,8 +315,9 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, pack
 	}
 	tasks := rowChunks * colChunks
 	strip := func(js int) []float32 { return bp[js*nr*kc : (js+1)*nr*kc] }
-	pack := func(js int) { packB(strip(js), pc, kc, jc+js*nr, min(nr, nc-js*nr), nr) }
-	lazy := rowChunks == 1
+	pack := func(js int) { src.pack(strip(js), pc, kc, jc+js*nr, min(nr, nc-js*nr), nr) }
+	direct := src.pack == nil
+	lazy := rowChunks == 1 || direct
 	if !lazy {
 		if parallel {
 			parallelFor(nStrips, 4, func(lo, hi int) {
@@ -313,18 +343,28 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, pack
 			r0, r1 := rc*rowsPer, min(mStrips, (rc+1)*rowsPer)
 			s0, s1 := nStrips*cc/colChunks, nStrips*(cc+1)/colChunks
 			for js := s0; js < s1; js++ {
-				if lazy {
-					pack(js)
+				var bs []float32
+				if !direct {
+					if lazy {
+						pack(js)
+					}
+					bs = strip(js)
 				}
-				bs := strip(js)
 				j0 := js * nr
 				w := min(nr, nc-j0)
+				mul := func(as, ct []float32, ldc int) {
+					if direct {
+						kern.fnOff(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
+					} else {
+						kern.fn(kc, as, bs, ct, ldc)
+					}
+				}
 				for is := r0; is < r1; is++ {
 					as := ap[is*mr*kc : (is+1)*mr*kc]
 					i0 := is * mr
 					h := min(mr, m-i0)
 					if h == mr && w == nr {
-						kern.fn(kc, as, bs, c[i0*ldc+j0:], ldc)
+						mul(as, c[i0*ldc+j0:], ldc)
 						continue
 					}
 					if tmp == nil {
@@ -332,7 +372,7 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, pack
 					}
 					t := tmp
 					clear(t)
-					kern.fn(kc, as, bs, t, nr)
+					mul(as, t, nr)
 					for i := 0; i < h; i++ {
 						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
 						for j := range row {

@@ -12,7 +12,8 @@ var avx2Kernel = microKernel{name: "avx2fma6x16", mr: 6, nr: 16, kc: 256, mc: 14
 // 28 ZMM accumulators (14 rows x 2 vectors of 16), twice the FLOPs per
 // instruction of the AVX2 one. Its 32-wide B strip (kc*128 bytes) stays in
 // the 48 KiB L1 next to an A strip; the MC x KC block of A stays in L2.
-var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512}
+var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512,
+	fnOff: kernelAVX512Off}
 
 // archKernels lists the micro-kernels this CPU can run besides goKernel,
 // the preferred (widest) last.
@@ -59,4 +60,20 @@ func kernelAVX512(k int, a, b, c []float32, ldc int) {
 	_ = b[32*k-1]
 	_ = c[13*ldc+31]
 	kernel14x32(k, &a[0], &b[0], &c[0], ldc)
+}
+
+// kernel14x32off is kernel14x32 with row p of B at b[off[p]:], unpacked.
+//
+//go:noescape
+func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int)
+
+// kernelAVX512Off checks A, C and off; the B bounds are sgemmPacked's.
+func kernelAVX512Off(k int, a, b []float32, off []int, c []float32, ldc int) {
+	if k <= 0 {
+		return
+	}
+	_ = a[14*k-1]
+	_ = off[k-1]
+	_ = c[13*ldc+31]
+	kernel14x32off(k, &a[0], &b[0], &off[0], &c[0], ldc)
 }

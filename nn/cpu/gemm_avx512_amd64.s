@@ -10,6 +10,11 @@
 #define BSTEP(ao, bo) \
 	VMOVUPS      bo(BX), Z28 \
 	VMOVUPS      bo+64(BX), Z29 \
+	ZFMAS(ao)
+
+// ZFMAS multiplies one column of the packed 14-row A strip (at AX+ao) by the
+// B row in Z28:Z29 into Z0-Z27.
+#define ZFMAS(ao) \
 	VBROADCASTSS ao(AX), Z30 \
 	VBROADCASTSS ao+4(AX), Z31 \
 	VFMADD231PS  Z28, Z30, Z0 \
@@ -154,6 +159,108 @@ zloop1:
 	JNZ  zloop1
 
 zstore:
+	ZROW(Z0, Z1)
+	ZROW(Z2, Z3)
+	ZROW(Z4, Z5)
+	ZROW(Z6, Z7)
+	ZROW(Z8, Z9)
+	ZROW(Z10, Z11)
+	ZROW(Z12, Z13)
+	ZROW(Z14, Z15)
+	ZROW(Z16, Z17)
+	ZROW(Z18, Z19)
+	ZROW(Z20, Z21)
+	ZROW(Z22, Z23)
+	ZROW(Z24, Z25)
+	ZROW(Z26, Z27)
+	VZEROUPPER
+	RET
+
+// func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int)
+// is kernel14x32 with row p of B read in place at b[off[p]:], unpacked.
+TEXT ·kernel14x32off(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ off+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	MOVQ DX, SI
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+	CMPQ CX, $2
+	JLT  otail
+
+oloop2:
+	PREFETCHT0 512(AX)
+	MOVQ       (R9), R10
+	MOVQ       8(R9), R11
+	VMOVUPS    (BX)(R10*4), Z28
+	VMOVUPS    64(BX)(R10*4), Z29
+	ZFMAS(0)
+	PREFETCHT0 576(AX)
+	VMOVUPS    (BX)(R11*4), Z28
+	VMOVUPS    64(BX)(R11*4), Z29
+	ZFMAS(56)
+	ADDQ       $112, AX
+	ADDQ       $16, R9
+	SUBQ       $2, CX
+	CMPQ       CX, $2
+	JGE        oloop2
+
+otail:
+	TESTQ CX, CX
+	JEQ   ostore
+	MOVQ    (R9), R10
+	VMOVUPS (BX)(R10*4), Z28
+	VMOVUPS 64(BX)(R10*4), Z29
+	ZFMAS(0)
+
+ostore:
 	ZROW(Z0, Z1)
 	ZROW(Z2, Z3)
 	ZROW(Z4, Z5)
