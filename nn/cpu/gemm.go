@@ -280,6 +280,10 @@ func packA(trans bool, a []float32, lda int, aOff []int, pc, kc, m, mr int, ap [
 				}
 				rows[i] = a[o+pc : o+pc+kc]
 			}
+			if h == 14 {
+				pack14(dst, rows[:14], kc)
+				continue
+			}
 			for p := 0; p < kc; p++ {
 				d := dst[p*mr : p*mr+h]
 				for i := range d {
@@ -292,6 +296,19 @@ func packA(trans bool, a []float32, lda int, aOff []int, pc, kc, m, mr int, ap [
 		parallelFor(strips, 4, run)
 	} else {
 		run(0, strips)
+	}
+}
+
+// pack14 interleaves 14 rows of kc values into dst (kc x 14), the AVX-512
+// kernel's A strip, with the rows in locals so the loop has no bounds checks.
+func pack14(dst []float32, rows [][]float32, kc int) {
+	r0, r1, r2, r3, r4, r5, r6 := rows[0][:kc], rows[1][:kc], rows[2][:kc], rows[3][:kc], rows[4][:kc], rows[5][:kc], rows[6][:kc]
+	r7, r8, r9, r10, r11, r12, r13 := rows[7][:kc], rows[8][:kc], rows[9][:kc], rows[10][:kc], rows[11][:kc], rows[12][:kc], rows[13][:kc]
+	dst = dst[:14*kc]
+	for p := 0; p < kc; p++ {
+		d := dst[p*14 : p*14+14 : p*14+14]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p]
+		d[7], d[8], d[9], d[10], d[11], d[12], d[13] = r7[p], r8[p], r9[p], r10[p], r11[p], r12[p], r13[p]
 	}
 }
 
