@@ -29,6 +29,9 @@ type microKernel struct {
 	// fnOff, where the kernel has one, is fn with B unpacked: row p of the
 	// strip is b[off[p]:][:nr]. The caller guarantees those bounds.
 	fnOff func(k int, a, b []float32, off []int, c []float32, ldc int)
+	// fnSet, where the kernel has one, is fn storing the product over C
+	// (k >= 1), which spares the first KC block clearing C beforehand.
+	fnSet func(k int, a, b, c []float32, ldc int)
 }
 
 const (
@@ -213,7 +216,7 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 	if m == 0 || n == 0 {
 		return
 	}
-	if !acc {
+	if k == 0 && !acc {
 		for i := 0; i < m; i++ {
 			clear(c[i*ldc : i*ldc+n])
 		}
@@ -222,6 +225,14 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 		return
 	}
 	mr, nr := kern.mr, kern.nr
+	// The first KC block overwrites C where the kernel can store; else C
+	// is cleared and every block accumulates.
+	set := !acc && kern.fnSet != nil && src.pack != nil
+	if !acc && !set {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
 	if src.pack == nil {
 		if kern.fnOff == nil {
 			src.pack = offsetPacker(false, src.rows, src.off)
@@ -248,7 +259,7 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 		packA(transA, a, lda, aOff, pc, kc, m, mr, ap, parallel)
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, src, c[jc:], ldc, parallel)
+			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, src, c[jc:], ldc, set && pc == 0, parallel)
 		}
 	}
 }
@@ -317,7 +328,7 @@ func pack14(dst []float32, rows [][]float32, kc int) {
 // covers all of A, each task packs its own B strips just before using them,
 // while they are hot in L1; otherwise the panel is packed first and shared.
 func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src bSource,
-	c []float32, ldc int, parallel bool) {
+	c []float32, ldc int, set, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
 	rowsPer := max(1, kern.mc/mr) // strips of A per task: one L2-sized block
@@ -370,9 +381,12 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 				j0 := js * nr
 				w := min(nr, nc-j0)
 				mul := func(as, ct []float32, ldc int) {
-					if direct {
+					switch {
+					case direct:
 						kern.fnOff(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
-					} else {
+					case set:
+						kern.fnSet(kc, as, bs, ct, ldc)
+					default:
 						kern.fn(kc, as, bs, ct, ldc)
 					}
 				}
@@ -392,6 +406,10 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 					mul(as, t, nr)
 					for i := 0; i < h; i++ {
 						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
+						if set {
+							copy(row, t[i*nr:])
+							continue
+						}
 						for j := range row {
 							row[j] += t[i*nr+j]
 						}

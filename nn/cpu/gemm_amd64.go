@@ -13,7 +13,7 @@ var avx2Kernel = microKernel{name: "avx2fma6x16", mr: 6, nr: 16, kc: 256, mc: 14
 // instruction of the AVX2 one. Its 32-wide B strip (kc*128 bytes) stays in
 // the 48 KiB L1 next to an A strip; the MC x KC block of A stays in L2.
 var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512,
-	fnOff: kernelAVX512Off}
+	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off}
 
 // archKernels lists the micro-kernels this CPU can run besides goKernel,
 // the preferred (widest) last.
@@ -36,10 +36,11 @@ func init() {
 func kernel6x16(k int, a, b, c *float32, ldc int)
 
 // kernel14x32 computes c[i*ldc+j] += sum_p a[14p+i]*b[32p+j], i < 14,
-// j < 32, p < k (k >= 1). ldc is in elements.
+// j < 32, p < k (k >= 1), or sets c to the sum when set != 0. ldc is in
+// elements.
 //
 //go:noescape
-func kernel14x32(k int, a, b, c *float32, ldc int)
+func kernel14x32(k int, a, b, c *float32, ldc int, set int)
 
 func kernelAVX2(k int, a, b, c []float32, ldc int) {
 	if k <= 0 {
@@ -59,7 +60,14 @@ func kernelAVX512(k int, a, b, c []float32, ldc int) {
 	_ = a[14*k-1]
 	_ = b[32*k-1]
 	_ = c[13*ldc+31]
-	kernel14x32(k, &a[0], &b[0], &c[0], ldc)
+	kernel14x32(k, &a[0], &b[0], &c[0], ldc, 0)
+}
+
+func kernelAVX512Set(k int, a, b, c []float32, ldc int) {
+	_ = a[14*k-1]
+	_ = b[32*k-1]
+	_ = c[13*ldc+31]
+	kernel14x32(k, &a[0], &b[0], &c[0], ldc, 1)
 }
 
 // kernel14x32off is kernel14x32 with row p of B at b[off[p]:], unpacked.

@@ -72,13 +72,21 @@
 	PREFETCHT0 64(SI) \
 	ADDQ       R8, SI
 
-// func kernel14x32(k int, a, b, c *float32, ldc int)
-TEXT ·kernel14x32(SB), NOSPLIT, $0-40
+// ZSET stores two accumulators as one 32-wide row of C at DX and steps DX.
+#define ZSET(lo, hi) \
+	VMOVUPS lo, (DX) \
+	VMOVUPS hi, 64(DX) \
+	ADDQ    R8, DX
+
+// func kernel14x32(k int, a, b, c *float32, ldc int, set int)
+// adds the product into C, or stores it over C when set != 0.
+TEXT ·kernel14x32(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
+	MOVQ set+40(FP), R11
 	SHLQ $2, R8
 
 	// The C tile is needed only at the end: fetch it meanwhile.
@@ -159,6 +167,8 @@ zloop1:
 	JNZ  zloop1
 
 zstore:
+	TESTQ R11, R11
+	JNE   zset
 	ZROW(Z0, Z1)
 	ZROW(Z2, Z3)
 	ZROW(Z4, Z5)
@@ -173,6 +183,24 @@ zstore:
 	ZROW(Z22, Z23)
 	ZROW(Z24, Z25)
 	ZROW(Z26, Z27)
+	VZEROUPPER
+	RET
+
+zset:
+	ZSET(Z0, Z1)
+	ZSET(Z2, Z3)
+	ZSET(Z4, Z5)
+	ZSET(Z6, Z7)
+	ZSET(Z8, Z9)
+	ZSET(Z10, Z11)
+	ZSET(Z12, Z13)
+	ZSET(Z14, Z15)
+	ZSET(Z16, Z17)
+	ZSET(Z18, Z19)
+	ZSET(Z20, Z21)
+	ZSET(Z22, Z23)
+	ZSET(Z24, Z25)
+	ZSET(Z26, Z27)
 	VZEROUPPER
 	RET
 
