@@ -6,24 +6,31 @@ import (
 	"catsynth/nn/backend"
 )
 
-// Convolutions lower to GEMM through im2col, one group and one chunk of
-// output pixels at a time so that the column buffer stays small:
+// Convolutions are GEMMs over the column matrix col(x) (Cg*KH*KW rows, one
+// column per output pixel), one batch item and group at a time:
 //
-//	forward:     y_g[:, q]  = W_g (Og x Cg*KH*KW) * col(x)[:, q]
-//	grad input:  col(dx)    = W_g^T * dy_g[:, q], scattered back (col2im)
-//	grad weight: dW_g      += dy_g[:, q] * col(x)[:, q]^T
+//	forward:     y_g  = W_g (Og x Cg*KH*KW) * col(x_g)
+//	grad weight: dW_g += dy_g * col(x_g)^T
+//	grad input:  stride 1: the forward convolution of dy with the flipped,
+//	             transposed filters (padding K-1-P); otherwise
+//	             col(dx) = W_g^T * dy_g, scattered back (col2im).
 //
-// 1x1 stride-1 unpadded convolutions use x itself as the column matrix, and
-// depthwise convolutions (Groups == C == O) run direct loops.
+// col(x) is never stored: the GEMM's B packer reads it straight from the
+// NCHW image into the micro-kernel's strips (implicit GEMM), which saves the
+// im2col copy, as much memory traffic as the arithmetic. 1x1 stride-1
+// unpadded convolutions use x itself as B, and depthwise convolutions
+// (Groups == C == O) run direct loops.
 
-// colBudget bounds the column buffer, in float32 values (16 MiB); a
-// variable so that tests can force many small chunks.
+// colBudget bounds the column buffer of the strided grad-input path, in
+// float32 values (16 MiB); a variable so that tests can force many small
+// chunks.
 var colBudget = 1 << 22
 
 // convGeom holds a validated Conv with its derived sizes.
 type convGeom struct {
 	backend.Conv
 	oh, ow, cg, og, kk, rows, hw, ohw int
+	owLo, owHi                        []int // owRange(kw) for each kw
 }
 
 func geom(p backend.Conv) convGeom {
@@ -34,6 +41,10 @@ func geom(p backend.Conv) convGeom {
 	}
 	g := convGeom{Conv: p, oh: p.OH(), ow: p.OW(), cg: p.C / p.Groups, og: p.O / p.Groups, kk: p.KH * p.KW}
 	g.rows, g.hw, g.ohw = g.cg*g.kk, p.H*p.W, g.oh*g.ow
+	g.owLo, g.owHi = make([]int, p.KW), make([]int, p.KW)
+	for kw := range g.owLo {
+		g.owLo[kw], g.owHi[kw] = g.owRange(kw)
+	}
 	return g
 }
 
@@ -69,43 +80,125 @@ func (g convGeom) forSegments(q0, q1 int, fn func(oh, ow0, ow1, off int)) {
 	}
 }
 
-// im2col fills col (rows x (q1-q0)) from the group's input channels xg (Cg planes).
-func (g convGeom) im2col(col, xg []float32, q0, q1 int) {
-	l := q1 - q0
-	parallelFor(g.cg, max(1, elemGrain/(g.kk*l)), func(c0, c1 int) {
-		for c := c0; c < c1; c++ {
-			plane := xg[c*g.hw : (c+1)*g.hw]
-			for kh := 0; kh < g.KH; kh++ {
-				for kw := 0; kw < g.KW; kw++ {
-					dst := col[((c*g.KH+kh)*g.KW+kw)*l:][:l]
-					lo, hi := g.owRange(kw)
-					g.forSegments(q0, q1, func(oh, ow0, ow1, off int) {
-						d := dst[off : off+ow1-ow0]
-						ih := oh*g.StrideH - g.PadH + kh
-						if ih < 0 || ih >= g.H {
-							clear(d)
-							return
-						}
-						row := plane[ih*g.W : (ih+1)*g.W]
-						a, b := max(ow0, lo), min(ow1, hi)
-						if a >= b {
-							clear(d)
-							return
-						}
-						clear(d[:a-ow0])
-						clear(d[b-ow0:])
-						if g.StrideW == 1 {
-							copy(d[a-ow0:b-ow0], row[a-g.PadW+kw:])
-							return
-						}
-						for ow := a; ow < b; ow++ {
-							d[ow-ow0] = row[ow*g.StrideW-g.PadW+kw]
-						}
-					})
-				}
+// segment is a run of output pixels within one output row: row oh, columns
+// [ow0, ow1), at offset off from the start of the run of pixels asked for.
+type segment struct{ oh, ow0, ow1, off int }
+
+// segments appends to dst the output-row segments of pixels [q0, q1).
+func (g convGeom) segments(dst []segment, q0, q1 int) []segment {
+	for q := q0; q < q1; {
+		oh, ow0 := q/g.ow, q%g.ow
+		ow1 := min(g.ow, ow0+q1-q)
+		dst = append(dst, segment{oh, ow0, ow1, q - q0})
+		q += ow1 - ow0
+	}
+	return dst
+}
+
+// colRow writes row (c, kh, kw) of col(x) for the pixels of segs into
+// d[off*step], d[(off+1)*step], ...: step 1 for a row of a B strip, nr for
+// a column of a transposed strip. plane is input channel c; lo and hi are
+// g.owRange(kw). It runs once per 32 packed values, so it avoids divisions.
+func (g convGeom) colRow(d, plane []float32, kh, kw, lo, hi int, segs []segment, step int) {
+	for _, sg := range segs {
+		n := sg.ow1 - sg.ow0
+		ih := sg.oh*g.StrideH - g.PadH + kh
+		a, b := max(sg.ow0, lo), min(sg.ow1, hi)
+		if ih < 0 || ih >= g.H || a >= b {
+			a, b = sg.ow1, sg.ow1 // all padding
+		}
+		if step == 1 {
+			out := d[sg.off : sg.off+n]
+			if a > sg.ow0 {
+				clear(out[:a-sg.ow0])
+			}
+			if b < sg.ow1 {
+				clear(out[b-sg.ow0:])
+			}
+			if a == b {
+				continue
+			}
+			row := plane[ih*g.W : (ih+1)*g.W]
+			if g.StrideW == 1 {
+				copy(out[a-sg.ow0:b-sg.ow0], row[a-g.PadW+kw:])
+				continue
+			}
+			for ow := a; ow < b; ow++ {
+				out[ow-sg.ow0] = row[ow*g.StrideW-g.PadW+kw]
+			}
+			continue
+		}
+		for t := sg.off; t < sg.off+a-sg.ow0; t++ {
+			d[t*step] = 0
+		}
+		for t := sg.off + b - sg.ow0; t < sg.off+n; t++ {
+			d[t*step] = 0
+		}
+		if a == b {
+			continue
+		}
+		row := plane[ih*g.W : (ih+1)*g.W]
+		t := sg.off + a - sg.ow0
+		if g.StrideW == 1 {
+			src := row[a-g.PadW+kw : b-g.PadW+kw]
+			out := d[t*step : (t+len(src)-1)*step+1]
+			for i, v := range src {
+				out[i*step] = v
+			}
+			continue
+		}
+		for ow := a; ow < b; ow++ {
+			d[t*step] = row[ow*g.StrideW-g.PadW+kw]
+			t++
+		}
+	}
+}
+
+// colRows walks rows [r0, r0+n) of col(x): it calls fn(i, plane, kh, kw,
+// lo, hi) for row r0+i, stepping (c, kh, kw) without divisions.
+func (g convGeom) colRows(xg []float32, r0, n int, fn func(i int, plane []float32, kh, kw, lo, hi int)) {
+	c, kh, kw := r0/g.kk, (r0%g.kk)/g.KW, r0%g.KW
+	for i := 0; i < n; i++ {
+		fn(i, xg[c*g.hw:(c+1)*g.hw], kh, kw, g.owLo[kw], g.owHi[kw])
+		if kw++; kw == g.KW {
+			kw = 0
+			if kh++; kh == g.KH {
+				kh = 0
+				c++
 			}
 		}
-	})
+	}
+}
+
+// colPacker packs strips of col(xg) (rows: Cg*KH*KW, columns: pixels).
+func (g convGeom) colPacker(xg []float32) stripPacker {
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		var buf [40]segment
+		segs := g.segments(buf[:0], j0, j0+w)
+		g.colRows(xg, pc, kc, func(p int, plane []float32, kh, kw, lo, hi int) {
+			d := dst[p*nr : p*nr+nr]
+			g.colRow(d, plane, kh, kw, lo, hi, segs, 1)
+			if w < nr {
+				clear(d[w:])
+			}
+		})
+	}
+}
+
+// colTPacker packs strips of col(xg)^T (rows: pixels, columns: Cg*KH*KW).
+func (g convGeom) colTPacker(xg []float32) stripPacker {
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		var buf [40]segment
+		segs := g.segments(buf[:0], pc, pc+kc)
+		g.colRows(xg, j0, w, func(j int, plane []float32, kh, kw, lo, hi int) {
+			g.colRow(dst[j:], plane, kh, kw, lo, hi, segs, nr)
+		})
+		for j := w; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				dst[p*nr+j] = 0
+			}
+		}
+	}
 }
 
 // col2im adds col (rows x (q1-q0)) onto the group's input-gradient planes dxg.
@@ -151,18 +244,142 @@ func (g convGeom) buffers(x, w, y backend.Buffer) (xs, ws, ys []float32) {
 	return
 }
 
+// A stride-1 convolution is computed on the padded grid: with x zero-padded
+// to Hp x Wp planes, output pixel (oh, ow) is taken at q = oh*Wp + ow, and
+// row (c, kh, kw) of col(x) at q is xpad[c*Hp*Wp + kh*Wp + kw + q]: every
+// row is a contiguous run at its own offset, so packing is a plain copy.
+// The Wp-OW extra columns per output row cost (Wp-OW)/OW more arithmetic.
+
+// padded is the stride-1 geometry on the padded grid.
+type padded struct {
+	hp, wp int
+	n      int   // pixels on the padded grid: OH*Wp
+	off    []int // start of each row of col(x) in a padded group
+	size   int   // floats per padded group, with slack for the last row's tail
+}
+
+func (g convGeom) padded() padded {
+	hp, wp := g.H+2*g.PadH, g.W+2*g.PadW
+	pd := padded{hp: hp, wp: wp, n: g.oh * wp, off: make([]int, g.rows)}
+	for r := range pd.off {
+		c, kh, kw := r/g.kk, (r%g.kk)/g.KW, r%g.KW
+		pd.off[r] = c*hp*wp + kh*wp + kw
+	}
+	// Slack past the last plane: the last row's tail (KW-1) and a kernel's
+	// full-width reads past the last pixel (up to one 32-wide strip).
+	pd.size = g.cg*hp*wp + g.KW + 64
+	return pd
+}
+
+// pad copies the group's planes xg into xp (zeroed borders).
+func (g convGeom) pad(xp, xg []float32, pd padded) {
+	clear(xp)
+	for c := 0; c < g.cg; c++ {
+		for h := 0; h < g.H; h++ {
+			copy(xp[c*pd.hp*pd.wp+(h+g.PadH)*pd.wp+g.PadW:], xg[c*g.hw+h*g.W:][:g.W])
+		}
+	}
+}
+
+// offsetPacker packs from a matrix whose row r starts at base[off[r]] with
+// unit column stride: op(B) itself, or its transpose when trans.
+func offsetPacker(trans bool, base []float32, off []int) stripPacker {
+	if trans {
+		return func(dst []float32, pc, kc, j0, w, nr int) {
+			for j := 0; j < nr; j++ {
+				if j >= w {
+					for p := 0; p < kc; p++ {
+						dst[p*nr+j] = 0
+					}
+					continue
+				}
+				src := base[off[j0+j]+pc : off[j0+j]+pc+kc]
+				out := dst[j : (kc-1)*nr+j+1]
+				for p, v := range src {
+					out[p*nr] = v
+				}
+			}
+		}
+	}
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		for p := 0; p < kc; p++ {
+			row := dst[p*nr : p*nr+nr]
+			o := off[pc+p] + j0
+			copy(row, base[o:o+w])
+			if w < nr {
+				clear(row[w:])
+			}
+		}
+	}
+}
+
+// forwardPadded is the stride-1 forward convolution on the padded grid.
+func (g convGeom) forwardPadded(ys, xs, ws []float32) {
+	pd := g.padded()
+	xp, yp := getScratch(pd.size), getScratch(g.og*pd.n)
+	defer putScratch(xp)
+	defer putScratch(yp)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < g.Groups; gr++ {
+			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
+			yg := ys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
+			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
+			g.pad(*xp, xg, pd)
+			sgemmPacked(kernel, false, g.og, pd.n, g.rows, wg, g.rows, nil, bSource{rows: *xp, off: pd.off}, *yp, pd.n, false)
+			for o := 0; o < g.og; o++ {
+				for h := 0; h < g.oh; h++ {
+					copy(yg[o*g.ohw+h*g.ow:][:g.ow], (*yp)[o*pd.n+h*pd.wp:])
+				}
+			}
+		}
+	}
+}
+
+// gradWeightPadded is the stride-1 weight gradient on the padded grid, as
+// dW^T = col(x) * dy^T: col(x) is the A operand, whose rows are packed
+// with sequential reads and writes, and only the small dy^T (spread onto
+// the grid with zeros in the extra columns) is packed transposed.
+func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
+	pd := g.padded()
+	xp, dyp, dwt := getScratch(pd.size), getScratch(g.og*pd.n), getScratch(g.rows*g.og)
+	defer putScratch(xp)
+	defer putScratch(dyp)
+	defer putScratch(dwt)
+	clear(*dyp)
+	for gr := 0; gr < g.Groups; gr++ {
+		for n := 0; n < g.N; n++ {
+			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
+			dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
+			g.pad(*xp, xg, pd)
+			for o := 0; o < g.og; o++ {
+				for h := 0; h < g.oh; h++ {
+					copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
+				}
+			}
+			sgemmPacked(kernel, false, g.rows, g.og, pd.n, *xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)},
+				*dwt, g.og, n > 0)
+		}
+		dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
+		for r := 0; r < g.rows; r++ {
+			for o, v := range (*dwt)[r*g.og : (r+1)*g.og] {
+				dwg[o*g.rows+r] = v
+			}
+		}
+	}
+}
+
 // Conv2D implements backend.Backend.
 func (be *Backend) Conv2D(y, x, w backend.Buffer, p backend.Conv) {
 	g := geom(p)
 	xs, ws, ys := g.buffers(x, w, y)
+	g.forward(ys, xs, ws)
+}
+
+// forward is y = conv(x, w) for the validated geometry g.
+func (g convGeom) forward(ys, xs, ws []float32) {
 	if g.depthwise() {
 		g.depthwiseForward(ys, xs, ws)
 		return
-	}
-	var colBuf *[]float32
-	if !g.pointwise() {
-		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
 	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
@@ -173,11 +390,37 @@ func (be *Backend) Conv2D(y, x, w backend.Buffer, p backend.Conv) {
 				sgemm(false, false, g.og, g.ohw, g.cg, wg, g.cg, xg, g.hw, yg, g.ohw, false)
 				continue
 			}
-			for q0 := 0; q0 < g.ohw; q0 += g.chunk() {
-				q1 := min(g.ohw, q0+g.chunk())
-				col := (*colBuf)[:g.rows*(q1-q0)]
-				g.im2col(col, xg, q0, q1)
-				sgemm(false, false, g.og, q1-q0, g.rows, wg, g.rows, col, q1-q0, yg[q0:], g.ohw, false)
+			if g.StrideH == 1 && g.StrideW == 1 {
+				g.forwardPadded(ys, xs, ws)
+				return
+			}
+			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, nil, bSource{pack: g.colPacker(xg)}, yg, g.ohw, false)
+		}
+	}
+}
+
+// transposed returns the stride-1 convolution whose forward pass is g's
+// gradient with respect to its input, and whether g has one (stride 1,
+// padding below the kernel size): dy, padded by K-1-P, convolved with the
+// filters flipped in space and with input and output channels swapped.
+func (g convGeom) transposed() (convGeom, bool) {
+	if g.StrideH != 1 || g.StrideW != 1 || g.PadH > g.KH-1 || g.PadW > g.KW-1 {
+		return convGeom{}, false
+	}
+	return geom(backend.Conv{N: g.N, C: g.O, H: g.oh, W: g.ow, O: g.C, KH: g.KH, KW: g.KW,
+		StrideH: 1, StrideW: 1, PadH: g.KH - 1 - g.PadH, PadW: g.KW - 1 - g.PadW, Groups: g.Groups}), true
+}
+
+// flipFilters writes into wt the filters of g.transposed() from g's ws.
+func (g convGeom) flipFilters(wt, ws []float32) {
+	for gr := 0; gr < g.Groups; gr++ {
+		for o := 0; o < g.og; o++ {
+			for c := 0; c < g.cg; c++ {
+				src := ws[((gr*g.og+o)*g.cg+c)*g.kk:][:g.kk]
+				dst := wt[((gr*g.cg+c)*g.og+o)*g.kk:][:g.kk]
+				for i, v := range src {
+					dst[g.kk-1-i] = v
+				}
 			}
 		}
 	}
@@ -191,10 +434,19 @@ func (be *Backend) Conv2DGradInput(dx, dy, w backend.Buffer, p backend.Conv) {
 		g.depthwiseGradInput(dxs, dys, ws)
 		return
 	}
+	if !g.pointwise() {
+		if gt, ok := g.transposed(); ok {
+			wt := getScratch(len(ws))
+			defer putScratch(wt)
+			g.flipFilters(*wt, ws)
+			gt.forward(dxs, dys, *wt)
+			return
+		}
+	}
 	var colBuf *[]float32
 	if !g.pointwise() {
 		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
+		defer putScratch(colBuf)
 		clear(dxs)
 	}
 	for n := 0; n < g.N; n++ {
@@ -225,10 +477,9 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 		return
 	}
 	clear(dws)
-	var colBuf *[]float32
-	if !g.pointwise() {
-		colBuf = getScratch(g.rows * g.chunk())
-		defer scratch.Put(colBuf)
+	if g.StrideH == 1 && g.StrideW == 1 && !g.pointwise() {
+		g.gradWeightPadded(dws, xs, dys)
+		return
 	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < g.Groups; gr++ {
@@ -239,12 +490,7 @@ func (be *Backend) Conv2DGradWeight(dw, x, dy backend.Buffer, p backend.Conv) {
 				sgemm(false, true, g.og, g.cg, g.hw, dyg, g.ohw, xg, g.hw, dwg, g.cg, true)
 				continue
 			}
-			for q0 := 0; q0 < g.ohw; q0 += g.chunk() {
-				q1 := min(g.ohw, q0+g.chunk())
-				col := (*colBuf)[:g.rows*(q1-q0)]
-				g.im2col(col, xg, q0, q1)
-				sgemm(false, true, g.og, g.rows, q1-q0, dyg[q0:], g.ohw, col, q1-q0, dwg, g.rows, true)
-			}
+			sgemmPacked(kernel, false, g.og, g.rows, g.ohw, dyg, g.ohw, nil, bSource{pack: g.colTPacker(xg)}, dwg, g.rows, true)
 		}
 	}
 }

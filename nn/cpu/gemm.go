@@ -1,6 +1,11 @@
 package cpu
 
 import (
+	"fmt"
+	"math/bits"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -14,17 +19,22 @@ import (
 
 // microKernel computes c[i*ldc+j] += sum_p a[p*mr+i] * b[p*nr+j] for
 // i < mr, j < nr, p < k, reading packed strips a (k*mr) and b (k*nr).
+// kc and mc are its cache blocking: a kc x nr strip of B stays in L1, an
+// mc x kc block of A in L2, and the kc x gemmNC panel of B in L2/L3.
 type microKernel struct {
 	name   string
 	mr, nr int
+	kc, mc int
 	fn     func(k int, a, b, c []float32, ldc int)
+	// fnOff, where the kernel has one, is fn with B unpacked: row p of the
+	// strip is b[off[p]:][:nr]. The caller guarantees those bounds.
+	fnOff func(k int, a, b []float32, off []int, c []float32, ldc int)
+	// fnSet, where the kernel has one, is fn storing the product over C
+	// (k >= 1), which spares the first KC block clearing C beforehand.
+	fnSet func(k int, a, b, c []float32, ldc int)
 }
 
-// Cache blocking: a KC x NR strip of B (16 KiB at NR=16) stays in L1, an
-// MC x KC block of A (~150 KiB) in L2, and the KC x NC panel of B in L2/L3.
 const (
-	gemmKC = 256
-	gemmMC = 144
 	gemmNC = 2048
 	// gemmSmall is the m*n*k below which a plain loop beats packing.
 	gemmSmall = 16 * 16 * 16
@@ -38,7 +48,29 @@ var kernel = goKernel
 
 // goKernel is the portable micro-kernel: 4x4 scalar accumulators, which the
 // Go compiler keeps in registers.
-var goKernel = microKernel{name: "go4x4", mr: 4, nr: 4, fn: kernelGo4x4}
+var goKernel = microKernel{name: "go4x4", mr: 4, nr: 4, kc: 256, mc: 144, fn: kernelGo4x4}
+
+// kernelEnv names the environment variable that forces a micro-kernel by
+// name, so that every path can be exercised (and compared) on one machine.
+const kernelEnv = "CATSYNTH_GEMM_KERNEL"
+
+// chooseKernel returns the kernel named by $CATSYNTH_GEMM_KERNEL, else the
+// last (preferred) of arch, else goKernel. An unknown or unsupported name
+// panics listing the choices: a silent fallback would test the wrong path.
+func chooseKernel(arch []microKernel) microKernel {
+	all := append([]microKernel{goKernel}, arch...)
+	if want := os.Getenv(kernelEnv); want != "" {
+		names := make([]string, len(all))
+		for i, k := range all {
+			if k.name == want {
+				return k
+			}
+			names[i] = k.name
+		}
+		panic(fmt.Sprintf("cpu: %s=%q: this CPU has kernels %s", kernelEnv, want, strings.Join(names, ", ")))
+	}
+	return all[len(all)-1]
+}
 
 func kernelGo4x4(k int, a, b, c []float32, ldc int) {
 	a, b = a[:4*k], b[:4*k]
@@ -91,16 +123,25 @@ func kernelGo4x4(k int, a, b, c []float32, ldc int) {
 	r[3] += c33
 }
 
-// scratch pools packing buffers between calls.
-var scratch sync.Pool
+// scratchPools pool packing buffers between calls, one pool per power-of-two
+// capacity: with a single pool, a request would often draw a buffer too
+// small for it, drop it and allocate afresh.
+var scratchPools [bits.UintSize]sync.Pool
 
 func getScratch(n int) *[]float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := scratchPools[class].Get().(*[]float32); ok {
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<class)
 	return &s
+}
+
+func putScratch(p *[]float32) {
+	if c := cap(*p); c > 0 && c&(c-1) == 0 {
+		scratchPools[bits.Len(uint(c-1))].Put(p)
+	}
 }
 
 // sgemm computes C = op(A) * op(B), or C += op(A) * op(B) when acc, for
@@ -113,10 +154,69 @@ func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 
 func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, lda int,
 	b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if m*n*k <= gemmSmall && m > 0 && n > 0 && k > 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	sgemmPacked(kern, transA, m, n, k, a, lda, nil, bSource{pack: matrixPacker(transB, b, ldb)}, c, ldc, acc)
+}
+
+// stripPacker packs rows [pc, pc+kc) and columns [j0, j0+w) of op(B) into
+// dst, a kc x nr row-major strip, with zeros in columns [w, nr). Packing
+// through a function lets a convolution read its column matrix straight
+// from the image (implicit GEMM) instead of materialising it first.
+type stripPacker func(dst []float32, pc, kc, j0, w, nr int)
+
+// matrixPacker packs from a stored matrix B (k x n, or n x k when trans).
+func matrixPacker(trans bool, b []float32, ldb int) stripPacker {
+	if trans {
+		return func(dst []float32, pc, kc, j0, w, nr int) {
+			for j := 0; j < nr; j++ {
+				if j >= w {
+					for p := 0; p < kc; p++ {
+						dst[p*nr+j] = 0
+					}
+					continue
+				}
+				src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
+				for p, v := range src {
+					dst[p*nr+j] = v
+				}
+			}
+		}
+	}
+	return func(dst []float32, pc, kc, j0, w, nr int) {
+		for p := 0; p < kc; p++ {
+			row := dst[p*nr : p*nr+nr]
+			copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+w])
+			clear(row[w:])
+		}
+	}
+}
+
+// bSource is where the GEMM's B comes from: strips packed by pack, or, when
+// pack is nil, a matrix whose row p is rows[off[p]:] with unit column
+// stride, which a kernel with fnOff reads in place without packing.
+type bSource struct {
+	pack stripPacker
+	rows []float32
+	off  []int
+}
+
+// sgemmPacked is C (+)= op(A) * B where B comes from src. When
+// aOff is not nil, A is not transposed and its row i starts at a[aOff[i]]
+// (lda unused): a convolution's column matrix on the padded grid.
+func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda int, aOff []int,
+	src bSource, c []float32, ldc int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}
-	if !acc {
+	if k == 0 && !acc {
 		for i := 0; i < m; i++ {
 			clear(c[i*ldc : i*ldc+n])
 		}
@@ -124,92 +224,82 @@ func sgemmWith(kern microKernel, transA, transB bool, m, n, k int, a []float32, 
 	if k == 0 {
 		return
 	}
-	if m*n*k <= gemmSmall {
-		gemmNaive(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-		return
-	}
 	mr, nr := kern.mr, kern.nr
+	// The first KC block overwrites C where the kernel can store; else C
+	// is cleared and every block accumulates.
+	set := !acc && kern.fnSet != nil && src.pack != nil
+	if !acc && !set {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	if src.pack == nil {
+		if kern.fnOff == nil {
+			src.pack = offsetPacker(false, src.rows, src.off)
+		} else {
+			// The kernel reads full nr-wide rows, past n on the last strip.
+			top := (n+nr-1)/nr*nr + slices.Max(src.off[:k])
+			if top > len(src.rows) {
+				panic(fmt.Sprintf("cpu: gemm B rows need %d values, have %d", top, len(src.rows)))
+			}
+		}
+	}
 	mStrips := (m + mr - 1) / mr
 	parallel := m*n*k >= gemmParallel && workers() > 1
-	apBuf := getScratch(mStrips * mr * gemmKC)
-	bpBuf := getScratch((gemmNC + nr) * gemmKC)
-	defer scratch.Put(apBuf)
-	defer scratch.Put(bpBuf)
+	// Equal KC blocks: k = 576 runs as 3 x 192, not 256 + 256 + 64.
+	blocks := (k + kern.kc - 1) / kern.kc
+	kcMax := (k + blocks - 1) / blocks
+	apBuf := getScratch(mStrips * mr * kcMax)
+	bpBuf := getScratch((gemmNC + nr) * kcMax)
+	defer putScratch(apBuf)
+	defer putScratch(bpBuf)
 	ap, bp := *apBuf, *bpBuf
-	for pc := 0; pc < k; pc += gemmKC {
-		kc := min(gemmKC, k-pc)
-		packA(transA, a, lda, pc, kc, m, mr, ap, parallel)
+	for pc := 0; pc < k; pc += kcMax {
+		kc := min(kcMax, k-pc)
+		packA(transA, a, lda, aOff, pc, kc, m, mr, ap, parallel)
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			packB(transB, b, ldb, pc, kc, jc, nc, nr, bp, parallel)
-			macroKernel(kern, kc, m, nc, ap, bp, c[jc:], ldc, parallel)
+			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, src, c[jc:], ldc, set && pc == 0, parallel)
 		}
 	}
 }
 
 // packA packs rows [0, m) and columns [pc, pc+kc) of op(A) into MR-tall strips,
 // zero-padding the last strip.
-func packA(trans bool, a []float32, lda, pc, kc, m, mr int, ap []float32, parallel bool) {
+func packA(trans bool, a []float32, lda int, aOff []int, pc, kc, m, mr int, ap []float32, parallel bool) {
 	strips := (m + mr - 1) / mr
 	run := func(lo, hi int) {
+		var rows [32][]float32
 		for s := lo; s < hi; s++ {
 			dst := ap[s*mr*kc : (s+1)*mr*kc]
-			for i := 0; i < mr; i++ {
-				row := s*mr + i
-				if row >= m {
-					for p := 0; p < kc; p++ {
-						dst[p*mr+i] = 0
-					}
-					continue
-				}
-				if trans {
-					for p := 0; p < kc; p++ {
-						dst[p*mr+i] = a[(pc+p)*lda+row]
-					}
-				} else {
-					src := a[row*lda+pc : row*lda+pc+kc]
-					for p, v := range src {
-						dst[p*mr+i] = v
-					}
-				}
+			h := min(mr, m-s*mr)
+			if h < mr {
+				clear(dst)
 			}
-		}
-	}
-	if parallel {
-		parallelFor(strips, 4, run)
-	} else {
-		run(0, strips)
-	}
-}
-
-// packB packs rows [pc, pc+kc) and columns [jc, jc+nc) of op(B) into NR-wide
-// strips, zero-padding the last strip.
-func packB(trans bool, b []float32, ldb, pc, kc, jc, nc, nr int, bp []float32, parallel bool) {
-	strips := (nc + nr - 1) / nr
-	run := func(lo, hi int) {
-		for s := lo; s < hi; s++ {
-			dst := bp[s*nr*kc : (s+1)*nr*kc]
-			j0 := jc + s*nr
-			w := min(nr, jc+nc-j0)
 			if trans {
-				for j := 0; j < nr; j++ {
-					if j >= w {
-						for p := 0; p < kc; p++ {
-							dst[p*nr+j] = 0
-						}
-						continue
-					}
-					src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
-					for p, v := range src {
-						dst[p*nr+j] = v
-					}
+				// Column p of the strip is a contiguous run of op(A)'s row pc+p.
+				for p := 0; p < kc; p++ {
+					copy(dst[p*mr:p*mr+h], a[(pc+p)*lda+s*mr:])
 				}
 				continue
 			}
+			// Walk the h rows together so the writes are sequential.
+			for i := 0; i < h; i++ {
+				o := (s*mr + i) * lda
+				if aOff != nil {
+					o = aOff[s*mr+i]
+				}
+				rows[i] = a[o+pc : o+pc+kc]
+			}
+			if h == 14 {
+				pack14(dst, rows[:14], kc)
+				continue
+			}
 			for p := 0; p < kc; p++ {
-				row := dst[p*nr : p*nr+nr]
-				copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+w])
-				clear(row[w:])
+				d := dst[p*mr : p*mr+h]
+				for i := range d {
+					d[i] = rows[i][p]
+				}
 			}
 		}
 	}
@@ -220,12 +310,28 @@ func packB(trans bool, b []float32, ldb, pc, kc, jc, nc, nr int, bp []float32, p
 	}
 }
 
-// macroKernel multiplies the packed m x kc block of A by the packed kc x nc
-// panel of B into C (c points at the panel's first column).
-func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, parallel bool) {
+// pack14 interleaves 14 rows of kc values into dst (kc x 14), the AVX-512
+// kernel's A strip, with the rows in locals so the loop has no bounds checks.
+func pack14(dst []float32, rows [][]float32, kc int) {
+	r0, r1, r2, r3, r4, r5, r6 := rows[0][:kc], rows[1][:kc], rows[2][:kc], rows[3][:kc], rows[4][:kc], rows[5][:kc], rows[6][:kc]
+	r7, r8, r9, r10, r11, r12, r13 := rows[7][:kc], rows[8][:kc], rows[9][:kc], rows[10][:kc], rows[11][:kc], rows[12][:kc], rows[13][:kc]
+	dst = dst[:14*kc]
+	for p := 0; p < kc; p++ {
+		d := dst[p*14 : p*14+14 : p*14+14]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p]
+		d[7], d[8], d[9], d[10], d[11], d[12], d[13] = r7[p], r8[p], r9[p], r10[p], r11[p], r12[p], r13[p]
+	}
+}
+
+// macroKernel multiplies the packed m x kc block of A by rows [pc, pc+kc)
+// and columns [jc, jc+nc) of B into C (c points at column jc). When one task
+// covers all of A, each task packs its own B strips just before using them,
+// while they are hot in L1; otherwise the panel is packed first and shared.
+func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src bSource,
+	c []float32, ldc int, set, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
-	rowsPer := max(1, gemmMC/mr) // strips of A per task: one L2-sized block
+	rowsPer := max(1, kern.mc/mr) // strips of A per task: one L2-sized block
 	rowChunks := (mStrips + rowsPer - 1) / rowsPer
 	colChunks := 1
 	nw := 1
@@ -236,9 +342,26 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 		}
 	}
 	tasks := rowChunks * colChunks
+	strip := func(js int) []float32 { return bp[js*nr*kc : (js+1)*nr*kc] }
+	pack := func(js int) { src.pack(strip(js), pc, kc, jc+js*nr, min(nr, nc-js*nr), nr) }
+	direct := src.pack == nil
+	lazy := rowChunks == 1 || direct
+	if !lazy {
+		if parallel {
+			parallelFor(nStrips, 4, func(lo, hi int) {
+				for js := lo; js < hi; js++ {
+					pack(js)
+				}
+			})
+		} else {
+			for js := 0; js < nStrips; js++ {
+				pack(js)
+			}
+		}
+	}
 	var next atomic.Int64
 	work := func() {
-		var tmp [16 * 16]float32
+		var tmp []float32 // edge tiles, allocated on first use
 		for {
 			t := int(next.Add(1)) - 1
 			if t >= tasks {
@@ -248,22 +371,45 @@ func macroKernel(kern microKernel, kc, m, nc int, ap, bp, c []float32, ldc int, 
 			r0, r1 := rc*rowsPer, min(mStrips, (rc+1)*rowsPer)
 			s0, s1 := nStrips*cc/colChunks, nStrips*(cc+1)/colChunks
 			for js := s0; js < s1; js++ {
-				bs := bp[js*nr*kc : (js+1)*nr*kc]
+				var bs []float32
+				if !direct {
+					if lazy {
+						pack(js)
+					}
+					bs = strip(js)
+				}
 				j0 := js * nr
 				w := min(nr, nc-j0)
+				mul := func(as, ct []float32, ldc int) {
+					switch {
+					case direct:
+						kern.fnOff(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
+					case set:
+						kern.fnSet(kc, as, bs, ct, ldc)
+					default:
+						kern.fn(kc, as, bs, ct, ldc)
+					}
+				}
 				for is := r0; is < r1; is++ {
 					as := ap[is*mr*kc : (is+1)*mr*kc]
 					i0 := is * mr
 					h := min(mr, m-i0)
 					if h == mr && w == nr {
-						kern.fn(kc, as, bs, c[i0*ldc+j0:], ldc)
+						mul(as, c[i0*ldc+j0:], ldc)
 						continue
 					}
-					t := tmp[:mr*nr]
+					if tmp == nil {
+						tmp = make([]float32, mr*nr)
+					}
+					t := tmp
 					clear(t)
-					kern.fn(kc, as, bs, t, nr)
+					mul(as, t, nr)
 					for i := 0; i < h; i++ {
 						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
+						if set {
+							copy(row, t[i*nr:])
+							continue
+						}
 						for j := range row {
 							row[j] += t[i*nr+j]
 						}

@@ -5,3 +5,5 @@ package cpu
 // archKernels is empty where no assembly micro-kernel exists: the portable
 // goKernel serves (GOOS=js, arm64, or the purego build tag).
 var archKernels []microKernel
+
+func init() { kernel = chooseKernel(archKernels) }

@@ -1,0 +1,307 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The 14x32 AVX-512 micro-kernel: 28 ZMM accumulators (14 rows x 2 vectors
+// of 16), two B vectors and two broadcast registers for A.
+
+// BSTEP multiplies one column of the packed 14-row A strip (at AX+ao) by one
+// row of the packed 32-wide B strip (at BX+bo) into Z0-Z27.
+#define BSTEP(ao, bo) \
+	VMOVUPS      bo(BX), Z28 \
+	VMOVUPS      bo+64(BX), Z29 \
+	ZFMAS(ao)
+
+// ZFMAS multiplies one column of the packed 14-row A strip (at AX+ao) by the
+// B row in Z28:Z29 into Z0-Z27.
+#define ZFMAS(ao) \
+	VBROADCASTSS ao(AX), Z30 \
+	VBROADCASTSS ao+4(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z0 \
+	VFMADD231PS  Z29, Z30, Z1 \
+	VFMADD231PS  Z28, Z31, Z2 \
+	VFMADD231PS  Z29, Z31, Z3 \
+	VBROADCASTSS ao+8(AX), Z30 \
+	VBROADCASTSS ao+12(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z4 \
+	VFMADD231PS  Z29, Z30, Z5 \
+	VFMADD231PS  Z28, Z31, Z6 \
+	VFMADD231PS  Z29, Z31, Z7 \
+	VBROADCASTSS ao+16(AX), Z30 \
+	VBROADCASTSS ao+20(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z8 \
+	VFMADD231PS  Z29, Z30, Z9 \
+	VFMADD231PS  Z28, Z31, Z10 \
+	VFMADD231PS  Z29, Z31, Z11 \
+	VBROADCASTSS ao+24(AX), Z30 \
+	VBROADCASTSS ao+28(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z12 \
+	VFMADD231PS  Z29, Z30, Z13 \
+	VFMADD231PS  Z28, Z31, Z14 \
+	VFMADD231PS  Z29, Z31, Z15 \
+	VBROADCASTSS ao+32(AX), Z30 \
+	VBROADCASTSS ao+36(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z16 \
+	VFMADD231PS  Z29, Z30, Z17 \
+	VFMADD231PS  Z28, Z31, Z18 \
+	VFMADD231PS  Z29, Z31, Z19 \
+	VBROADCASTSS ao+40(AX), Z30 \
+	VBROADCASTSS ao+44(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z20 \
+	VFMADD231PS  Z29, Z30, Z21 \
+	VFMADD231PS  Z28, Z31, Z22 \
+	VFMADD231PS  Z29, Z31, Z23 \
+	VBROADCASTSS ao+48(AX), Z30 \
+	VBROADCASTSS ao+52(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z24 \
+	VFMADD231PS  Z29, Z30, Z25 \
+	VFMADD231PS  Z28, Z31, Z26 \
+	VFMADD231PS  Z29, Z31, Z27
+
+// ZROW adds two accumulators into one 32-wide row of C at DX and steps DX.
+#define ZROW(lo, hi) \
+	VADDPS  (DX), lo, lo \
+	VMOVUPS lo, (DX) \
+	VADDPS  64(DX), hi, hi \
+	VMOVUPS hi, 64(DX) \
+	ADDQ    R8, DX
+
+// ZPRE prefetches one 32-wide row of C at SI and steps SI.
+#define ZPRE \
+	PREFETCHT0 (SI) \
+	PREFETCHT0 64(SI) \
+	ADDQ       R8, SI
+
+// ZSET stores two accumulators as one 32-wide row of C at DX and steps DX.
+#define ZSET(lo, hi) \
+	VMOVUPS lo, (DX) \
+	VMOVUPS hi, 64(DX) \
+	ADDQ    R8, DX
+
+// func kernel14x32(k int, a, b, c *float32, ldc int, set int)
+// adds the product into C, or stores it over C when set != 0.
+TEXT ·kernel14x32(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	MOVQ set+40(FP), R11
+	SHLQ $2, R8
+
+	// The C tile is needed only at the end: fetch it meanwhile.
+	MOVQ DX, SI
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+	// Four steps per iteration while at least four remain; the A strip
+	// streams from L2, so its next lines are prefetched.
+	CMPQ CX, $4
+	JLT  ztail
+
+zloop4:
+	PREFETCHT0 512(AX)
+	BSTEP(0, 0)
+	PREFETCHT0 576(AX)
+	BSTEP(56, 128)
+	PREFETCHT0 640(AX)
+	BSTEP(112, 256)
+	PREFETCHT0 704(AX)
+	BSTEP(168, 384)
+	ADDQ $224, AX
+	ADDQ $512, BX
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  zloop4
+
+ztail:
+	TESTQ CX, CX
+	JEQ   zstore
+
+zloop1:
+	BSTEP(0, 0)
+	ADDQ $56, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ  zloop1
+
+zstore:
+	TESTQ R11, R11
+	JNE   zset
+	ZROW(Z0, Z1)
+	ZROW(Z2, Z3)
+	ZROW(Z4, Z5)
+	ZROW(Z6, Z7)
+	ZROW(Z8, Z9)
+	ZROW(Z10, Z11)
+	ZROW(Z12, Z13)
+	ZROW(Z14, Z15)
+	ZROW(Z16, Z17)
+	ZROW(Z18, Z19)
+	ZROW(Z20, Z21)
+	ZROW(Z22, Z23)
+	ZROW(Z24, Z25)
+	ZROW(Z26, Z27)
+	VZEROUPPER
+	RET
+
+zset:
+	ZSET(Z0, Z1)
+	ZSET(Z2, Z3)
+	ZSET(Z4, Z5)
+	ZSET(Z6, Z7)
+	ZSET(Z8, Z9)
+	ZSET(Z10, Z11)
+	ZSET(Z12, Z13)
+	ZSET(Z14, Z15)
+	ZSET(Z16, Z17)
+	ZSET(Z18, Z19)
+	ZSET(Z20, Z21)
+	ZSET(Z22, Z23)
+	ZSET(Z24, Z25)
+	ZSET(Z26, Z27)
+	VZEROUPPER
+	RET
+
+// func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int)
+// is kernel14x32 with row p of B read in place at b[off[p]:], unpacked.
+TEXT ·kernel14x32off(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ off+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	MOVQ DX, SI
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+	CMPQ CX, $2
+	JLT  otail
+
+oloop2:
+	PREFETCHT0 512(AX)
+	MOVQ       (R9), R10
+	MOVQ       8(R9), R11
+	VMOVUPS    (BX)(R10*4), Z28
+	VMOVUPS    64(BX)(R10*4), Z29
+	ZFMAS(0)
+	PREFETCHT0 576(AX)
+	VMOVUPS    (BX)(R11*4), Z28
+	VMOVUPS    64(BX)(R11*4), Z29
+	ZFMAS(56)
+	ADDQ       $112, AX
+	ADDQ       $16, R9
+	SUBQ       $2, CX
+	CMPQ       CX, $2
+	JGE        oloop2
+
+otail:
+	TESTQ CX, CX
+	JEQ   ostore
+	MOVQ    (R9), R10
+	VMOVUPS (BX)(R10*4), Z28
+	VMOVUPS 64(BX)(R10*4), Z29
+	ZFMAS(0)
+
+ostore:
+	ZROW(Z0, Z1)
+	ZROW(Z2, Z3)
+	ZROW(Z4, Z5)
+	ZROW(Z6, Z7)
+	ZROW(Z8, Z9)
+	ZROW(Z10, Z11)
+	ZROW(Z12, Z13)
+	ZROW(Z14, Z15)
+	ZROW(Z16, Z17)
+	ZROW(Z18, Z19)
+	ZROW(Z20, Z21)
+	ZROW(Z22, Z23)
+	ZROW(Z24, Z25)
+	ZROW(Z26, Z27)
+	VZEROUPPER
+	RET
