@@ -37,8 +37,9 @@ func (f Features) dim(what string) (int, error) {
 	return d, nil
 }
 
-// meanCov returns the mean and the unbiased covariance (N-1) of the rows.
-func meanCov(f Features, d int) ([]float64, *mat.SymDense) {
+// centred returns the mean of the rows and the rows minus that mean as an
+// N x D matrix.
+func centred(f Features, d int) ([]float64, *mat.Dense) {
 	n := len(f)
 	mu := make([]float64, d)
 	for _, r := range f {
@@ -51,13 +52,77 @@ func meanCov(f Features, d int) ([]float64, *mat.SymDense) {
 	}
 	x := mat.NewDense(n, d, nil)
 	for i, r := range f {
+		row := x.RawRowView(i)
 		for j, v := range r {
-			x.Set(i, j, v-mu[j])
+			row[j] = v - mu[j]
 		}
 	}
+	return mu, x
+}
+
+// covFactor returns the mean of the rows, a D x K factor F of their unbiased
+// covariance (F F^T = C) and tr(C). With N <= D rows the centred rows
+// themselves are the cheapest factor (K = N, C has rank <= N-1 and is never
+// formed); otherwise C is formed and factored by Cholesky (K = D), or by its
+// symmetric square root when rounding leaves it semi-definite.
+func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float64, err error) {
+	n := len(f)
+	mu, x := centred(f, d)
+	scale := 1 / math.Sqrt(float64(n-1))
+	x.Scale(scale, x)
+	trace = mat.Norm(x, 2)
+	trace *= trace
+	if n <= d {
+		return mu, x.T(), trace, nil
+	}
 	cov := mat.NewSymDense(d, nil)
-	cov.SymOuterK(1/float64(max(n-1, 1)), x.T())
-	return mu, cov
+	cov.SymOuterK(1, x.T())
+	var ch mat.Cholesky
+	if ch.Factorize(cov) {
+		var l mat.TriDense
+		ch.LTo(&l)
+		return mu, mat.DenseCopyOf(&l), trace, nil
+	}
+	s, err := sqrtSym(cov)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return mu, mat.DenseCopyOf(s), trace, nil
+}
+
+// traceSqrtFactors returns tr(sqrt(C1 C2)) for C1 = F1 F1^T and C2 = F2 F2^T.
+// C1 C2 is similar to F1^T F2 F2^T F1 = G G^T with G = F1^T F2 (K1 x K2), so
+// its nonzero eigenvalues are the squared singular values of G and the trace
+// is the sum of the square roots of the eigenvalues of the smaller of G G^T
+// and G^T G (symmetric PSD: no non-symmetric eigensolver, no complex parts,
+// unlike scipy's sqrtm in the usual FID code). For sets of N images in D
+// dimensions with N < D that matrix is N x N instead of D x D.
+func traceSqrtFactors(f1, f2 mat.Matrix) (float64, error) {
+	var g mat.Dense
+	g.Mul(f1.T(), f2)
+	k1, k2 := g.Dims()
+	var m mat.Dense
+	if k1 <= k2 {
+		m.Mul(&g, g.T())
+	} else {
+		m.Mul(g.T(), &g)
+	}
+	k := min(k1, k2)
+	sym := mat.NewSymDense(k, nil)
+	for i := range k {
+		for j := i; j < k; j++ {
+			sym.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
+		}
+	}
+	var es mat.EigenSym
+	if !es.Factorize(sym, false) {
+		return 0, errors.New("eval: eigendecomposition did not converge")
+	}
+	tr := 0.0
+	for _, v := range es.Values(nil) {
+		tr += math.Sqrt(math.Max(v, 0))
+	}
+	return tr, nil
 }
 
 // sqrtSym returns the principal square root of a symmetric positive
@@ -89,36 +154,6 @@ func sqrtSym(a *mat.SymDense) (*mat.SymDense, error) {
 	return out, nil
 }
 
-// traceSqrtProduct returns tr(sqrt(A B)) for symmetric PSD A and B, as the
-// sum of the square roots of the eigenvalues of sqrt(A) B sqrt(A), which is
-// symmetric PSD and similar to A B (so no non-symmetric eigensolver and no
-// complex parts, unlike scipy's sqrtm in the usual FID code).
-func traceSqrtProduct(a, b *mat.SymDense) (float64, error) {
-	sa, err := sqrtSym(a)
-	if err != nil {
-		return 0, err
-	}
-	var t, m mat.Dense
-	t.Mul(sa, b)
-	m.Mul(&t, sa)
-	d, _ := m.Dims()
-	sym := mat.NewSymDense(d, nil)
-	for i := range d {
-		for j := i; j < d; j++ {
-			sym.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
-		}
-	}
-	var es mat.EigenSym
-	if !es.Factorize(sym, false) {
-		return 0, errors.New("eval: eigendecomposition did not converge")
-	}
-	tr := 0.0
-	for _, v := range es.Values(nil) {
-		tr += math.Sqrt(math.Max(v, 0))
-	}
-	return tr, nil
-}
-
 // FID is the Fréchet distance between Gaussians fitted to two feature sets:
 // |mu1 - mu2|^2 + tr(C1 + C2 - 2 sqrt(C1 C2)), in squared feature units.
 // Both sets need at least two rows; with fewer rows than feature dimensions
@@ -139,16 +174,34 @@ func FID(a, b Features) (float64, error) {
 	if len(a) < 2 || len(b) < 2 {
 		return 0, fmt.Errorf("eval: FID needs at least 2 images per set, got %d and %d", len(a), len(b))
 	}
-	mu1, c1 := meanCov(a, da)
-	mu2, c2 := meanCov(b, db)
+	// The two sets' covariances are independent: factor them side by side.
+	var (
+		mu2  []float64
+		f2   mat.Matrix
+		tr2  float64
+		err2 error
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		mu2, f2, tr2, err2 = covFactor(b, db)
+	}()
+	mu1, f1, tr1, err := covFactor(a, da)
+	<-done
+	if err == nil {
+		err = err2
+	}
+	if err != nil {
+		return 0, err
+	}
 	diff := 0.0
 	for i := range mu1 {
 		diff += (mu1[i] - mu2[i]) * (mu1[i] - mu2[i])
 	}
-	tr, err := traceSqrtProduct(c1, c2)
+	tr, err := traceSqrtFactors(f1, f2)
 	if err != nil {
 		return 0, err
 	}
-	fid := diff + mat.Trace(c1) + mat.Trace(c2) - 2*tr
+	fid := diff + tr1 + tr2 - 2*tr
 	return math.Max(fid, 0), nil
 }
