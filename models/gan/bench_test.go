@@ -72,15 +72,16 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 // BenchmarkTrainStep measures one full OASIS step (G update, D update with
-// LabelMix, EMA) for the tiny preset at 32 px, batch 2, and source64 at
-// 64 px, batch 1.
+// LabelMix, EMA) for the tiny preset at 32 px, batch 2, source64 at 64 px,
+// batch 1, and source64 with CLADE at batch 4 (the step scripts/bench-peers.sh
+// compares with PyTorch), with the heap allocations per step.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
-		preset string
-		batch  int
-	}{{"tiny", 2}, {"source64", 1}} {
-		b.Run(c.preset, func(b *testing.B) {
-			gc, dc, err := Presets[c.preset].Configs(benchClasses(), 0, 0, "")
+		name, preset, norm string
+		batch              int
+	}{{"tiny", "tiny", "", 2}, {"source64", "source64", "", 1}, {"source64_clade_b4", "source64", NormCLADE, 4}} {
+		b.Run(c.name, func(b *testing.B) {
+			gc, dc, err := Presets[c.preset].Configs(benchClasses(), 0, 0, c.norm)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -95,6 +96,10 @@ func BenchmarkTrainStep(b *testing.B) {
 				lab[i] = int32((i / 5) % 23)
 			}
 			batch := models.Batch{N: c.batch, H: gc.H, W: gc.W, Labels: lab, Images: labelImages(lab, c.batch, gc.H, gc.W, 23)}
+			if _, err := tr.Step(batch); err != nil { // pools and caches warm up
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := tr.Step(batch); err != nil {
