@@ -6,7 +6,7 @@ BIN := bin/catsynth
 # tests and Chromium for the browser tests.
 SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
-.PHONY: run test build deps wasm bench bench-transfer vet clean loadtest
+.PHONY: run test build deps wasm bench bench-peers bench-transfer vet clean loadtest
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
@@ -53,6 +53,11 @@ loadtest: build
 ## bench: the Go benchmarks of the engine (numbers go to docs/BENCHMARKS.md by hand)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./nn/...
+
+## bench-peers: catsynth's CPU benchmarks beside numpy/OpenBLAS and PyTorch, interleaved, into
+## docs/benchmarks/peers-DATE.md (about 15 min on 2 cores; PEERS_ARGS=--quick for a short run)
+bench-peers:
+	scripts/bench-peers.sh $(PEERS_ARGS)
 
 ## bench-transfer: the class-affinity-transfer benchmark of docs/TRANSFER.md; about 1 h on 2 CPU cores
 TRANSFER_SOURCE ?= bench-out/tiny32.safetensors.zst

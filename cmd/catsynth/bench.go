@@ -271,6 +271,7 @@ func groupNormCase(dev *nn.Device, n, c, hw, groups int) benchCase {
 func benchCases(dev *nn.Device, large bool) []benchCase {
 	cases := []benchCase{
 		matmulCase(1024),
+		matmulCase(2048),
 		convCase(convForward, 4, 64, 32, 64),
 		convCase(convGradInput, 4, 64, 32, 64),
 		convCase(convGradWeight, 4, 64, 32, 64),

@@ -1,0 +1,300 @@
+# bench_peers.py: catsynth's CPU benchmarks beside their peers (numpy on
+# OpenBLAS, PyTorch on CPU), interleaved in one run: for every row the two
+# contenders alternate (catsynth, peer, catsynth, peer, ...) and the median of
+# each is kept, so both see the same machine load. Driven by
+# scripts/bench-peers.sh (`make bench-peers`), which builds the Go side.
+#
+#   /usr/bin/python3 scripts/bench_peers.py BINDIR [--quick] [--only SUBSTR] [--reps N] [--out FILE]
+#   /usr/bin/python3 scripts/bench_peers.py --peer ROW [--quick]   # one peer timing (internal)
+#
+# Peer configuration (docs/BENCHMARKS.md explains why): PyTorch with
+# torch.set_num_threads(2) and OMP_WAIT_POLICY=passive (spinning OpenMP threads
+# make it 3-40x slower on a loaded machine); numpy with OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE removed from its environment (they pin a slow kernel).
+# Each peer timing runs in its own process, like each catsynth timing.
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PY = "/usr/bin/python3"  # Debian's python: torch and numpy import there
+TORCH_THREADS = 2
+
+
+def peer_env():
+    env = dict(os.environ)
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(k, None)
+    env["OMP_WAIT_POLICY"] = "passive"
+    return env
+
+
+# ---- peers (run with --peer in a child process) ----
+
+def median_time(f, reps, warm=2):
+    for _ in range(warm):
+        f()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def torch_setup():
+    import torch
+    torch.set_num_threads(TORCH_THREADS)
+    return torch
+
+
+def peer_matmul(n, quick):
+    import numpy as np
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    t = median_time(lambda: a @ b, 3 if quick else 10)
+    return 2 * n ** 3 / t / 1e9
+
+
+def peer_conv(kind, quick):
+    torch = torch_setup()
+    import torch.nn.functional as F
+    n, c, hw, o = 4, 64, 32, 64
+    x = torch.randn(n, c, hw, hw)
+    w = torch.randn(o, c, 3, 3)
+    gy = torch.randn(n, o, hw, hw)
+    f = {
+        "fwd": lambda: F.conv2d(x, w, padding=1),
+        "grad-in": lambda: torch.nn.grad.conv2d_input(x.shape, w, gy, padding=1),
+        "grad-w": lambda: torch.nn.grad.conv2d_weight(x, w.shape, gy, padding=1),
+    }[kind]
+    with torch.no_grad():
+        t = median_time(f, 5 if quick else 20)
+    return 2 * n * o * c * 9 * hw * hw / t / 1e9
+
+
+def peer_generator(size, norm, quick):
+    torch = torch_setup()
+    import torch.nn.functional as F
+    sys.path.insert(0, HERE)
+    from torch_oasis_generator import Generator
+    # source64 / source128: 23 classes, z 64, base width 16, 5 blocks, SPADE hidden 64
+    g = Generator(23, 64, 16, 5, 64, norm).eval()
+    labels = torch.randint(0, 23, (1, size, size))
+    onehot = F.one_hot(labels, 23).permute(0, 3, 1, 2).float()
+    z = torch.randn(1, 64)
+    with torch.no_grad():
+        t = median_time(lambda: g(onehot, z), 2 if quick else 5, warm=1)
+    return 1 / t
+
+
+def peer_fid(n, quick):
+    import numpy as np
+    d = 2048
+    rng = np.random.default_rng(n)
+
+    def low_rank(n):  # the same construction as eval's lowRankSet
+        mix = rng.standard_normal((64, d))
+        return rng.standard_normal((n, 64)) @ mix + 0.1 * rng.standard_normal((n, d))
+
+    x, y = low_rank(n), low_rank(n)
+
+    def fid():
+        # The usual FID with scipy.linalg.sqrtm(S1 @ S2) when scipy exists; without it the
+        # eigh-based equivalent (sqrt(S1) S2 sqrt(S1) is symmetric and similar to S1 S2).
+        m1, m2 = x.mean(0), y.mean(0)
+        s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+        try:
+            import scipy.linalg
+            tr = np.trace(scipy.linalg.sqrtm(s1 @ s2).real)
+        except ImportError:
+            v, q = np.linalg.eigh(s1)
+            r = (q * np.sqrt(np.maximum(v, 0))) @ q.T
+            tr = np.sqrt(np.maximum(np.linalg.eigvalsh(r @ s2 @ r), 0)).sum()
+        return ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr
+
+    return median_time(fid, 1 if quick else 3, warm=1)
+
+
+def run_peer(row, quick):
+    kind, *args = row.split(":")
+    if kind == "matmul":
+        return peer_matmul(int(args[0]), quick)
+    if kind == "conv":
+        return peer_conv(args[0], quick)
+    if kind == "generator":
+        return peer_generator(int(args[0]), args[1], quick)
+    if kind == "fid":
+        return peer_fid(int(args[0]), quick)
+    raise SystemExit(f"bench_peers: unknown peer row {row!r}")
+
+
+def peer_settings():
+    out = subprocess.run([PY, "-c", (
+        "import torch, numpy; torch.set_num_threads(%d);"
+        "print('torch', torch.__version__, 'threads', torch.get_num_threads(), '| numpy', numpy.__version__)"
+    ) % TORCH_THREADS], env=peer_env(), capture_output=True, text=True)
+    def has(mod):
+        return subprocess.run([PY, "-c", "import " + mod], capture_output=True).returncode == 0
+    scipy = "scipy present" if has("scipy") else "no scipy (FID peer: numpy eigh)"
+    tv = "torchvision present" if has("torchvision") else "no torchvision"
+    blas = subprocess.run([PY, "-c", "import numpy; numpy.show_config()"], env=peer_env(), capture_output=True, text=True).stdout
+    lib = "openblas" if "openblas" in blas.lower() else "blas: see numpy.show_config()"
+    return (f"{out.stdout.strip() or out.stderr.strip()}; {lib}; {scipy}; {tv}; "
+            f"OMP_WAIT_POLICY=passive, torch.set_num_threads({TORCH_THREADS}), "
+            f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for the peers")
+
+
+# ---- catsynth side ----
+
+BENCH_LINE = re.compile(r"^(Benchmark\S+)\s+\d+\s+(.*)$")
+
+
+def go_bench_metric(binary, pattern, benchtime, unit, env=None):
+    """Runs one Go benchmark binary and returns the value reported in unit."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([binary, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime],
+                       capture_output=True, text=True, env=e, cwd=PKG_OF[binary])  # Go benchmarks open files relative to their package
+    for line in p.stdout.splitlines():
+        m = BENCH_LINE.match(line)
+        if not m:
+            continue
+        fields = m.group(2).split()
+        for v, u in zip(fields[::2], fields[1::2]):
+            if u == unit:
+                return float(v)
+    raise RuntimeError(f"{os.path.basename(binary)} {pattern}: no {unit} in output:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+
+
+PKG_OF = {}  # test binary -> its package directory
+
+
+def catsynth_bench(cli, only, quick):
+    p = subprocess.run([cli, "bench", "--backend", "cpu", "--json", "--time", "0.5s" if quick else "2s", "--only", only],
+                       capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        if r["name"].startswith(only):
+            return r["gflops"]
+    raise RuntimeError(f"catsynth bench --only {only!r}: {p.stdout}{p.stderr}")
+
+
+def rows(bins, quick):
+    cli, gan, ev = bins["catsynth"], bins["gan"], bins["eval"]
+    cpu = {"CATSYNTH_BACKEND": "cpu"}
+    gen_n = "2x" if quick else "5x"
+    R = []
+    for n in (1024, 2048):
+        R.append(("kernels", f"matmul {n}^3", "GFLOP/s", True, "numpy (OpenBLAS)",
+                  lambda n=n: catsynth_bench(cli, f"matmul {n}^3", quick), f"matmul:{n}"))
+    for kind, name in (("fwd", "conv3x3 B4"), ("grad-in", "conv3x3 grad-input B4"), ("grad-w", "conv3x3 grad-weight B4")):
+        R.append(("kernels", f"conv3x3 B4 C64 32^2 {kind}", "GFLOP/s", True, "torch",
+                  lambda name=name: catsynth_bench(cli, name, quick), f"conv:{kind}"))
+    for size in (64, 128, 256):
+        for norm in ("spade", "clade"):
+            R.append(("models", f"generator {size} px {norm.upper()}", "img/s", True, "torch",
+                      lambda size=size, norm=norm: go_bench_metric(
+                          gan, f"^BenchmarkGenerate$/^{size}px$/^{norm}$", gen_n, "images/s", cpu),
+                      f"generator:{size}:{norm}"))
+    R.append(("models", "InceptionV3 features (batch 4)", "ms/image", False, None,
+              lambda: go_bench_metric(ev, "^BenchmarkFeatures$/^inception_v3$", "1x" if quick else "3x", "ms/image", cpu), None))
+    R.append(("models", "GAN training step source64 CLADE batch 4", "ms/step", False, None,
+              lambda: go_bench_metric(gan, "^BenchmarkTrainStep$/^source64_clade_b4$", "1x" if quick else "3x", "ms/step", cpu), None))
+    for n in ((50, 500) if quick else (50, 500, 5000)):
+        R.append(("fid", f"FID statistics 2048-d, n={n} per set", "s", False, "numpy",
+                  lambda n=n: go_bench_metric(ev, f"^BenchmarkFID$/^d2048_n{n}$", "1x", "ns/op") / 1e9, f"fid:{n}"))
+    return R
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bindir", nargs="?")
+    ap.add_argument("--peer")
+    ap.add_argument("--quick", action="store_true", help="one repetition each, shorter timings, no n=5000 FID")
+    ap.add_argument("--only", default="", help="run only rows whose name contains this")
+    ap.add_argument("--reps", type=int, default=0, help="alternations per row (default 3, --quick 1)")
+    ap.add_argument("--out", help="also write the markdown here")
+    a = ap.parse_args()
+    if a.peer:
+        print(json.dumps(run_peer(a.peer, a.quick)))
+        return
+    if not a.bindir:
+        ap.error("BINDIR (built by scripts/bench-peers.sh) is required")
+    bins = {k: os.path.join(a.bindir, k) for k in ("catsynth", "gan", "eval")}
+    PKG_OF[bins["gan"]] = os.path.join(ROOT, "models", "gan")
+    PKG_OF[bins["eval"]] = os.path.join(ROOT, "eval")
+    reps = a.reps or (1 if a.quick else 3)
+    cpu = open("/proc/cpuinfo").read()
+    model = re.search(r"model name\s*:\s*(.*)", cpu).group(1)
+    lines = [f"# catsynth vs peers, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
+             f"Machine: {os.cpu_count()} CPUs, {model}; catsynth on its CPU backend. "
+             f"Peers: {peer_settings()}. Each cell is the median of {reps} alternating run(s) "
+             f"(catsynth, peer, catsynth, peer, ...), each in its own process."
+             + (" Quick mode." if a.quick else ""), ""]
+    print("\n".join(lines), flush=True)
+    table = None
+    for group, name, unit, higher, peer_name, cat, peer in rows(bins, a.quick):
+        if a.only and a.only not in name:
+            continue
+        if group != table:
+            if table is not None:
+                lines += ["", f"load average after: {loadavg()}", ""]
+                print(lines[-2], flush=True)
+            table = group
+            lines += [f"## {group}", "", f"load average before: {loadavg()}", "",
+                      "| what | unit | catsynth | peer | ratio (catsynth/peer, >1: catsynth ahead) |", "|---|---|---|---|---|"]
+            print("\n".join(lines[-6:]), flush=True)
+        cv, pv = [], []
+        for _ in range(reps):
+            try:
+                cv.append(cat())
+            except Exception as e:  # a failing row is reported, the run goes on
+                print(f"catsynth {name}: {e}", file=sys.stderr)
+            if peer:
+                p = subprocess.run([PY, os.path.abspath(__file__), "--peer", peer] + (["--quick"] if a.quick else []),
+                                   env=peer_env(), capture_output=True, text=True)
+                if p.returncode == 0:
+                    pv.append(float(p.stdout.strip().splitlines()[-1]))
+                else:
+                    print(f"peer {name}: {p.stderr[-1500:]}", file=sys.stderr)
+        c = statistics.median(cv) if cv else None
+        pm = statistics.median(pv) if pv else None
+        ratio = "-"
+        if c and pm:
+            ratio = f"{(c / pm if higher else pm / c):.2f}"
+        peer_cell = f"{peer_name} {fmt(pm)}" if peer else "no peer (see BENCHMARKS.md)"
+        lines.append(f"| {name} | {unit} | {fmt(c)} | {peer_cell} | {ratio} |")
+        print(lines[-1], flush=True)
+    if table is not None:
+        lines += ["", f"load average after: {loadavg()}", ""]
+        print(lines[-2], flush=True)
+    if a.out:
+        tmp = a.out + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, a.out)
+        print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
