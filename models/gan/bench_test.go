@@ -25,6 +25,27 @@ func benchDevice(b *testing.B) *nn.Device {
 	return dev
 }
 
+// dispatchCounter is what the GPU backend offers for counting its
+// compute dispatches and queue submissions.
+type dispatchCounter interface {
+	Counts() (dispatches, submits int)
+}
+
+// countDispatches returns a function that, called after the benchmark loop,
+// reports dispatches and submits per iteration when dev's backend counts them.
+func countDispatches(b *testing.B, dev *nn.Device) func() {
+	c, ok := dev.Backend().(dispatchCounter)
+	if !ok {
+		return func() {}
+	}
+	d0, s0 := c.Counts()
+	return func() {
+		d1, s1 := c.Counts()
+		b.ReportMetric(float64(d1-d0)/float64(b.N), "dispatches/op")
+		b.ReportMetric(float64(s1-s0)/float64(b.N), "submits/op")
+	}
+}
+
 func benchClasses() []string {
 	c := make([]string, 23) // the synthetic source domain's class count
 	for i := range c {
@@ -59,13 +80,18 @@ func BenchmarkGenerate(b *testing.B) {
 				for i := range lab {
 					lab[i] = int32((i / 7) % 23)
 				}
+				if _, err := g.GenerateLabels(lab, size, size, []uint64{0}); err != nil { // pipelines, autotune
+					b.Fatal(err)
+				}
 				b.ResetTimer()
+				counted := countDispatches(b, dev)
 				for i := 0; i < b.N; i++ {
 					if _, err := g.GenerateLabels(lab, size, size, []uint64{uint64(i)}); err != nil {
 						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+				counted()
 			})
 		}
 	}
@@ -101,12 +127,14 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			counted := countDispatches(b, dev)
 			for i := 0; i < b.N; i++ {
 				if _, err := tr.Step(batch); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/step")
+			counted()
 		})
 	}
 }

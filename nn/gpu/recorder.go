@@ -28,7 +28,8 @@ type recorder struct {
 	work     float64
 	epoch    uint64 // bumped at each submission
 	inFlight int
-	submits  int // submissions so far (tests)
+	submits  int // submissions so far (tests, Counts)
+	dispatch int // dispatches recorded so far (Counts)
 	err      error
 	staging  *wgpu.Buffer // MapRead buffer for Download, grown on demand
 	stageLen uint64
@@ -157,6 +158,7 @@ func (r *recorder) record(k *kernel, work float64, uniforms []uint32, groups [3]
 	p.SetBindGroup(0, g, nil)
 	p.DispatchWorkgroups(groups[0], groups[1], groups[2])
 	r.nDisp++
+	r.dispatch++
 	r.work += work
 }
 
@@ -238,4 +240,12 @@ func (r *recorder) download(src *Buffer, dst []float32) error {
 	}
 	copy(dst, wgpu.FromBytes[float32](out))
 	return nil
+}
+
+// Counts returns the compute dispatches recorded and the queue submissions
+// made since the backend was opened. Per-dispatch and per-submit overhead
+// dominates small kernels on software adapters and in the browser, so the
+// benchmarks report them per image and per training step.
+func (b *Backend) Counts() (dispatches, submits int) {
+	return b.rec.dispatch, b.rec.submits
 }
