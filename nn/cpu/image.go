@@ -85,14 +85,19 @@ func (be *Backend) Pool2D(op backend.PoolOp, dst, x backend.Buffer, p backend.Po
 		for pl := lo; pl < hi; pl++ {
 			src, d := xs[pl*in:][:in], ds[pl*out:][:out]
 			for i := 0; i < oh; i++ {
+				h0, h1 := windowSpan(i, p.Stride, p.Pad, p.K, p.H)
 				for j := 0; j < ow; j++ {
+					w0, w1 := windowSpan(j, p.Stride, p.Pad, p.K, p.W)
 					if op == backend.MaxPool {
-						_, v := windowMax(src, p, i, j)
-						d[i*ow+j] = v
+						_, d[i*ow+j] = spanMax(src, p.W, h0, h1, w0, w1)
 						continue
 					}
 					var acc float32
-					forWindow(p, i, j, func(pos int) { acc += src[pos] })
+					for h := h0; h < h1; h++ {
+						for _, v := range src[h*p.W+w0 : h*p.W+w1] {
+							acc += v
+						}
+					}
 					d[i*ow+j] = acc * inv
 				}
 			}
@@ -116,46 +121,53 @@ func (be *Backend) Pool2DGrad(op backend.PoolOp, dx, x, y, dy backend.Buffer, p 
 			src, d, g := xs[pl*in:][:in], dxs[pl*in:][:in], dys[pl*out:][:out]
 			clear(d)
 			for i := 0; i < oh; i++ {
+				h0, h1 := windowSpan(i, p.Stride, p.Pad, p.K, p.H)
 				for j := 0; j < ow; j++ {
+					w0, w1 := windowSpan(j, p.Stride, p.Pad, p.K, p.W)
 					gv := g[i*ow+j]
 					if op == backend.MaxPool {
-						pos, _ := windowMax(src, p, i, j)
-						d[pos] += gv
+						if pos, _ := spanMax(src, p.W, h0, h1, w0, w1); pos >= 0 {
+							d[pos] += gv
+						}
 						continue
 					}
 					gv *= inv
-					forWindow(p, i, j, func(pos int) { d[pos] += gv })
+					for h := h0; h < h1; h++ {
+						row := d[h*p.W+w0 : h*p.W+w1]
+						for k := range row {
+							row[k] += gv
+						}
+					}
 				}
 			}
 		}
 	})
 }
 
-// forWindow calls fn with the in-bounds positions of output (i, j)'s window.
-func forWindow(p backend.Pool, i, j int, fn func(pos int)) {
-	for kh := 0; kh < p.K; kh++ {
-		h := i*p.Stride - p.Pad + kh
-		if h < 0 || h >= p.H {
-			continue
-		}
-		for kw := 0; kw < p.K; kw++ {
-			w := j*p.Stride - p.Pad + kw
-			if w >= 0 && w < p.W {
-				fn(h*p.W + w)
+// windowSpan returns the in-bounds input rows (or columns) [lo, hi) of output
+// row (or column) i's window: the window starts at i*stride-pad and is k long.
+// Pool2D loops over these spans directly instead of testing every tap, in the
+// same row-major order as before, so sums round identically.
+func windowSpan(i, stride, pad, k, n int) (lo, hi int) {
+	start := i*stride - pad
+	return max(start, 0), min(start+k, n)
+}
+
+// spanMax returns the position and value of the first maximum (row-major
+// scan, strict comparison) of src's rows [h0, h1) and columns [w0, w1), row
+// length w; (-1, -Inf) for an empty span.
+func spanMax(src []float32, w, h0, h1, w0, w1 int) (int, float32) {
+	if h0 >= h1 || w0 >= w1 {
+		return -1, float32(math.Inf(-1))
+	}
+	best, bv := h0*w+w0, src[h0*w+w0]
+	for h := h0; h < h1; h++ {
+		for c, v := range src[h*w+w0 : h*w+w1] {
+			if v > bv {
+				best, bv = h*w+w0+c, v
 			}
 		}
 	}
-}
-
-// windowMax returns the position and value of the first maximum in output
-// (i, j)'s window (row-major scan, strict comparison).
-func windowMax(src []float32, p backend.Pool, i, j int) (int, float32) {
-	best, bv := -1, float32(math.Inf(-1))
-	forWindow(p, i, j, func(pos int) {
-		if v := src[pos]; best < 0 || v > bv {
-			best, bv = pos, v
-		}
-	})
 	return best, bv
 }
 
