@@ -55,7 +55,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./nn/...
 
 ## bench-peers: catsynth's CPU benchmarks beside numpy/OpenBLAS and PyTorch, interleaved, into
-## docs/benchmarks/peers-DATE.md (about 15 min on 2 cores; PEERS_ARGS=--quick for a short run)
+## docs/benchmarks/peers-DATE.md (PEERS_ARGS=--quick: one alternation, 13 min on 2 shared cores;
+## the full run, three alternations and FID at n=5000, takes several times that)
 bench-peers:
 	scripts/bench-peers.sh $(PEERS_ARGS)
 

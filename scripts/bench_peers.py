@@ -282,7 +282,7 @@ def main():
         ratio = "-"
         if c and pm:
             ratio = f"{(c / pm if higher else pm / c):.2f}"
-        peer_cell = f"{peer_name} {fmt(pm)}" if peer else "no peer (see BENCHMARKS.md)"
+        peer_cell = f"{peer_name} {fmt(pm)}" if peer else "no peer (see docs/BENCHMARKS.md)"
         lines.append(f"| {name} | {unit} | {fmt(c)} | {peer_cell} | {ratio} |")
         print(lines[-1], flush=True)
     if table is not None:
