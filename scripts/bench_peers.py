@@ -124,6 +124,72 @@ def peer_fid(n, quick):
     return median_time(fid, 1 if quick else 3, warm=1)
 
 
+def torch_inception_v3():
+    """InceptionV3 (Szegedy et al. 2016, as Keras builds it: conv without bias + batch norm
+    + ReLU, no auxiliary head) up to its 2048-d global average pool, with random weights:
+    the same layer shapes as catsynth's converted backbone, since torchvision is not
+    installed here."""
+    torch = torch_setup()
+    nn = torch.nn
+
+    class C(nn.Sequential):
+        def __init__(self, i, o, k, s=1, p=0):
+            super().__init__(nn.Conv2d(i, o, k, s, p, bias=False), nn.BatchNorm2d(o, eps=1e-3), nn.ReLU())
+
+    class Cat(nn.Module):
+        def __init__(self, *branches):
+            super().__init__()
+            self.b = nn.ModuleList(branches)
+
+        def forward(self, x):
+            return torch.cat([b(x) for b in self.b], 1)
+
+    def avg(i, o):
+        return nn.Sequential(nn.AvgPool2d(3, 1, 1), C(i, o, 1))
+
+    def block_a(i, pool):
+        return Cat(C(i, 64, 1), nn.Sequential(C(i, 48, 1), C(48, 64, 5, p=2)),
+                   nn.Sequential(C(i, 64, 1), C(64, 96, 3, p=1), C(96, 96, 3, p=1)), avg(i, pool))
+
+    def block_c(c7):
+        return Cat(C(768, 192, 1), nn.Sequential(C(768, c7, 1), C(c7, c7, (1, 7), p=(0, 3)), C(c7, 192, (7, 1), p=(3, 0))),
+                   nn.Sequential(C(768, c7, 1), C(c7, c7, (7, 1), p=(3, 0)), C(c7, c7, (1, 7), p=(0, 3)),
+                                 C(c7, c7, (7, 1), p=(3, 0)), C(c7, 192, (1, 7), p=(0, 3))), avg(768, 192))
+
+    class Split(nn.Module):  # a 1x3 and a 3x1 conv side by side on one input
+        def __init__(self, i):
+            super().__init__()
+            self.a, self.b = C(i, 384, (1, 3), p=(0, 1)), C(i, 384, (3, 1), p=(1, 0))
+
+        def forward(self, x):
+            return torch.cat([self.a(x), self.b(x)], 1)
+
+    def block_e(i):
+        return Cat(C(i, 320, 1), nn.Sequential(C(i, 384, 1), Split(384)),
+                   nn.Sequential(C(i, 448, 1), C(448, 384, 3, p=1), Split(384)), avg(i, 192))
+
+    return nn.Sequential(
+        C(3, 32, 3, 2), C(32, 32, 3), C(32, 64, 3, p=1), nn.MaxPool2d(3, 2),
+        C(64, 80, 1), C(80, 192, 3), nn.MaxPool2d(3, 2),
+        block_a(192, 32), block_a(256, 64), block_a(288, 64),
+        Cat(C(288, 384, 3, 2), nn.Sequential(C(288, 64, 1), C(64, 96, 3, p=1), C(96, 96, 3, 2)), nn.MaxPool2d(3, 2)),
+        block_c(128), block_c(160), block_c(160), block_c(192),
+        Cat(nn.Sequential(C(768, 192, 1), C(192, 320, 3, 2)),
+            nn.Sequential(C(768, 192, 1), C(192, 192, (1, 7), p=(0, 3)), C(192, 192, (7, 1), p=(3, 0)), C(192, 192, 3, 2)),
+            nn.MaxPool2d(3, 2)),
+        block_e(1280), block_e(2048), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+
+
+def peer_inception(quick):
+    torch = torch_setup()
+    net = torch_inception_v3()
+    x = torch.rand(4, 3, 299, 299)
+    with torch.no_grad():
+        assert net(x).shape == (4, 2048)
+        t = median_time(lambda: net(x), 1 if quick else 3, warm=1)
+    return t / 4 * 1e3
+
+
 def run_peer(row, quick):
     kind, *args = row.split(":")
     if kind == "matmul":
@@ -134,6 +200,8 @@ def run_peer(row, quick):
         return peer_generator(int(args[0]), args[1], quick)
     if kind == "fid":
         return peer_fid(int(args[0]), quick)
+    if kind == "inception":
+        return peer_inception(quick)
     raise SystemExit(f"bench_peers: unknown peer row {row!r}")
 
 
@@ -205,8 +273,9 @@ def rows(bins, quick):
                       lambda size=size, norm=norm: go_bench_metric(
                           gan, f"^BenchmarkGenerate$/^{size}px$/^{norm}$", gen_n, "images/s", cpu),
                       f"generator:{size}:{norm}"))
-    R.append(("models", "InceptionV3 features (batch 4)", "ms/image", False, None,
-              lambda: go_bench_metric(ev, "^BenchmarkFeatures$/^inception_v3$", "1x" if quick else "3x", "ms/image", cpu), None))
+    R.append(("models", "InceptionV3 features (batch 4, 299 px)", "ms/image", False, "torch (same layer shapes, by hand)",
+              lambda: go_bench_metric(ev, "^BenchmarkFeatures$/^inception_v3$", "1x" if quick else "3x", "ms/image", cpu),
+              "inception"))
     R.append(("models", "GAN training step source64 CLADE batch 4", "ms/step", False, None,
               lambda: go_bench_metric(gan, "^BenchmarkTrainStep$/^source64_clade_b4$", "1x" if quick else "3x", "ms/step", cpu), None))
     for n in ((50, 500) if quick else (50, 500, 5000)):
