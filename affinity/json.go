@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
+
+	"catsynth/internal/atomicfile"
 )
 
 // FormatName identifies catsynth affinity JSON files.
@@ -117,26 +118,14 @@ func trimZeros(s string) string {
 	return s
 }
 
-// WriteJSONFile writes m to path (see WriteJSON) through a temporary file.
+// WriteJSONFile writes m to path (see WriteJSON) atomically: through a
+// temp file and a rename (atomicfile.Write).
 func (m *Matrix) WriteJSONFile(path string) error {
 	var b bytes.Buffer
 	if err := m.WriteJSON(&b); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".affinity-*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err })
 }
 
 // ReadJSON parses the JSON form, then validates the matrix (see Validate):
