@@ -23,13 +23,14 @@ func ParseClasses(r io.Reader, path string) (classes []Class, hasColors bool, er
 	lineOf := map[string]int{}
 	for sc.Scan() {
 		line++
-		text := sc.Text()
+		s := strings.TrimSpace(sc.Text())
 		if line == 1 {
 			// Windows editors start UTF-8 files with a byte-order mark,
 			// which would otherwise become part of the first name.
-			text = strings.TrimPrefix(text, "\ufeff")
+			s = strings.TrimSpace(strings.TrimPrefix(s, "\ufeff"))
+		} else if strings.HasPrefix(s, "\ufeff") {
+			return nil, false, fileErr(path, "line %d: starts with a byte-order mark (U+FEFF): remove it", line)
 		}
-		s := strings.TrimSpace(text)
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
