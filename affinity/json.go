@@ -206,14 +206,23 @@ func ReadJSON(r io.Reader, name string) (m *Matrix, warnings []string, err error
 	return m, warnings, nil
 }
 
-// ReadJSONFile reads a matrix from path (see ReadJSON).
+// MaxJSONBytes bounds an affinity JSON file: a hand-editable matrix of a
+// few hundred classes is well under 1 MiB, so a larger file is a mistake
+// (or an attack on memory), refused before it is read.
+const MaxJSONBytes = 16 << 20
+
+// ReadJSONFile reads a matrix from path (see ReadJSON), refusing files
+// over MaxJSONBytes.
 func ReadJSONFile(path string) (*Matrix, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	return ReadJSON(f, path)
+	if st, err := f.Stat(); err == nil && st.Size() > MaxJSONBytes {
+		return nil, nil, fmt.Errorf("%s: affinity JSON of %d bytes, over the limit of %d MiB", path, st.Size(), MaxJSONBytes>>20)
+	}
+	return ReadJSON(io.LimitReader(f, MaxJSONBytes+1), path)
 }
 
 // orderedObject splits a JSON object into its keys (in file order) and raw
