@@ -77,3 +77,16 @@ func checkRows(t *testing.T, m *Matrix) {
 		}
 	}
 }
+
+// TestReadJSONRowOverflow is the regression test for a row of finite
+// weights whose sum overflows to +Inf: it was normalised to all zeros (an
+// empty row the tool itself then refused); it must keep its proportions.
+func TestReadJSONRowOverflow(t *testing.T) {
+	m, _, err := ReadJSON(strings.NewReader(`{"source":["a","b","c"],"rows":{"x":{"a":1.5e308,"b":1.5e308,"c":0}}}`), "o.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := m.W[0]; math.Abs(w[0]-0.5) > 1e-12 || math.Abs(w[1]-0.5) > 1e-12 || w[2] != 0 {
+		t.Fatalf("row %v, want [0.5 0.5 0]", w)
+	}
+}
