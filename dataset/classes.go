@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ParseClasses reads a classes file: one class per line in index order,
@@ -27,7 +28,7 @@ func ParseClasses(r io.Reader, path string) (classes []Class, hasColors bool, er
 		if line == 1 {
 			// Windows editors start UTF-8 files with a byte-order mark,
 			// which would otherwise become part of the first name.
-			s = strings.TrimSpace(strings.TrimPrefix(s, "\ufeff"))
+			s = strings.TrimLeftFunc(s, func(r rune) bool { return r == '\ufeff' || unicode.IsSpace(r) })
 		} else if strings.HasPrefix(s, "\ufeff") {
 			return nil, false, fileErr(path, "line %d: starts with a byte-order mark (U+FEFF): remove it", line)
 		}
