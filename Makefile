@@ -6,7 +6,7 @@ BIN := bin/catsynth
 # tests and Chromium for the browser tests.
 SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
 
-.PHONY: run test build deps wasm bench bench-peers bench-transfer vet clean loadtest
+.PHONY: run test build deps wasm bench bench-peers bench-transfer vet clean loadtest fuzz kill-test
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
@@ -69,6 +69,17 @@ $(TRANSFER_SOURCE):
 bench-transfer: $(TRANSFER_SOURCE)
 	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
 	    --shots 25,100 --steps 400 --seeds 1,2 --heldout 50 --seg-steps 800 --out bench-out/transfer
+
+## fuzz: every fuzz target of the file decoders for FUZZTIME each (default 10m, so
+## about 100 min for all); one summary line per target goes to docs/RELIABILITY.md by hand
+FUZZTIME ?= 10m
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+## kill-test: the kill-safety test with 60 SIGKILLs of train gan and transfer (make test
+## runs it with 12); CATSYNTH_KILL_SEED repeats a run
+kill-test:
+	CATSYNTH_KILLS=60 $(GO) test -count 1 -timeout 20m -run '^TestKillSafety$$' -v ./cmd/catsynth
 
 clean:
 	rm -rf bin

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
+
+	"catsynth/internal/atomicfile"
 )
 
 // FormatName identifies catsynth affinity JSON files.
@@ -117,26 +118,14 @@ func trimZeros(s string) string {
 	return s
 }
 
-// WriteJSONFile writes m to path (see WriteJSON) through a temporary file.
+// WriteJSONFile writes m to path (see WriteJSON) atomically: through a
+// temp file and a rename (atomicfile.Write).
 func (m *Matrix) WriteJSONFile(path string) error {
 	var b bytes.Buffer
 	if err := m.WriteJSON(&b); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".affinity-*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err })
 }
 
 // ReadJSON parses the JSON form, then validates the matrix (see Validate):
@@ -217,14 +206,23 @@ func ReadJSON(r io.Reader, name string) (m *Matrix, warnings []string, err error
 	return m, warnings, nil
 }
 
-// ReadJSONFile reads a matrix from path (see ReadJSON).
+// MaxJSONBytes bounds an affinity JSON file: a hand-editable matrix of a
+// few hundred classes is well under 1 MiB, so a larger file is a mistake
+// (or an attack on memory), refused before it is read.
+const MaxJSONBytes = 16 << 20
+
+// ReadJSONFile reads a matrix from path (see ReadJSON), refusing files
+// over MaxJSONBytes.
 func ReadJSONFile(path string) (*Matrix, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	return ReadJSON(f, path)
+	if st, err := f.Stat(); err == nil && st.Size() > MaxJSONBytes {
+		return nil, nil, fmt.Errorf("%s: affinity JSON of %d bytes, over the limit of %d MiB", path, st.Size(), MaxJSONBytes>>20)
+	}
+	return ReadJSON(io.LimitReader(f, MaxJSONBytes+1), path)
 }
 
 // orderedObject splits a JSON object into its keys (in file order) and raw

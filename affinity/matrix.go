@@ -128,7 +128,7 @@ func (m *Matrix) Validate() (warnings []string, err error) {
 		if len(row) != len(m.Source) {
 			return nil, fmt.Errorf("affinity: row %q has %d entries for %d source classes", m.Target[t], len(row), len(m.Source))
 		}
-		sum := 0.0
+		sum, max := 0.0, 0.0
 		for s, v := range row {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("affinity: entry [%q][%q] is %v", m.Target[t], m.Source[s], v)
@@ -137,6 +137,16 @@ func (m *Matrix) Validate() (warnings []string, err error) {
 				return nil, fmt.Errorf("affinity: entry [%q][%q] is negative (%g): weights must be >= 0", m.Target[t], m.Source[s], v)
 			}
 			sum += v
+			max = math.Max(max, v)
+		}
+		if math.IsInf(sum, 1) {
+			// Finite weights whose sum overflows: scale by the largest
+			// first, or every entry would divide to 0 (an empty row).
+			sum = 0
+			for s := range row {
+				row[s] /= max
+				sum += row[s]
+			}
 		}
 		if sum == 0 {
 			return nil, fmt.Errorf("affinity: row %q is empty (all weights 0): give it at least one source class", m.Target[t])

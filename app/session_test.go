@@ -478,3 +478,63 @@ func TestAddTargetFilesAsTheCLIWritesThem(t *testing.T) {
 		}
 	}
 }
+
+// FuzzZipTargets feeds an arbitrary zip (seeded with valid ones holding a
+// pair, a classes file, a path-traversing entry and nested folders) to
+// AddTargetFiles: every outcome is a message per file, never a panic, and no
+// pair is unnamed or named with a path step up.
+//
+//	go test -run '^$' -fuzz FuzzZipTargets ./app
+func FuzzZipTargets(f *testing.F) {
+	dev, _ := nn.Open("cpu")
+	model, err := gan.UntrainedModel("tiny", []string{"a", "b", "c"}, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	var pb bytes.Buffer
+	png.Encode(&pb, img)
+	for _, entries := range [][]string{
+		{"x.png", "x_label.png", "classes.txt"},
+		{"../../evil_label.png", "d/x.png", "d/x_label.png"},
+		{"__MACOSX/._x.png", "/abs.png"},
+	} {
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		for _, e := range entries {
+			w, err := zw.Create(e)
+			if err != nil {
+				f.Fatal(err)
+			}
+			if strings.HasSuffix(e, ".txt") {
+				w.Write([]byte("a\nb\nc\n"))
+			} else {
+				w.Write(pb.Bytes())
+			}
+		}
+		zw.Close()
+		f.Add(zb.Bytes())
+	}
+	// One session per worker, cleared between inputs: loading the model for
+	// each input would make every run a model-loading benchmark.
+	s := NewSession(dev, 0)
+	defer s.Release()
+	if _, err := s.LoadModel(model, "m"); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, z []byte) {
+		s.ClearTarget()
+		info, err := s.AddTargetFiles([]File{{"t.zip", z}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(info.Pairs) > MaxPairs {
+			t.Fatalf("%d pairs, limit %d", len(info.Pairs), MaxPairs)
+		}
+		for _, p := range info.Pairs {
+			if p == "" || strings.Contains(p, "..") {
+				t.Fatalf("pair named %q", p)
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ParseClasses reads a classes file: one class per line in index order,
@@ -20,9 +21,17 @@ func ParseClasses(r io.Reader, path string) (classes []Class, hasColors bool, er
 	sc := bufio.NewScanner(r)
 	line := 0
 	colored := 0
+	lineOf := map[string]int{}
 	for sc.Scan() {
 		line++
 		s := strings.TrimSpace(sc.Text())
+		if line == 1 {
+			// Windows editors start UTF-8 files with a byte-order mark,
+			// which would otherwise become part of the first name.
+			s = strings.TrimLeftFunc(s, func(r rune) bool { return r == '\ufeff' || unicode.IsSpace(r) })
+		} else if strings.HasPrefix(s, "\ufeff") {
+			return nil, false, fileErr(path, "line %d: starts with a byte-order mark (U+FEFF): remove it", line)
+		}
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
@@ -33,6 +42,10 @@ func ParseClasses(r io.Reader, path string) (classes []Class, hasColors bool, er
 		if name == "" {
 			return nil, false, fileErr(path, "line %d: empty class name", line)
 		}
+		if first, dup := lineOf[name]; dup {
+			return nil, false, fileErr(path, "line %d: class %q already named on line %d", line, name, first)
+		}
+		lineOf[name] = line
 		if !ok {
 			col = DefaultColor(len(classes))
 		} else {
@@ -110,7 +123,8 @@ func hexColor(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.
 func WriteClasses(w io.Writer, classes []Class) error {
 	bw := bufio.NewWriter(w)
 	for _, c := range classes {
-		if strings.ContainsAny(c.Name, "\n#") || strings.TrimSpace(c.Name) != c.Name || c.Name == "" {
+		if strings.ContainsAny(c.Name, "\r\n") || strings.HasPrefix(c.Name, "#") || strings.HasPrefix(c.Name, "\ufeff") ||
+			strings.TrimSpace(c.Name) != c.Name || c.Name == "" {
 			return fmt.Errorf("dataset: class name %q cannot be written to a classes file", c.Name)
 		}
 		fmt.Fprintf(bw, "%s %s\n", c.Name, hexColor(c.Color))

@@ -66,6 +66,9 @@ func Open(spec string) (Dataset, error) {
 				if err != nil {
 					return nil, fmt.Errorf("dataset spec %q: option %q wants a number", spec, kv)
 				}
+				if n == 0 && (k == "n" || k == "size") {
+					return nil, fmt.Errorf("dataset spec %q: %s must be at least 1", spec, k)
+				}
 				switch k {
 				case "n":
 					cfg.N = int(n)

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"catsynth/internal/atomicfile"
 )
 
 // LoopOptions configures Train. Zero intervals mean "only at the end".
@@ -156,26 +158,8 @@ func WritePNG(path string, img image.Image) error {
 
 // WriteFileAtomic writes a file through write into a temp file beside
 // path, then renames it over path: a reader never sees half a file, and on
-// an error the previous file is untouched and the temp file removed.
+// an error the previous file is untouched and the temp file removed (see
+// atomicfile.Write, which also removes temps a killed writer left).
 func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = write(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, write)
 }

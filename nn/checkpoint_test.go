@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"catsynth/nn/safetensors"
 )
 
 type testConfig struct {
@@ -117,4 +119,47 @@ func TestCheckpointErrors(t *testing.T) {
 	if _, err := ReadCheckpoint(filepath.Join(dir, "absent.safetensors")); err == nil {
 		t.Error("absent file loaded")
 	}
+}
+
+// FuzzDecodeCheckpoint: any bytes, plain or zstd, give a checkpoint or an
+// error naming the file, never a panic; an accepted checkpoint's config and
+// class names decode, and each of its tensors can be looked up by name.
+//
+//	go test -run '^$' -fuzz FuzzDecodeCheckpoint ./nn
+func FuzzDecodeCheckpoint(f *testing.F) {
+	dir := f.TempDir()
+	tensors := []safetensors.Tensor{
+		{Name: "w", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
+		{Name: "b", Shape: []int{3}, Data: []float32{0, -1, 0.5}},
+	}
+	for _, zst := range []bool{false, true} {
+		path := filepath.Join(dir, "m.safetensors")
+		if zst {
+			path += ".zst"
+		}
+		meta := map[string]string{MetaConfig: `{"family":"gan"}`, MetaClassNames: `["sky","sea"]`}
+		if err := safetensors.WriteFile(path, tensors, meta, safetensors.WriteOptions{}); err != nil {
+			f.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := DecodeCheckpoint(data, "m.safetensors")
+		if err != nil {
+			if !strings.Contains(err.Error(), "m.safetensors") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, ts := range c.File.Tensors {
+			if _, ok := c.File.Get(ts.Name); !ok {
+				t.Fatalf("tensor %q listed but not found", ts.Name)
+			}
+		}
+	})
 }

@@ -14,14 +14,14 @@ import (
 	"strings"
 	"time"
 
-	"catsynth/models"
-
 	"catsynth/affinity"
 	"catsynth/backbone"
 	"catsynth/dataset"
 	"catsynth/dataset/synth"
 	"catsynth/eval"
 	"catsynth/eval/seg"
+	"catsynth/internal/atomicfile"
+	"catsynth/models"
 	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/transfer"
@@ -374,9 +374,5 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
 }

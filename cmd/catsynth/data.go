@@ -98,6 +98,9 @@ func dataSynth(ctx context.Context, args []string, out io.Writer) error {
 	if *n <= 0 {
 		return dataUsageErr(fs, "--n must be positive")
 	}
+	if *size < 8 || *size > 4096 {
+		return dataUsageErr(fs, "--size %d: must be in 8..4096 pixels", *size)
+	}
 	ds, err := dataset.OpenSynth(dataset.SynthConfig{Domain: *domain, N: *n, Seed: *seed, W: *size, H: *size})
 	if err != nil {
 		return err

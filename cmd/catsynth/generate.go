@@ -140,6 +140,9 @@ func generateOne(ctx context.Context, g models.Conditioned, labelPath, out strin
 	if err := g.Net.CheckSize(m.H, m.W); err != nil {
 		return fmt.Errorf("%s: %w", labelPath, err)
 	}
+	if err := checkGenerateMemory(g.Net, m.H, m.W, n, labelPath); err != nil {
+		return err
+	}
 	labels := make([]int32, 0, n*len(m.Pix))
 	for range n {
 		labels = append(labels, m.Pix...)
@@ -269,5 +272,28 @@ func setSampling(net models.Model, fs *flag.FlagSet, s models.Sampling) error {
 	}
 	s = sm.Sampling()
 	fmt.Fprintf(os.Stderr, "sampling: %s, %d steps, guidance %g, eta %g\n", s.Method, s.Steps, s.Guidance, s.Eta)
+	return nil
+}
+
+// maxGenerateBuffer bounds the largest single buffer generate allocates:
+// the model's LargestBuffer scaled from its training size to the label
+// map's. Peak memory is about 25 times that buffer (the default model at
+// 1024x1024: 348 MiB, 8.1 GB in all), so the limit keeps a run near 12 GB
+// and refuses a 4096x4096 map for every embedded model before allocating.
+const maxGenerateBuffer = 512 << 20
+
+// checkGenerateMemory refuses, naming the limit, a label map too large to
+// generate from (see maxGenerateBuffer).
+func checkGenerateMemory(m models.Model, h, w, n int, path string) error {
+	th, tw := m.Size()
+	need, what := m.LargestBuffer(n)
+	if th <= 0 || tw <= 0 || need <= 0 {
+		return nil
+	}
+	scaled := float64(need) * float64(h) * float64(w) / float64(th*tw)
+	if scaled > maxGenerateBuffer {
+		return fmt.Errorf("%s: a %dx%d label map (%d image(s)) needs about %.0f MiB for one buffer (%s at training size %dx%d, scaled), over generate's limit of %d MiB (about 12 GB of memory in all): use a smaller label map or fewer --n",
+			path, w, h, n, scaled/(1<<20), what, tw, th, maxGenerateBuffer>>20)
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -124,6 +125,14 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	if *steps < 1 || *batch < 1 {
 		return fmt.Errorf("%w: --steps and --batch must be at least 1", errUsage)
 	}
+	for _, lr := range []struct {
+		flag string
+		v    float64
+	}{{"--lr-g", *lrG}, {"--lr-d", *lrD}} {
+		if !(lr.v > 0) || math.IsInf(lr.v, 0) {
+			return fmt.Errorf("%w: %s %v: a learning rate must be a positive finite number", errUsage, lr.flag, lr.v)
+		}
+	}
 	ds, err := dataset.Open(*data)
 	if err != nil {
 		return err
@@ -158,6 +167,10 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		if tr.G.Config.LabelNC != len(classes) {
 			tr.Release()
 			return fmt.Errorf("dataset %s has %d classes but the model being resumed has %d", ds.Name(), len(classes), tr.G.Config.LabelNC)
+		}
+		if err := checkResumeFlags(fs, tr.G.Config, *preset, *size, statePath(*out)); err != nil {
+			tr.Release()
+			return err
 		}
 		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Steps, *steps)
 	} else {
@@ -317,4 +330,31 @@ func sampleLabels(sample models.Batch, classes []dataset.Class) func(i int) imag
 		m := &dataset.LabelMap{W: sample.W, H: sample.H, Pix: sample.Labels[i*n : (i+1)*n]}
 		return dataset.Colorize(m, classes)
 	}
+}
+
+// checkResumeFlags refuses a --preset or --size given with --resume that
+// differs from the run being resumed: the state fixes the architecture and
+// size, and silently ignoring the flags would train something else than asked.
+func checkResumeFlags(fs *flag.FlagSet, c gan.GeneratorConfig, preset, size, state string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["size"] {
+		h, w, err := parseSize(size)
+		if err != nil {
+			return err
+		}
+		if h != c.H || w != c.W {
+			return fmt.Errorf("%w: --size %s, but the run in %s is %dx%d; --resume keeps its size (drop --size, or start a new run with --force)", errUsage, size, state, c.W, c.H)
+		}
+	}
+	if set["preset"] {
+		p, err := gan.LookupPreset(preset)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if p.G.Channels != c.Channels || p.G.NumBlocks != c.NumBlocks || p.G.ZDim != c.ZDim || p.G.SPADEHidden != c.SPADEHidden {
+			return fmt.Errorf("%w: --preset %s, but the run in %s has another architecture (%d blocks, %d channels); --resume keeps it (drop --preset, or start a new run with --force)", errUsage, preset, state, c.NumBlocks, c.Channels)
+		}
+	}
+	return nil
 }

@@ -92,6 +92,13 @@ func loadSource(spec string) (models.Source, error) {
 		}
 		return transfer.LoadSourceCheckpoint(ck)
 	}
+	if !strings.Contains(spec, ".state.") {
+		// A broken model file is the first thing to report, before its
+		// (maybe missing) state beside it.
+		if _, _, err := readModel(spec); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := os.Stat(transfer.StatePath(spec)); err != nil && !strings.Contains(spec, ".state.") {
 		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to start from", errNoSegmenter, transfer.StatePath(spec))
 	}

@@ -166,8 +166,13 @@ func TestTransferBadInput(t *testing.T) {
 	}
 	srcJSON := `"source": ["` + strings.Join(synth.SourceClasses, `","`) + `"]`
 	okRows := `"sky": {"sky": 1}, "ocean": {"sea": 1}`
+	// A valid model file without its training state beside it.
 	alone := filepath.Join(dir, "alone.safetensors.zst")
-	if err := os.WriteFile(alone, []byte("x"), 0o644); err != nil {
+	srcBytes, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, srcBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -176,7 +181,7 @@ func TestTransferBadInput(t *testing.T) {
 		want string
 	}{
 		{"classes file missing", []string{"--target", writeFolder(t, filepath.Join(dir, "nocls"), nil, 2)}, "classes.txt"},
-		{"duplicate class names", []string{"--target", writeFolder(t, filepath.Join(dir, "dup"), []string{"sky", "sky", "beach"}, 2)}, "twice"},
+		{"duplicate class names", []string{"--target", writeFolder(t, filepath.Join(dir, "dup"), []string{"sky", "sky", "beach"}, 2)}, "already named on line 1"},
 		{"label beyond classes", []string{"--target", writeFolder(t, filepath.Join(dir, "big"), classes, 5)}, "is not a class"},
 		{"affinity shape", []string{"--affinity", writeA("shape.json", `{"format": "catsynth-affinity/1", `+srcJSON+`, "rows": {`+okRows+`}}`)}, "beach"},
 		{"affinity names", []string{"--affinity", writeA("names.json", `{"format": "catsynth-affinity/1", `+srcJSON+`, "rows": {`+okRows+`, "shore": {"sand": 1}}}`)}, "shore"},

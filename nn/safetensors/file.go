@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+
+	"catsynth/internal/atomicfile"
 )
 
 // zstdMagic starts every zstd frame. As a safetensors header length it
@@ -112,8 +114,9 @@ var testWrapWriter func(io.Writer) io.Writer
 // zstd-compressed when path ends in ".zst" (the frame records its content
 // size so readers can preallocate).
 //
-// The write is atomic: data goes to a temp file in the same directory,
-// which is fsynced and then renamed over path. On any error the previous
+// The write is atomic: data goes to a temp file in the same directory
+// (atomicfile's naming, so a killed writer's temp is removed at the next
+// write of path), which is fsynced and then renamed over path. On any error the previous
 // file at path is untouched and the temp file is removed. The new file
 // keeps the permission bits of the file it replaces, or gets 0644.
 func WriteFile(path string, tensors []Tensor, meta map[string]string, opt WriteOptions) (err error) {
@@ -125,11 +128,11 @@ func WriteFile(path string, tensors []Tensor, meta map[string]string, opt WriteO
 	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
 		perm = st.Mode().Perm()
 	}
-	dir, base := filepath.Split(path)
+	dir := filepath.Dir(path)
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := atomicfile.Create(path)
 	if err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
@@ -172,11 +175,6 @@ func WriteFile(path string, tensors []Tensor, meta map[string]string, opt WriteO
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
 	}
-	// Make the rename durable. Some systems cannot sync a directory; the
-	// file itself is already safe, so that is not an error.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
+	atomicfile.SyncDir(dir)
 	return nil
 }
