@@ -2,7 +2,10 @@ module catsynth
 
 go 1.26.0
 
+require gonum.org/v1/gonum v0.17.0
+
 require (
+	gioui.org v0.10.3 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/chromedp/chromedp v0.23.0 // indirect
 	github.com/cogentcore/webgpu v0.23.0 // indirect
@@ -14,5 +17,4 @@ require (
 	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/term v0.44.0 // indirect
-	gonum.org/v1/gonum v0.17.0
 )

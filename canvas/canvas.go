@@ -1,11 +1,11 @@
-// Package paint edits a label map the way a painting program does: round
+// Package canvas edits a label map the way a painting program does: round
 // brush strokes, straight lines, flood fill and an eraser, with undo and
 // redo by whole strokes. It knows nothing of models or windows, so the
 // desktop app's canvas logic is tested without a display.
 //
 // A map holds one byte per pixel, row-major: a class index, or
 // Unlabelled.
-package paint
+package canvas
 
 import "fmt"
 
@@ -89,7 +89,7 @@ func (c *Canvas) Redo() bool {
 // Replace sets the whole map (a loaded file, an example) as one undo step.
 func (c *Canvas) Replace(pix []byte) error {
 	if len(pix) != c.W*c.H {
-		return fmt.Errorf("paint: a map of %d pixels for a %dx%d canvas", len(pix), c.W, c.H)
+		return fmt.Errorf("canvas: a map of %d pixels for a %dx%d canvas", len(pix), c.W, c.H)
 	}
 	c.edit(func() { copy(c.Pix, pix) })
 	return nil
