@@ -18,7 +18,6 @@ import (
 	"gioui.org/unit"
 
 	"catsynth/app"
-	"catsynth/canvas"
 	"catsynth/nn"
 )
 
@@ -269,7 +268,7 @@ func TestBadFilesKeepThePainting(t *testing.T) {
 	}
 	otherVocab := filepath.Join(dir, "other_vocabulary.png")
 	writePNG(t, otherVocab, gray)
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		button, file string
 	}{
 		{"Open model", notModel},
@@ -287,9 +286,11 @@ func TestBadFilesKeepThePainting(t *testing.T) {
 		if u.info.Name != name || string(u.cv.Pix) != string(painted) {
 			t.Errorf("%s %s: the model or the painting changed", tc.button, tc.file)
 		}
+		if i == 0 {
+			h.screenshot("catview-bad-file.png")
+		}
 		u.status = ""
 	}
-	h.screenshot("catview-bad-file.png")
 	// A good label map still loads after the failures, and the load can be undone.
 	good := image.NewGray(image.Rect(0, 0, 32, 32))
 	writePNG(t, filepath.Join(dir, "good.png"), good)
@@ -299,7 +300,6 @@ func TestBadFilesKeepThePainting(t *testing.T) {
 	if u.cv.Pix[0] != 0 || !u.cv.Undo() || string(u.cv.Pix) != string(painted) {
 		t.Error("the good label map did not load, or undo did not bring the painting back")
 	}
-	_ = canvas.Unlabelled
 }
 
 func writePNG(t *testing.T, path string, img image.Image) {
@@ -342,4 +342,40 @@ func meanDiff(a, b *image.RGBA, in func(x, y int) bool) float64 {
 		return 0
 	}
 	return sum / n
+}
+
+// TestRegionStyleThroughTheUI picks the region-style tool and clicks the
+// region at the top of the canvas: the preview changes inside that region
+// far more than in the bottom rows, and "New style" then changes all of it.
+func TestRegionStyleThroughTheUI(t *testing.T) {
+	h := newHarness(t, "")
+	u := h.u
+	W, H := u.cv.W, u.cv.H
+	before := clone(u.preview)
+	h.click(toolNames[toolRestyle])
+	if u.tool != toolRestyle {
+		t.Fatalf("the region style button chose tool %d", u.tool)
+	}
+	region := u.cv.Region(W/2, 1)
+	shown := u.previews
+	h.mouse(pointer.Press, h.onScreen(float32(W)/2+0.5, 1.5))
+	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: h.onScreen(float32(W)/2+0.5, 1.5)})
+	h.waitFor("the restyled preview", func() bool { return u.previews > shown && !u.rendering })
+	if len(u.regionSeeds) != 1 {
+		t.Fatalf("%d region styles after one click", len(u.regionSeeds))
+	}
+	in := meanDiff(before, u.preview, func(x, y int) bool { return region[y*W+x] })
+	out := meanDiff(before, u.preview, func(x, y int) bool { return !region[y*W+x] && y >= H*7/8 })
+	t.Logf("region style: mean change %.1f in the region, %.1f in the bottom rows", in, out)
+	if in < 5 || in < 3*out {
+		t.Errorf("a new style for the region changed it by %.1f and the bottom rows by %.1f", in, out)
+	}
+	h.screenshot("catview-region-style.png")
+	restyled := clone(u.preview)
+	shown = u.previews
+	h.click("New style")
+	h.waitFor("the new style", func() bool { return u.previews > shown && !u.rendering })
+	if d := meanDiff(restyled, u.preview, func(x, y int) bool { return y >= H*7/8 }); d == 0 || u.regionSeeds != nil {
+		t.Errorf("New style left the bottom rows as they were (change %.1f) or kept region styles", d)
+	}
 }
