@@ -215,6 +215,9 @@ func (u *UI) modelLoaded(info app.ModelInfo, ex []app.Example, restyle bool) {
 	u.mapDirty = true
 	u.preview = nil
 	u.setStatus("%s: %s, %d classes, %dx%d, %d parameters", info.Name, info.Kind, len(info.Classes), info.Width, info.Height, info.Params)
+	if sm := info.Sampling; sm != nil {
+		u.status += fmt.Sprintf(", sampler %s, %d steps, guidance %g, eta %g", sm.Method, sm.Steps, sm.Guidance, sm.Eta)
+	}
 	u.requestRender()
 }
 
