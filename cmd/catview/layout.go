@@ -26,6 +26,7 @@ func (u *UI) Layout(gtx layout.Context) layout.Dimensions {
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(u.layoutFileBar),
 		layout.Rigid(u.layoutToolBar),
+		layout.Rigid(u.layoutTransferBar),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			return layout.Flex{}.Layout(gtx,
 				layout.Rigid(u.layoutPalette),
@@ -33,6 +34,9 @@ func (u *UI) Layout(gtx layout.Context) layout.Dimensions {
 					return layout.UniformInset(unit.Dp(4)).Layout(gtx, u.layoutCanvas)
 				}),
 				layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
+					if u.showTransfer {
+						return layout.UniformInset(unit.Dp(4)).Layout(gtx, u.layoutTransfer)
+					}
 					return layout.UniformInset(unit.Dp(4)).Layout(gtx, u.layoutPreview)
 				}),
 			)
@@ -153,6 +157,30 @@ func (u *UI) clicks(gtx layout.Context) {
 	}
 	if u.resetView.Clicked(gtx) {
 		u.view.zoom, u.view.pan = 1, u.view.pan.Mul(0)
+	}
+	if u.openTarget.Clicked(gtx) {
+		if p := u.pathOr(""); p == "" {
+			u.setStatus("type the path of a target folder (classes.txt, images/, labels/) in the path field first")
+		} else {
+			u.OpenTarget(p)
+		}
+	}
+	for i := range u.estimate {
+		if u.estimate[i].Clicked(gtx) {
+			u.EstimateA(estimateMethods[i])
+		}
+	}
+	if u.finetune.Clicked(gtx) {
+		u.Finetune()
+	}
+	if u.stopFinetune.Clicked(gtx) {
+		u.StopFinetune()
+	}
+	if u.saveAdapt.Clicked(gtx) {
+		u.SaveAdapted(u.pathOr("adapted.safetensors.zst"))
+	}
+	if u.panelSwitch.Clicked(gtx) {
+		u.showTransfer = !u.showTransfer
 	}
 	for i := range u.tools {
 		if u.tools[i].Clicked(gtx) {

@@ -83,15 +83,22 @@ type UI struct {
 
 	status string
 
+	modelRef     string // the reference the model was opened by
+	tr           transferState
+	showTransfer bool // the right panel shows the transfer panel, not the preview
+
 	view canvasView
 
-	path                                        widget.Editor
-	openModel, defModel, openLabels, saveLabels widget.Clickable
-	exportImage, example, newStyle, undo, redo  widget.Clickable
-	cancel, resetView                           widget.Clickable
-	tools                                       [len(toolNames)]widget.Clickable
-	palette                                     []widget.Clickable
-	paletteList                                 widget.List
+	path                                          widget.Editor
+	openModel, defModel, openLabels, saveLabels   widget.Clickable
+	exportImage, example, newStyle, undo, redo    widget.Clickable
+	cancel, resetView                             widget.Clickable
+	openTarget, finetune, stopFinetune, saveAdapt widget.Clickable
+	panelSwitch                                   widget.Clickable
+	estimate                                      [4]widget.Clickable // one per estimateMethods entry
+	tools                                         [len(toolNames)]widget.Clickable
+	palette                                       []widget.Clickable
+	paletteList                                   widget.List
 }
 
 // newUI makes the UI around a session on the worker. invalidate asks the
@@ -107,6 +114,7 @@ func newUI(s *app.Session, backend string, invalidate func()) *UI {
 	u.paletteList.Axis = layout.Vertical
 	u.view.zoom = 1
 	u.status = "loading the model..."
+	u.tr.steps = 100
 	return u
 }
 
@@ -181,6 +189,8 @@ func (u *UI) LoadModel(ref string) {
 				u.setStatus("cannot open %s: %v", refName(ref), err)
 				return
 			}
+			u.modelRef = ref
+			u.tr = transferState{steps: u.tr.steps}
 			u.modelLoaded(info, ex, restyle)
 		})
 	})
