@@ -3,15 +3,23 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/catsynth
 # System packages the tests need: lavapipe (a CPU Vulkan driver) for the native WebGPU
-# tests and Chromium for the browser tests.
-SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium
+# tests and Chromium for the browser tests; the desktop app (Gio, cgo) builds against the
+# Wayland/X11/EGL/Vulkan headers, and xvfb with imagemagick runs and screenshots it
+# without a display.
+SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium \
+	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
+	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev xvfb imagemagick
 
-.PHONY: run test build deps wasm bench bench-peers bench-transfer vet clean loadtest fuzz kill-test
+.PHONY: run desktop test build deps wasm bench bench-peers bench-transfer vet clean loadtest fuzz kill-test
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
 run: build
 	$(BIN) serve --addr 127.0.0.1:8080
+
+## desktop: the desktop app (cmd/catview) on the embedded default model
+desktop: deps
+	$(GO) run ./cmd/catview
 
 ## build: the catsynth binary in bin/, with the web page (and its wasm) built into it
 build: wasm
@@ -39,8 +47,8 @@ test: deps vet
 	CATSYNTH_REQUIRE_GPU=1 $(GO) test -timeout 20m ./...
 	CATSYNTH_REQUIRE_GPU=1 CATSYNTH_TEST_BACKEND=gpu $(GO) test -timeout 10m ./nn/
 
-## vet: go vet natively and for the browser build; gofmt must have nothing to say
-vet:
+## vet: go vet natively (the desktop app needs the deps' headers to build) and for the browser build; gofmt must have nothing to say
+vet: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./nn/... ./wasm/... ./webapp/... ./app/... ./models/...

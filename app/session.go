@@ -255,38 +255,18 @@ func (s *Session) Generate(labels []byte, seed uint64) (*image.RGBA, time.Durati
 // prediction), for a progressive preview. Stop cancels it between steps
 // (the error is then context.Canceled).
 func (s *Session) GenerateProgress(labels []byte, seed uint64, progress func(step, steps int, preview *image.RGBA)) (*image.RGBA, time.Duration, error) {
-	if s.net == nil {
-		return nil, 0, ErrNoModel
-	}
-	idx, err := s.indices(labels)
-	if err != nil {
-		return nil, 0, err
-	}
 	s.stop.Store(false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	each := func(p models.Progress) {
+	return s.RenderImage(ctx, Render{Labels: labels, Seed: seed}, func(st Step) {
 		if s.stop.Load() {
 			cancel()
 			return
 		}
-		if progress == nil {
-			return
+		if progress != nil {
+			progress(st.Step, st.Steps, st.Preview)
 		}
-		var prev *image.RGBA
-		if p.Preview != nil {
-			if imgs, err := models.ToImages(p.Preview); err == nil && len(imgs) > 0 {
-				prev = imgs[0]
-			}
-		}
-		progress(p.Step, p.Steps, prev)
-	}
-	start := time.Now()
-	imgs, err := s.model().Generate(ctx, idx, s.h, s.w, []uint64{seed}, each)
-	if err != nil {
-		return nil, 0, err
-	}
-	return imgs[0], time.Since(start), nil
+	})
 }
 
 // indices checks a label byte map against the model and widens it.

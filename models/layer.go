@@ -50,7 +50,14 @@ func (c Conditioned) Input(labels []int32, b, h, w int) (*nn.Tensor, error) {
 // len(seeds)), without gradients, in the network's current mode. Errors:
 // a size the network cannot make, unknown class indices, device memory.
 func (c Conditioned) Generate(ctx context.Context, labels []int32, h, w int, seeds []uint64, progress func(Progress)) ([]*image.RGBA, error) {
-	b := len(seeds)
+	return c.generate(ctx, labels, len(seeds), h, w, func(src *nn.Tensor) (*nn.Tensor, error) {
+		return c.Net.Generate(ctx, src, seeds, progress)
+	})
+}
+
+// generate runs gen on the network input of b label maps without
+// gradients and converts its images.
+func (c Conditioned) generate(ctx context.Context, labels []int32, b, h, w int, gen func(src *nn.Tensor) (*nn.Tensor, error)) ([]*image.RGBA, error) {
 	if b == 0 {
 		return nil, nil
 	}
@@ -59,6 +66,9 @@ func (c Conditioned) Generate(ctx context.Context, labels []int32, h, w int, see
 	}
 	if len(labels) != b*h*w {
 		return nil, fmt.Errorf("models: Generate: %d label values for %d maps of %dx%d", len(labels), b, w, h)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	dev := c.Net.Params().Device()
 	var imgs []*image.RGBA
@@ -72,7 +82,7 @@ func (c Conditioned) Generate(ctx context.Context, labels []int32, h, w int, see
 			if src, inner = c.Input(labels, b, h, w); inner != nil {
 				return
 			}
-			if x, inner = c.Net.Generate(ctx, src, seeds, progress); inner != nil {
+			if x, inner = gen(src); inner != nil {
 				return
 			}
 			imgs, inner = ToImages(x)

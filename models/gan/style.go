@@ -1,0 +1,75 @@
+package gan
+
+import (
+	"context"
+	"fmt"
+
+	"catsynth/models"
+	"catsynth/nn"
+)
+
+// GenerateStyled is Generate with each pixel's noise drawn from its
+// style's seed (models.Styler): OASIS's noise enters the generator as a
+// map beside the labels, so a region with another seed gets another
+// style while the rest keeps its own. With every pixel of image i on
+// seed i it makes what Generate makes with those seeds.
+func (g *Generator) GenerateStyled(ctx context.Context, labels *nn.Tensor, styles models.StyleMap, progress func(models.Progress)) (*nn.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := g.Config
+	if labels.Rank() != 4 || labels.Dim(1) != c.LabelNC {
+		return nil, fmt.Errorf("gan: GenerateStyled: label map %v, want (B, %d, H, W)", labels.Shape(), c.LabelNC)
+	}
+	b, h, w := labels.Dim(0), labels.Dim(2), labels.Dim(3)
+	if err := c.CheckSize(h, w); err != nil {
+		return nil, err
+	}
+	if err := styles.Check(b, h, w); err != nil {
+		return nil, err
+	}
+	var x *nn.Tensor
+	err := nn.Catch(func() {
+		x = g.Forward(labels, g.styledNoise(styles, b, h, w))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(models.Progress{Step: 1, Steps: 1})
+	}
+	return x, nil
+}
+
+// styledNoise is the noise map (B, Z, H, W) of a style map: at each pixel
+// the value Noise draws there for the pixel's seed (the image vector, or
+// the pixel's own vector with NoisePixel); nil without noise.
+func (g *Generator) styledNoise(styles models.StyleMap, b, h, w int) *nn.Tensor {
+	c := g.Config
+	if c.ZDim == 0 {
+		return nil
+	}
+	hw := h * w
+	n := c.ZDim
+	if c.Noise == NoisePixel {
+		n = c.ZDim * hw
+	}
+	draws := make([][]float32, len(styles.Seeds))
+	for i, s := range styles.Seeds {
+		draws[i] = models.NoiseValues(n, s)
+	}
+	z := make([]float32, b*c.ZDim*hw)
+	for bi := range b {
+		for p := range hw {
+			v := draws[styles.Index[bi*hw+p]]
+			for k := range c.ZDim {
+				if c.Noise == NoisePixel {
+					z[(bi*c.ZDim+k)*hw+p] = v[k*hw+p]
+				} else {
+					z[(bi*c.ZDim+k)*hw+p] = v[k]
+				}
+			}
+		}
+	}
+	return g.ps.Device().FromData(z, b, c.ZDim, h, w)
+}
