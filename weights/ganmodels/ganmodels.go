@@ -5,6 +5,10 @@
 //	source64.safetensors.zst   64 px, for fast use       (preset source64)
 //	tiny32.safetensors.zst     32 px, a few steps only: for tests
 //	source128.source.safetensors.zst  source128's discriminator (finetuning source)
+//	diffusion32.safetensors.zst  the 32 px diffusion model (sdm32, catsynth train diffusion; early: docs/DIFFUSION.md)
+//
+// Despite the package's name every family's defaults live here: the file's
+// kind says which family reads it.
 //
 // Any *.safetensors.zst file in this folder is embedded at build time, so
 // adding a trained model is dropping the file here. NAME.prototypes.safetensors
