@@ -134,6 +134,8 @@ func TestAffinityCombinedWithSegmenter(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := writeCheckpoint(t, dir, synth.SourceClasses)
 	S := len(synth.SourceClasses)
+	saved := affinitySegmenter
+	defer func() { affinitySegmenter = saved }() // other tests use the real one
 	affinitySegmenter = func(dev *nn.Device, path string) (affinity.Segmenter, error) {
 		return affinity.SegmenterFunc(func(x *nn.Tensor) (*nn.Tensor, error) {
 			n, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
@@ -146,7 +148,6 @@ func TestAffinityCombinedWithSegmenter(t *testing.T) {
 			return x.Device().FromData(out, n, S, h, w), nil
 		}), nil
 	}
-	defer func() { affinitySegmenter = nil }()
 	text := filepath.Join(dir, "text.json")
 	comb := filepath.Join(dir, "comb.json")
 	if _, se, err := runAff(t, "--source", ckpt, "--target", "synth:coast:n=4,size=32", "--method", "text", "--out", text); err != nil {
