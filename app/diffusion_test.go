@@ -5,12 +5,11 @@ import (
 	"errors"
 	"image"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"catsynth/dataset/synth"
+	"catsynth/internal/testscenes"
 	"catsynth/models"
 	"catsynth/models/diffusion"
 	"catsynth/nn"
@@ -24,33 +23,7 @@ func diffusionSession(t *testing.T) *Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := diffusion.Tiny(len(synth.SourceClasses))
-	c.ImageSize, c.ClassNames = 32, synth.SourceClasses
-	u, err := diffusion.NewUNet(dev, c, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The output convs start at zero (SDM's init), so that nothing would
-	// depend on the labels: give them small weights, as training would.
-	for _, p := range u.Params.All() {
-		if strings.HasPrefix(p.Name, "out.2.") || strings.HasSuffix(p.Name, "out_layers.3.weight") || strings.HasSuffix(p.Name, "out_layers.2.weight") {
-			v := make([]float32, p.T.Numel())
-			for i := range v {
-				v[i] = 0.05 * float32(math.Sin(float64(i)*0.7))
-			}
-			p.T.Upload(v)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "d.safetensors.zst")
-	err = diffusion.Save(path, u, nil, false)
-	u.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testscenes.DiffusionModel(t, synth.SourceClasses, 32, 4)
 	s := NewSession(dev, 0)
 	t.Cleanup(s.Release)
 	info, err := s.LoadModel(data, "d.safetensors.zst")
@@ -112,23 +85,7 @@ func TestDiffusionSession(t *testing.T) {
 		t.Errorf("stopped sampling: %v, want context.Canceled", err)
 	}
 
-	var files []File
-	for i, split := range []int{8, 12, 16, 20} {
-		img, lab := targetPair(t, 32, 32, split)
-		n := string(rune('a' + i))
-		files = append(files, File{n + ".png", img}, File{n + "_label.png", lab})
-	}
-	if _, err := s.AddTargetFiles(append(files, File{"classes.txt", []byte("ocean\nmeadow\n")})); err != nil {
-		t.Fatal(err)
-	}
-	S := len(synth.SourceClasses)
-	rows := [][]float64{make([]float64, S), make([]float64, S)}
-	for i := range S {
-		rows[0][i], rows[1][i] = 1, 1
-	}
-	if _, err := s.SetAffinity(rows, "uniform"); err != nil {
-		t.Fatal(err)
-	}
+	oceanMeadowUniform(t, s)
 	res, err := s.Finetune(context.Background(), FinetuneConfig{Steps: 5, LR: 0.3, Seed: 9, PreviewEvery: 5}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +93,7 @@ func TestDiffusionSession(t *testing.T) {
 	moved := 0.0
 	for _, r := range res.Matrix.W {
 		for _, v := range r {
-			moved = math.Max(moved, math.Abs(v-1/float64(S)))
+			moved = math.Max(moved, math.Abs(v-1/float64(len(synth.SourceClasses))))
 		}
 	}
 	t.Logf("losses %.4f, before %.4f after %.4f, A moved %.3g", res.Losses, res.LossBefore, res.LossAfter, moved)

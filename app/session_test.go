@@ -210,23 +210,7 @@ func TestAddTargetFiles(t *testing.T) {
 // saved adapted model reloads to the same images.
 func TestFinetune(t *testing.T) {
 	s, _ := newSession(t, 0)
-	var files []File
-	for i, split := range []int{8, 12, 16, 20} {
-		img, lab := targetPair(t, 32, 32, split)
-		n := string(rune('a' + i))
-		files = append(files, File{n + ".png", img}, File{n + "_label.png", lab})
-	}
-	if _, err := s.AddTargetFiles(append(files, File{"classes.txt", []byte("ocean\nmeadow\n")})); err != nil {
-		t.Fatal(err)
-	}
-	S := len(synth.SourceClasses)
-	rows := [][]float64{make([]float64, S), make([]float64, S)}
-	for i := range S {
-		rows[0][i], rows[1][i] = 1, 1
-	}
-	if _, err := s.SetAffinity(rows, "uniform"); err != nil {
-		t.Fatal(err)
-	}
+	oceanMeadowUniform(t, s)
 	previews := 0
 	res, err := s.Finetune(context.Background(), FinetuneConfig{Steps: 30, LR: 0.3, Seed: 9}, func(p Progress) {
 		if p.Preview != nil {
@@ -537,4 +521,27 @@ func FuzzZipTargets(f *testing.F) {
 			}
 		}
 	})
+}
+
+// oceanMeadowUniform gives the session four 32 px "ocean over meadow"
+// target pairs and a uniform affinity matrix over the source classes.
+func oceanMeadowUniform(t *testing.T, s *Session) {
+	t.Helper()
+	var files []File
+	for i, split := range []int{8, 12, 16, 20} {
+		img, lab := targetPair(t, 32, 32, split)
+		n := string(rune('a' + i))
+		files = append(files, File{n + ".png", img}, File{n + "_label.png", lab})
+	}
+	if _, err := s.AddTargetFiles(append(files, File{"classes.txt", []byte("ocean\nmeadow\n")})); err != nil {
+		t.Fatal(err)
+	}
+	S := len(synth.SourceClasses)
+	rows := [][]float64{make([]float64, S), make([]float64, S)}
+	for i := range S {
+		rows[0][i], rows[1][i] = 1, 1
+	}
+	if _, err := s.SetAffinity(rows, "uniform"); err != nil {
+		t.Fatal(err)
+	}
 }

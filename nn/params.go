@@ -153,3 +153,13 @@ func (p *Params) Release() {
 	p.s.list = nil
 	p.s.byName = map[string]*Param{}
 }
+
+// Prefixed returns params renamed with prefix (same tensors): how a state
+// file stores several networks side by side ("netG.", "ema.").
+func Prefixed(prefix string, params []*Param) []*Param {
+	out := make([]*Param, len(params))
+	for i, p := range params {
+		out[i] = &Param{Name: prefix + p.Name, T: p.T, Trainable: p.Trainable}
+	}
+	return out
+}

@@ -25,8 +25,8 @@ import (
 	"catsynth/app"
 	"catsynth/dataset/synth"
 	"catsynth/internal/browser"
+	"catsynth/internal/testscenes"
 	"catsynth/models"
-	"catsynth/models/diffusion"
 	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/webapp"
@@ -609,7 +609,7 @@ func execOutput(name string, args ...string) (string, error) {
 // draws a progressive preview, and the final image matches a native CPU
 // sampling of the same map, seed and settings.
 func browserDiffusion(t *testing.T, exe, wasmFile string) {
-	model := tinyDiffusionModel(t)
+	model := testscenes.DiffusionModel(t, synth.SourceClasses, 16, 2)
 	handler := webapp.Handler(webapp.ServerConfig{
 		Dir:    "../public",
 		Files:  map[string]string{"/catsynth.wasm": wasmFile, "/wasm_exec.js": wasmExecPath(t)},
@@ -687,36 +687,4 @@ func browserDiffusion(t *testing.T, exe, wasmFile string) {
 	if worst > 2 {
 		t.Errorf("the page's diffusion sample differs from the native one by %d levels", worst)
 	}
-}
-
-// tinyDiffusionModel is an untrained tiny diffusion model of the synthetic
-// source classes at 16 px whose zero-initialised output convs are given
-// small fixed weights (so that images depend on the labels and the seed).
-func tinyDiffusionModel(t *testing.T) []byte {
-	dev, _ := nn.Open("cpu")
-	c := diffusion.Tiny(len(synth.SourceClasses))
-	c.ClassNames = synth.SourceClasses
-	u, err := diffusion.NewUNet(dev, c, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Release()
-	for _, p := range u.Params.All() {
-		if strings.HasPrefix(p.Name, "out.2.") || strings.HasSuffix(p.Name, "out_layers.3.weight") || strings.HasSuffix(p.Name, "out_layers.2.weight") {
-			v := make([]float32, p.T.Numel())
-			for i := range v {
-				v[i] = 0.05 * float32(math.Sin(float64(i)*0.7))
-			}
-			p.T.Upload(v)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "d.safetensors.zst")
-	if err := diffusion.Save(path, u, nil, false); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }

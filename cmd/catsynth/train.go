@@ -228,48 +228,85 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		}
 	}
 	defer tr.Release()
-	if err := ensureDir(*out); err != nil {
-		return err
-	}
 	gc := tr.G.Config
-	if err := checkImageSizes(ds, gc.H, gc.W); err != nil {
+	return trainLoop(ctx, tr, ds, trainRun{out: *out, h: gc.H, w: gc.W, batch: *batch, seed: *seed, steps: *steps,
+		ckptEvery: *ckptEvery, sampleEvery: *sampleEvery, f16: *f16, trace: trace, lrHint: "lower learning rates", what: "EMA generator",
+		banner: fmt.Sprintf("training %s on %s: %d classes, %dx%d, G %.2fM / D %.2fM parameters, batch %d, %d steps",
+			*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params().Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)})
+}
+
+// trainRun is what trainLoop needs beside the trainer and the dataset.
+type trainRun struct {
+	out                    string // the model file; state, samples and loss curve go beside it
+	h, w, batch            int
+	seed                   uint64
+	steps                  int
+	ckptEvery, sampleEvery int
+	f16                    bool
+	trace                  []models.Losses // the resumed run's losses
+	sampleCap              int             // at most this many maps in the sample grids (0: the batch)
+	banner                 string          // printed before the first step
+	lrHint                 string          // what to lower after a non-finite loss
+	what                   string          // what the model file holds, for the last line
+}
+
+// trainLoop is the part of `catsynth train KIND` every family shares: the
+// loader, the fixed sample batch, the progress bar, models.Train with
+// checkpoints, grids and loss curve beside r.out, and the errors that say
+// which checkpoint is good.
+func trainLoop(ctx context.Context, tr models.Learner, ds dataset.Dataset, r trainRun) error {
+	if err := ensureDir(r.out); err != nil {
 		return err
 	}
-	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: *batch, H: gc.H, W: gc.W, Seed: *seed,
-		Shuffle: true, DropLast: ds.Len() >= *batch, Augment: dataset.Augment{Flip: true}})
+	if err := checkImageSizes(ds, r.h, r.w); err != nil {
+		return err
+	}
+	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: r.batch, H: r.h, W: r.w, Seed: r.seed,
+		Shuffle: true, DropLast: ds.Len() >= r.batch, Augment: dataset.Augment{Flip: true}})
 	if err != nil {
 		return err
 	}
-	next, stop := batches(ctx, loader, tr.Steps/max(loader.Len(), 1))
+	next, stop := batches(ctx, loader, tr.StepsDone()/max(loader.Len(), 1))
 	defer stop()
 	sample, err := next()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "training %s on %s: %d classes, %dx%d, G %.2fM / D %.2fM parameters, batch %d, %d steps\n",
-		*preset, ds.Name(), len(classes), gc.W, gc.H, float64(tr.G.Params().Count())/1e6, float64(tr.D.Params.Count())/1e6, *batch, *steps)
-	bar := newProgressBar(os.Stderr, *steps, "train")
-	_ = bar.Set(tr.Steps)
-	_, err = models.Train(ctx, tr, next, sample, trace, models.LoopOptions{
-		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,
-		ModelPath: *out, StatePath: statePath(*out), SampleDir: sideName(*out, "_samples"),
-		LossCurvePath: sideName(*out, ".loss.png"), F16: *f16,
+	if r.sampleCap > 0 {
+		sample = firstN(sample, r.sampleCap)
+	}
+	fmt.Fprintln(os.Stderr, r.banner)
+	bar := newProgressBar(os.Stderr, r.steps, "train")
+	_ = bar.Set(tr.StepsDone())
+	_, err = models.Train(ctx, tr, next, sample, r.trace, models.LoopOptions{
+		Steps: r.steps, CheckpointEvery: r.ckptEvery, SampleEvery: r.sampleEvery,
+		ModelPath: r.out, StatePath: statePath(r.out), SampleDir: sideName(r.out, "_samples"),
+		LossCurvePath: sideName(r.out, ".loss.png"), F16: r.f16,
 		SampleLabels: sampleLabels(sample, ds.Classes()),
 		Progress:     loopProgress(bar),
 	})
 	finishBar(bar, err)
 	if err != nil {
-		if errors.Is(err, gan.ErrNonFinite) {
-			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with lower learning rates)", err, *out)
+		if errors.Is(err, models.ErrNonFinite) {
+			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with %s)", err, r.out, r.lrHint)
 		}
 		if errors.Is(err, backend.ErrDeviceLost) {
-			return fmt.Errorf("%w; stopped, the last checkpoint is %s (resume with --resume once the device is back, or with --backend cpu)", err, *out)
+			return fmt.Errorf("%w; stopped, the last checkpoint is %s (resume with --resume once the device is back, or with --backend cpu)", err, r.out)
 		}
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (EMA generator, step %d), %s, samples in %s, loss curve %s\n",
-		*out, tr.Steps, statePath(*out), sideName(*out, "_samples"), sideName(*out, ".loss.png"))
+	fmt.Fprintf(os.Stderr, "wrote %s (%s, step %d), %s, samples in %s, loss curve %s\n",
+		r.out, r.what, tr.StepsDone(), statePath(r.out), sideName(r.out, "_samples"), sideName(r.out, ".loss.png"))
 	return nil
+}
+
+// firstN keeps the first n items of a batch.
+func firstN(b models.Batch, n int) models.Batch {
+	if b.N <= n {
+		return b
+	}
+	px := b.H * b.W
+	return models.Batch{N: n, H: b.H, W: b.W, Images: b.Images[:n*3*px], Labels: b.Labels[:n*px]}
 }
 
 // checkImageSizes refuses a dataset whose images are smaller than the

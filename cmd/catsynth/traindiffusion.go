@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -91,54 +90,10 @@ func runTrainDiffusion(ctx context.Context, args []string) error {
 	}
 	defer tr.Model.Release()
 	defer tr.Release()
-	if err := ensureDir(*out); err != nil {
-		return err
-	}
 	c := tr.Model.Config
-	if err := checkImageSizes(ds, c.ImageSize, c.ImageSize); err != nil {
-		return err
-	}
-	loader, err := dataset.NewLoader(ds, dataset.LoaderConfig{BatchSize: *batch, H: c.ImageSize, W: c.ImageSize, Seed: *seed,
-		Shuffle: true, DropLast: ds.Len() >= *batch, Augment: dataset.Augment{Flip: true}})
-	if err != nil {
-		return err
-	}
-	next, stop := batches(ctx, loader, tr.Steps/max(loader.Len(), 1))
-	defer stop()
-	sample, err := next()
-	if err != nil {
-		return err
-	}
-	sample = firstN(sample, 4)
-	fmt.Fprintf(os.Stderr, "training diffusion %s on %s: %d classes, %d px, %.2fM parameters, batch %d, %d steps\n",
-		*preset, ds.Name(), len(classes), c.ImageSize, float64(tr.Model.Params.Count())/1e6, *batch, *steps)
-	bar := newProgressBar(os.Stderr, *steps, "train")
-	_ = bar.Set(tr.Steps)
-	_, err = models.Train(ctx, tr, next, sample, trace, models.LoopOptions{
-		Steps: *steps, CheckpointEvery: *ckptEvery, SampleEvery: *sampleEvery,
-		ModelPath: *out, StatePath: statePath(*out), SampleDir: sideName(*out, "_samples"),
-		LossCurvePath: sideName(*out, ".loss.png"), F16: *f16,
-		SampleLabels: sampleLabels(sample, ds.Classes()),
-		Progress:     loopProgress(bar),
-	})
-	finishBar(bar, err)
-	if err != nil {
-		if errors.Is(err, models.ErrNonFinite) {
-			return fmt.Errorf("%w; stopped, the last good checkpoint is %s (resume with --resume, perhaps with a lower --lr)", err, *out)
-		}
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "wrote %s (EMA U-Net, step %d), %s, samples in %s, loss curve %s\n",
-		*out, tr.Steps, statePath(*out), sideName(*out, "_samples"), sideName(*out, ".loss.png"))
-	return nil
-}
-
-// firstN keeps the first n items of a batch (the sample grids of a
-// diffusion run: each cell costs a whole sampling run).
-func firstN(b models.Batch, n int) models.Batch {
-	if b.N <= n {
-		return b
-	}
-	px := b.H * b.W
-	return models.Batch{N: n, H: b.H, W: b.W, Images: b.Images[:n*3*px], Labels: b.Labels[:n*px]}
+	// Each grid cell of a diffusion run costs a whole sampling run: four maps.
+	return trainLoop(ctx, tr, ds, trainRun{out: *out, h: c.ImageSize, w: c.ImageSize, batch: *batch, seed: *seed, steps: *steps,
+		ckptEvery: *ckptEvery, sampleEvery: *sampleEvery, f16: *f16, trace: trace, sampleCap: 4, lrHint: "a lower --lr", what: "EMA U-Net",
+		banner: fmt.Sprintf("training diffusion %s on %s: %d classes, %d px, %.2fM parameters, batch %d, %d steps",
+			*preset, ds.Name(), len(classes), c.ImageSize, float64(tr.Model.Params.Count())/1e6, *batch, *steps)})
 }

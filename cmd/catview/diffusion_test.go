@@ -1,7 +1,7 @@
 package main
 
 import (
-	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,37 +10,17 @@ import (
 	"gioui.org/io/pointer"
 
 	"catsynth/dataset/synth"
+	"catsynth/internal/testscenes"
 	"catsynth/models/diffusion"
-	"catsynth/nn"
 )
 
 // tinyDiffusionFile saves an untrained 32 px diffusion model of the
-// synthetic source classes, its output convs given small weights (they
-// start at zero, which would make the image ignore the labels).
+// synthetic source classes whose output convs have small weights
+// (testscenes.DiffusionModel).
 func tinyDiffusionFile(t *testing.T) string {
 	t.Helper()
-	dev, err := nn.Open("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := diffusion.Tiny(len(synth.SourceClasses))
-	c.ImageSize, c.ClassNames = 32, synth.SourceClasses
-	u, err := diffusion.NewUNet(dev, c, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Release()
-	for _, p := range u.Params.All() {
-		if strings.HasPrefix(p.Name, "out.2.") || strings.HasSuffix(p.Name, "out_layers.3.weight") || strings.HasSuffix(p.Name, "out_layers.2.weight") {
-			v := make([]float32, p.T.Numel())
-			for i := range v {
-				v[i] = 0.05 * float32(math.Sin(float64(i)*0.7))
-			}
-			p.T.Upload(v)
-		}
-	}
 	path := filepath.Join(t.TempDir(), "tiny-diffusion.safetensors.zst")
-	if err := diffusion.Save(path, u, nil, false); err != nil {
+	if err := os.WriteFile(path, testscenes.DiffusionModel(t, synth.SourceClasses, 32, 4), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -105,7 +105,7 @@ func (s *Source) NewFinetuner(dev *nn.Device, spec models.FinetuneSpec) (models.
 				own = append(own, p)
 			}
 		}
-		if err := s.ck.LoadInto(prefixed(prefixEMA, own), nn.LoadOptions{AllowUnknown: true}); err != nil {
+		if err := s.ck.LoadInto(nn.Prefixed(prefixEMA, own), nn.LoadOptions{AllowUnknown: true}); err != nil {
 			f.Release()
 			return nil, err
 		}
@@ -122,11 +122,3 @@ const (
 	prefixModel = "model."
 	prefixEMA   = "ema."
 )
-
-func prefixed(prefix string, params []*nn.Param) []*nn.Param {
-	out := make([]*nn.Param, len(params))
-	for i, p := range params {
-		out[i] = &nn.Param{Name: prefix + p.Name, T: p.T, Trainable: p.Trainable}
-	}
-	return out
-}

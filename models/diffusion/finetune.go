@@ -138,9 +138,9 @@ func (f *finetuner) Averaged(fn func() error) error {
 
 // State is the U-Net with the label layer (model.*) and the EMA (ema.*).
 func (f *finetuner) State() []*nn.Param {
-	ps := prefixed(prefixModel, f.tr.Model.Params.All())
+	ps := nn.Prefixed(prefixModel, f.tr.Model.Params.All())
 	if f.tr.EMA != nil {
-		ps = append(ps, prefixed(prefixEMA, f.tr.EMA.Shadow())...)
+		ps = append(ps, nn.Prefixed(prefixEMA, f.tr.EMA.Shadow())...)
 	}
 	return ps
 }

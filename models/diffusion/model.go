@@ -31,6 +31,7 @@ const (
 type Model struct {
 	U        *UNet
 	sampling models.Sampling
+	loss     *Trainer // TrainingLoss's schedule and stream (no optimizer), made once
 }
 
 // NewModel wraps u with the default sampler settings (25 DDIM steps, eta
@@ -162,10 +163,14 @@ func (m *Model) Generate(ctx context.Context, labels *nn.Tensor, seeds []uint64,
 // the label input, timesteps and noise drawn from seed, no label drop
 // (models.ObjectiveModel): light finetuning of a label layer minimises it.
 func (m *Model) TrainingLoss(labels, images *nn.Tensor, seed uint64) (*nn.Tensor, error) {
-	tr, err := newTrainer(m.U, TrainConfig{})
-	if err != nil {
-		return nil, err
+	if m.loss == nil {
+		tr, err := newTrainer(m.U, TrainConfig{})
+		if err != nil {
+			return nil, err
+		}
+		m.loss = tr
 	}
+	tr := m.loss
 	data, err := images.Data()
 	if err != nil {
 		return nil, err

@@ -62,9 +62,9 @@ func (tr *Trainer) Sample(labels []int32, h, w int, seeds []uint64) ([]*image.RG
 }
 
 func (tr *Trainer) stateParams() []*nn.Param {
-	ps := prefixed(prefixModel, tr.Model.Params.All())
+	ps := nn.Prefixed(prefixModel, tr.Model.Params.All())
 	if tr.EMA != nil {
-		ps = append(ps, prefixed(prefixEMA, tr.EMA.Shadow())...)
+		ps = append(ps, nn.Prefixed(prefixEMA, tr.EMA.Shadow())...)
 	}
 	return ps
 }

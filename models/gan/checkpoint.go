@@ -85,7 +85,7 @@ func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFinite(ck); err != nil {
+	if err := ck.CheckFinite(); err != nil {
 		return nil, err
 	}
 	g, err := NewGenerator(dev, cfg, 0)
@@ -100,19 +100,10 @@ func generatorFrom(dev *nn.Device, ck *nn.Checkpoint) (*Generator, error) {
 	return g, nil
 }
 
-// prefixed returns params renamed with a prefix ("netG.") sharing tensors.
-func prefixed(prefix string, params []*nn.Param) []*nn.Param {
-	out := make([]*nn.Param, len(params))
-	for i, p := range params {
-		out[i] = &nn.Param{Name: prefix + p.Name, T: p.T, Trainable: p.Trainable}
-	}
-	return out
-}
-
 func (t *Trainer) stateParams() []*nn.Param {
-	ps := prefixed("netG.", t.G.Params().All())
-	ps = append(ps, prefixed("netD.", t.D.Params.All())...)
-	return append(ps, prefixed("netEMA.", t.EMA.Shadow())...)
+	ps := nn.Prefixed("netG.", t.G.Params().All())
+	ps = append(ps, nn.Prefixed("netD.", t.D.Params.All())...)
+	return append(ps, nn.Prefixed("netEMA.", t.EMA.Shadow())...)
 }
 
 // optimizerParams are the Adam moments of G and D, named optG.m.<param>,
@@ -371,8 +362,3 @@ func WithGenerator(source, model *nn.Checkpoint) (*nn.Checkpoint, error) {
 	sort.Slice(f.Tensors, func(i, j int) bool { return f.Tensors[i].Name < f.Tensors[j].Name })
 	return nn.CheckpointOf(f, source.Path)
 }
-
-// checkFinite refuses a model whose weights hold NaN or infinity (a run
-// that diverged, a damaged file): it would draw black images without a
-// word.
-func checkFinite(ck *nn.Checkpoint) error { return ck.CheckFinite() }

@@ -103,7 +103,7 @@ func (s *Source) LoadDiscriminator(dev *nn.Device) (*Discriminator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ck.LoadInto(prefixed("netD.", d.Params.All()), nn.LoadOptions{AllowUnknown: true}); err != nil {
+	if err := s.ck.LoadInto(nn.Prefixed("netD.", d.Params.All()), nn.LoadOptions{AllowUnknown: true}); err != nil {
 		d.Release()
 		return nil, err
 	}

@@ -120,7 +120,7 @@ func (f *finetuner) loadSource(ck *nn.Checkpoint) error {
 			gp = append(gp, p)
 		}
 	}
-	if err := ck.LoadInto(prefixed("netEMA.", gp), nn.LoadOptions{AllowUnknown: true}); err != nil {
+	if err := ck.LoadInto(nn.Prefixed("netEMA.", gp), nn.LoadOptions{AllowUnknown: true}); err != nil {
 		return err
 	}
 	var dp []*nn.Param
@@ -130,7 +130,7 @@ func (f *finetuner) loadSource(ck *nn.Checkpoint) error {
 		}
 		dp = append(dp, p)
 	}
-	return ck.LoadInto(prefixed("netD.", dp), nn.LoadOptions{AllowUnknown: true})
+	return ck.LoadInto(nn.Prefixed("netD.", dp), nn.LoadOptions{AllowUnknown: true})
 }
 
 // setup freezes what is not trained and creates the optimizers and EMA.
@@ -227,10 +227,10 @@ func (f *finetuner) Averaged(fn func() error) error {
 // State is G (with the label layer), D and the EMA, as netG.*, netD.*,
 // netEMA.*. Adam's moments are not kept.
 func (f *finetuner) State() []*nn.Param {
-	ps := prefixed("netG.", f.G.Params().All())
-	ps = append(ps, prefixed("netD.", f.D.Params.All())...)
+	ps := nn.Prefixed("netG.", f.G.Params().All())
+	ps = append(ps, nn.Prefixed("netD.", f.D.Params.All())...)
 	if f.ema != nil {
-		ps = append(ps, prefixed("netEMA.", f.ema.Shadow())...)
+		ps = append(ps, nn.Prefixed("netEMA.", f.ema.Shadow())...)
 	}
 	return ps
 }
