@@ -17,6 +17,7 @@ mkdir -p "$bindir" docs/benchmarks
 go build -o "$bindir/catsynth" ./cmd/catsynth
 go test -c -o "$bindir/gan" ./models/gan
 go test -c -o "$bindir/eval" ./eval
+go test -c -o "$bindir/diffusion" ./models/diffusion
 out="docs/benchmarks/peers-$(date -u +%Y-%m-%d).md"
 for a in "$@"; do [ "$a" = --out ] && out=""; done
 echo "uptime: $(uptime)"

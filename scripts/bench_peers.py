@@ -190,6 +190,24 @@ def peer_inception(quick):
     return t / 4 * 1e3
 
 
+def peer_unet(config_file, quick):
+    """ms per SDM U-Net forward at batch 2 (one guided step), the model built
+    by scripts/torch_sdm_unet.py from the config the Go benchmark logged."""
+    torch = torch_setup()
+    sys.path.insert(0, HERE)
+    import torch_sdm_unet as sdm
+    import torch.nn.functional as F
+    cfg = json.load(open(config_file))
+    model = sdm.UNet(cfg).eval()
+    size, s = cfg["image_size"], cfg["num_classes"]
+    x = torch.randn(2, cfg["in_channels"], size, size)
+    y = F.one_hot(torch.randint(0, s, (2, size, size)), s).permute(0, 3, 1, 2).float()
+    y[1] = 0
+    t = torch.tensor([500.0, 500.0])
+    with torch.no_grad():
+        return median_time(lambda: model(x, t, y), 3 if quick else 10) * 1e3
+
+
 def run_peer(row, quick):
     kind, *args = row.split(":")
     if kind == "matmul":
@@ -202,6 +220,8 @@ def run_peer(row, quick):
         return peer_fid(int(args[0]), quick)
     if kind == "inception":
         return peer_inception(quick)
+    if kind == "unet":
+        return peer_unet(":".join(args), quick)
     raise SystemExit(f"bench_peers: unknown peer row {row!r}")
 
 
@@ -223,16 +243,22 @@ def peer_settings():
 
 # ---- catsynth side ----
 
+CONFIG_LINE = re.compile(r"^\s*bench_test\.go:\d+: config (\{.*\})$")
 BENCH_LINE = re.compile(r"^(Benchmark\S+)\s+\d+\s+(.*)$")
 
 
-def go_bench_metric(binary, pattern, benchtime, unit, env=None):
-    """Runs one Go benchmark binary and returns the value reported in unit."""
+def go_bench_metric(binary, pattern, benchtime, unit, env=None, config_out=None):
+    """Runs one Go benchmark binary and returns the value reported in unit;
+    with config_out, also saves the model config the benchmark logged there."""
     e = dict(os.environ)
     e.update(env or {})
     p = subprocess.run([binary, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime],
                        capture_output=True, text=True, env=e, cwd=PKG_OF[binary])  # Go benchmarks open files relative to their package
     for line in p.stdout.splitlines():
+        c = CONFIG_LINE.match(line)
+        if c and config_out:
+            with open(config_out, "w") as f:
+                f.write(c.group(1))
         m = BENCH_LINE.match(line)
         if not m:
             continue
@@ -257,7 +283,7 @@ def catsynth_bench(cli, only, quick):
 
 
 def rows(bins, quick):
-    cli, gan, ev = bins["catsynth"], bins["gan"], bins["eval"]
+    cli, gan, ev, dif = bins["catsynth"], bins["gan"], bins["eval"], bins["diffusion"]
     cpu = {"CATSYNTH_BACKEND": "cpu"}
     gen_n = "2x" if quick else "5x"
     R = []
@@ -276,6 +302,11 @@ def rows(bins, quick):
     R.append(("models", "InceptionV3 features (batch 4, 299 px)", "ms/image", False, "torch (same layer shapes, by hand)",
               lambda: go_bench_metric(ev, "^BenchmarkFeatures$/^inception_v3$", "1x" if quick else "3x", "ms/image", cpu),
               "inception"))
+    unet_cfg = os.path.join(os.path.dirname(cli), "unet32.json")
+    R.append(("models", "diffusion U-Net sdm32 forward, batch 2 (one guided step)", "ms", False, "torch (scripts/torch_sdm_unet.py)",
+              lambda: go_bench_metric(dif, "^BenchmarkUNetForward32pxGuided$", "3x" if quick else "10x", "ns/op", cpu,
+                                      config_out=unet_cfg) / 1e6,
+              f"unet:{unet_cfg}"))
     R.append(("models", "GAN training step source64 CLADE batch 4", "ms/step", False, None,
               lambda: go_bench_metric(gan, "^BenchmarkTrainStep$/^source64_clade_b4$", "1x" if quick else "3x", "ms/step", cpu), None))
     for n in ((50, 500) if quick else (50, 500, 5000)):
@@ -309,9 +340,10 @@ def main():
         return
     if not a.bindir:
         ap.error("BINDIR (built by scripts/bench-peers.sh) is required")
-    bins = {k: os.path.join(a.bindir, k) for k in ("catsynth", "gan", "eval")}
+    bins = {k: os.path.join(a.bindir, k) for k in ("catsynth", "gan", "eval", "diffusion")}
     PKG_OF[bins["gan"]] = os.path.join(ROOT, "models", "gan")
     PKG_OF[bins["eval"]] = os.path.join(ROOT, "eval")
+    PKG_OF[bins["diffusion"]] = os.path.join(ROOT, "models", "diffusion")
     reps = a.reps or (1 if a.quick else 3)
     cpu = open("/proc/cpuinfo").read()
     model = re.search(r"model name\s*:\s*(.*)", cpu).group(1)

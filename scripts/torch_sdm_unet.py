@@ -13,7 +13,7 @@ order), so state_dict keys match an official checkpoint's.
       and DIR/io.safetensors (x, t, y, out), and the state_dict as
       DIR/model.pt the way SDM saves checkpoints.
   torch_sdm_unet.py --bench --config JSON [--reps N]
-      times the U-Net in PyTorch (what scripts/bench-diffusion.sh compares with)
+      times the U-Net in PyTorch (scripts/bench_peers.py has the same model as a peer row)
   torch_sdm_unet.py --convert MODEL.pt OUT.safetensors [--config JSON]
       converts an official checkpoint (a bare state_dict saved with
       th.save, e.g. ema_0.9999_best.pt) to float32 safetensors, with the

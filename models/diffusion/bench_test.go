@@ -106,6 +106,9 @@ func benchForwardBatch(b *testing.B, cfg Config, batch int) {
 	for i := range ts {
 		ts[i] = 500
 	}
+	if js, err := MarshalConfig(cfg); err == nil {
+		b.Logf("config %s", js) // scripts/bench_peers.py builds the same U-Net in PyTorch from this line
+	}
 	for b.Loop() {
 		dev.NoGrad(func() {
 			s := dev.Scope()
