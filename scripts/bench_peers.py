@@ -255,10 +255,11 @@ def go_bench_metric(binary, pattern, benchtime, unit, env=None, config_out=None)
     p = subprocess.run([binary, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime],
                        capture_output=True, text=True, env=e, cwd=PKG_OF[binary])  # Go benchmarks open files relative to their package
     for line in p.stdout.splitlines():
-        c = CONFIG_LINE.match(line)
+        c = CONFIG_LINE.match(line)  # the log follows the result line
         if c and config_out:
             with open(config_out, "w") as f:
                 f.write(c.group(1))
+    for line in p.stdout.splitlines():
         m = BENCH_LINE.match(line)
         if not m:
             continue
