@@ -84,7 +84,7 @@ func Handler(cfg ServerConfig) http.Handler {
 	if cfg.Site == nil {
 		cfg.Site = os.DirFS(cfg.Dir)
 	}
-	s := &server{cfg: cfg, files: map[string]cachedFile{}, assetVer: map[string]string{}, assets: map[string]Asset{}, started: time.Now()}
+	s := &server{cfg: cfg, files: map[string]cachedFile{}, assetVer: map[string]string{}, assets: map[string]Asset{}, started: time.Now(), gate: defaultBodyGate()}
 	for _, a := range cfg.Assets {
 		s.assets[a.Name] = a
 	}
@@ -107,6 +107,8 @@ type server struct {
 	mu       sync.Mutex
 	files    map[string]cachedFile // by site, path and encoding
 	assetVer map[string]string     // content hash by asset name
+
+	gate *bodyGate // large bodies take turns
 }
 
 // ModelIndex is the JSON of /models/index.json.
@@ -154,7 +156,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.Set("Content-Type", "application/octet-stream")
 			ver := s.assetVersion(name, a.Data)
 			setCaching(h, r, `"`+ver+`"`, ver)
-			http.ServeContent(w, r, name, s.started, bytes.NewReader(a.Data))
+			s.serveContent(w, r, name, s.started, a.Data)
 			return
 		}
 	}
@@ -200,7 +202,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mod.IsZero() { // files embedded in the binary: as old as the server
 		mod = s.started
 	}
-	http.ServeContent(w, r, name, mod, bytes.NewReader(e.data))
+	s.serveContent(w, r, name, mod, e.data)
+}
+
+// serveContent is http.ServeContent (ranges, conditional requests) with
+// large bodies going through the gate.
+func (s *server) serveContent(w http.ResponseWriter, r *http.Request, name string, mod time.Time, data []byte) {
+	if len(data) >= largeBody && r.Method == http.MethodGet && s.gate != nil {
+		defer s.gate.enter()()
+	}
+	http.ServeContent(w, r, name, mod, bytes.NewReader(data))
 }
 
 // content returns a static file and its ETag, gzipped when gz: read (and
