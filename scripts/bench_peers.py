@@ -208,6 +208,24 @@ def peer_unet(config_file, quick):
         return median_time(lambda: model(x, t, y), 3 if quick else 10) * 1e3
 
 
+def peer_gan_step(preset, norm, batch, quick):
+    """ms per OASIS training step (G, then D with LabelMix, then the EMA) of
+    the repo's PyTorch trainer (python/catsynth_train), the same preset,
+    norm, batch and 23 classes as models/gan's BenchmarkTrainStep."""
+    torch = torch_setup()
+    sys.path.insert(0, os.path.join(ROOT, "python", "catsynth_train"))  # its modules import each other by name
+    from types import SimpleNamespace
+    import train_gan
+    args = train_gan.parse_args(["--data", "unused", "--out", "/nonexistent/unused.safetensors", "--preset", preset,
+                                 "--norm", norm, "--steps", "1", "--batch", str(batch), "--device", "cpu"])
+    tr = train_gan.Trainer(args, train_gan.Run("cpu"), SimpleNamespace(names=[f"class{i}" for i in range(23)]))
+    h, w = tr.gc["height"], tr.gc["width"]
+    i = torch.arange(batch * h * w)
+    labels = ((i // 5) % 23).view(batch, h, w)  # the Go benchmark's map
+    real = torch.rand(batch, 3, h, w) * 2 - 1
+    return median_time(lambda: tr.train_step(real, labels), 2 if quick else 5, warm=1) * 1e3
+
+
 def run_peer(row, quick):
     kind, *args = row.split(":")
     if kind == "matmul":
@@ -220,6 +238,8 @@ def run_peer(row, quick):
         return peer_fid(int(args[0]), quick)
     if kind == "inception":
         return peer_inception(quick)
+    if kind == "gan_step":
+        return peer_gan_step(args[0], args[1], int(args[2]), quick)
     if kind == "unet":
         return peer_unet(":".join(args), quick)
     raise SystemExit(f"bench_peers: unknown peer row {row!r}")
@@ -308,8 +328,9 @@ def rows(bins, quick):
               lambda: go_bench_metric(dif, "^BenchmarkUNetForward32pxGuided$", "3x" if quick else "10x", "ns/op", cpu,
                                       config_out=unet_cfg) / 1e6,
               f"unet:{unet_cfg}"))
-    R.append(("models", "GAN training step source64 CLADE batch 4", "ms/step", False, None,
-              lambda: go_bench_metric(gan, "^BenchmarkTrainStep$/^source64_clade_b4$", "1x" if quick else "3x", "ms/step", cpu), None))
+    R.append(("models", "GAN training step source64 CLADE batch 4", "ms/step", False, "torch (python/catsynth_train)",
+              lambda: go_bench_metric(gan, "^BenchmarkTrainStep$/^source64_clade_b4$", "1x" if quick else "3x", "ms/step", cpu),
+              "gan_step:source64:clade:4"))
     for n in ((50, 500) if quick else (50, 500, 5000)):
         R.append(("fid", f"FID statistics 2048-d, n={n} per set", "s", False, "numpy",
                   lambda n=n: go_bench_metric(ev, f"^BenchmarkFID$/^d2048_n{n}$", "1x", "ns/op") / 1e9, f"fid:{n}"))
