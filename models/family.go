@@ -127,10 +127,27 @@ func LoadCheckpoint(dev *nn.Device, ck *nn.Checkpoint) (Conditioned, error) {
 	return Conditioned{Net: m}, nil
 }
 
-// OpenSource reads a training-state file of any registered family.
+// ModelSourcer is a family whose model files alone are enough to finetune
+// from (a diffusion model has no discriminator: its weights are all a
+// finetuner starts from), so a model shipped without a training state can
+// still be a transfer source.
+type ModelSourcer interface {
+	OpenModelSource(ck *nn.Checkpoint) (Source, error)
+}
+
+// OpenSource reads a training-state file of any registered family, or a
+// model file of a family that finetunes from model files (ModelSourcer).
 func OpenSource(ck *nn.Checkpoint) (Source, error) {
-	f, err := familyFor(ck.Metadata[MetaKind], true)
+	kind := ck.Metadata[MetaKind]
+	f, err := familyFor(kind, true)
 	if err != nil {
+		if kind != "" {
+			if mf, err2 := familyFor(kind, false); err2 == nil {
+				if ms, ok := mf.(ModelSourcer); ok {
+					return ms.OpenModelSource(ck)
+				}
+			}
+		}
 		return nil, fmt.Errorf("%s is %v; finetuning needs a training state", ck.Path, err)
 	}
 	return f.OpenSource(ck)

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -127,7 +128,26 @@ func TestDiffusionFoldIsExact(t *testing.T) {
 // null map of guidance stays the null map).
 func TestDiffusionIdentityAGivesSource(t *testing.T) {
 	r, seed := testscenes.RNG(t)
-	model, src := tinyDiffusionSource(t, t.TempDir(), seed)
+	model, fromState := tinyDiffusionSource(t, t.TempDir(), seed)
+	// Without its state beside it the model file itself is the source
+	// (models.ModelSourcer): its weights are the EMA weights the state's
+	// finetuner starts from.
+	if err := os.Remove(StatePath(model)); err != nil {
+		t.Fatal(err)
+	}
+	fromModel, err := LoadSource(model)
+	if err != nil {
+		t.Fatalf("a diffusion model file without its state: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		src  models.Source
+	}{{"state", fromState}, {"model file", fromModel}} {
+		t.Run(c.name, func(t *testing.T) { identityAGivesSource(t, r, seed, model, c.src) })
+	}
+}
+
+func identityAGivesSource(t *testing.T, r *rand.Rand, seed uint64, model string, src models.Source) {
 	dev := testscenes.CPU()
 	I := affinity.NewMatrix(srcNames, srcNames)
 	for i := range I.W {

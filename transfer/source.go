@@ -33,6 +33,9 @@ func LoadSource(path string) (models.Source, error) {
 	}
 	if _, err := os.Stat(state); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
+			if src, ok := modelFileSource(path); ok {
+				return src, nil
+			}
 			return nil, fmt.Errorf("transfer: %s: no training state beside the model (%s): transfer needs the source discriminator, which `catsynth train gan` stores there", path, state)
 		}
 		return nil, err
@@ -52,4 +55,16 @@ func LoadSourceCheckpoint(ck *nn.Checkpoint) (models.Source, error) {
 		return nil, fmt.Errorf("transfer: %w", err)
 	}
 	return src, nil
+}
+
+// modelFileSource opens a model file as a source when its family finetunes
+// from model files alone (models.ModelSourcer: diffusion); false otherwise,
+// and the caller says a state is missing.
+func modelFileSource(path string) (models.Source, bool) {
+	ck, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return nil, false
+	}
+	src, err := models.OpenSource(ck)
+	return src, err == nil
 }

@@ -19,6 +19,8 @@ import (
 
 	"catsynth/dataset"
 	"catsynth/models"
+	"catsynth/models/diffusion"
+	"catsynth/nn"
 	"catsynth/nn/safetensors"
 	"catsynth/weights/ganmodels"
 )
@@ -258,6 +260,53 @@ func TestTransferFromTheEmbeddedModel(t *testing.T) {
 	if _, se, code := runCLI(t, dir, "generate", "--model", "a.safetensors.zst"); code != 0 {
 		t.Errorf("generate with the transferred model: exit %d\n%s", code, se)
 	}
+}
+
+// TestEveryEmbeddedModelTransfers: every model the binary ships can be
+// estimated on (--method seg: a GAN's shipped discriminator, or for a
+// diffusion model the embedded source-domain segmenter) and transferred
+// from, from a directory with nothing but the binary.
+func TestEveryEmbeddedModelTransfers(t *testing.T) {
+	for _, name := range ganmodels.Names() {
+		if name == "source128" {
+			continue // the default: TestTransferFromTheEmbeddedModel
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ck, err := nn.DecodeCheckpoint(mustEmbedded(t, name), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := models.Inspect(ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := fmt.Sprintf("synth:coast:n=2,size=%d", spec.H)
+			src := "embedded:" + name
+			if _, se, code := runCLI(t, dir, "affinity", "--source", src, "--target", target, "--method", "seg", "--n", "2", "--out", "a.json"); code != 0 {
+				t.Fatalf("affinity --method seg: exit %d\n%s", code, se)
+			}
+			if _, se, code := runCLI(t, dir, "transfer", "--source", src, "--target", target, "--affinity", "a.json", "--steps", "1", "--batch", "1", "--out", "t.safetensors.zst"); code != 0 {
+				t.Fatalf("transfer: exit %d\n%s", code, se)
+			}
+			gen := []string{"generate", "--model", "t.safetensors.zst"}
+			if spec.Kind == diffusion.KindModel {
+				gen = append(gen, "--steps", "2")
+			}
+			if _, se, code := runCLI(t, dir, gen...); code != 0 {
+				t.Errorf("generate with the transferred model: exit %d\n%s", code, se)
+			}
+		})
+	}
+}
+
+func mustEmbedded(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := ganmodels.Bytes(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestNoWindowSystemNoise is the regression test for the GPU probe printing

@@ -75,6 +75,11 @@ func loadSource(spec string) (models.Source, error) {
 	if name, ok := embeddedName(spec); ok && (spec == "" || strings.HasPrefix(spec, embeddedPrefix)) {
 		data, err := ganmodels.Source(name)
 		if err != nil {
+			if model, _, err2 := readModel(spec); err2 == nil {
+				if src, err2 := transfer.LoadSourceCheckpoint(model); err2 == nil {
+					return src, nil // a family that finetunes from its model file (diffusion)
+				}
+			}
 			return nil, fmt.Errorf("%w: %v (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, err)
 		}
 		ck, err := nn.DecodeCheckpoint(data, embeddedPrefix+name+ganmodels.SourceExt)

@@ -37,6 +37,11 @@ func (family) Load(dev *nn.Device, ck *nn.Checkpoint) (models.Model, error) {
 
 func (family) OpenSource(ck *nn.Checkpoint) (models.Source, error) { return openSource(ck) }
 
+// OpenModelSource finetunes from a model file itself (its weights are the
+// EMA weights a state's finetuner would start from): an embedded default
+// ships without its 50 MB training state.
+func (family) OpenModelSource(ck *nn.Checkpoint) (models.Source, error) { return openSource(ck) }
+
 func (family) ResumeFinetuner(dev *nn.Device, ck *nn.Checkpoint, spec models.FinetuneSpec) (models.Finetuner, error) {
 	c, err := configOf(ck, nil)
 	if err != nil {
@@ -54,17 +59,24 @@ func (family) ResumeFinetuner(dev *nn.Device, ck *nn.Checkpoint, spec models.Fin
 }
 
 // Source is a trained diffusion model for finetuning: its training state
-// (model.*, ema.*), from whose EMA weights finetuners start.
+// (model.*, ema.*), from whose EMA weights finetuners start, or a model
+// file, whose weights are those EMA weights.
 type Source struct {
 	Path   string
 	Config Config
 	Step   int
 	ck     *nn.Checkpoint
+	prefix string // of the weights finetuners start from
 }
 
 func openSource(ck *nn.Checkpoint) (*Source, error) {
-	if k := ck.Metadata[models.MetaKind]; k != KindState {
-		return nil, fmt.Errorf("diffusion: %s is a %q file, not a diffusion training state", ck.Path, k)
+	prefix := prefixEMA
+	switch k := ck.Metadata[models.MetaKind]; k {
+	case KindState:
+	case KindModel:
+		prefix = ""
+	default:
+		return nil, fmt.Errorf("diffusion: %s is a %q file, not a diffusion model or training state", ck.Path, k)
 	}
 	c, err := configOf(ck, nil)
 	if err != nil {
@@ -73,7 +85,7 @@ func openSource(ck *nn.Checkpoint) (*Source, error) {
 	if len(c.ClassNames) != c.NumClasses {
 		return nil, fmt.Errorf("diffusion: %s: %d source class names for %d label channels (the estimators need the names)", ck.Path, len(c.ClassNames), c.NumClasses)
 	}
-	s := &Source{Path: ck.Path, Config: c, ck: ck}
+	s := &Source{Path: ck.Path, Config: c, ck: ck, prefix: prefix}
 	s.Step, _ = strconv.Atoi(ck.Metadata[models.MetaStep])
 	return s, nil
 }
@@ -105,7 +117,7 @@ func (s *Source) NewFinetuner(dev *nn.Device, spec models.FinetuneSpec) (models.
 				own = append(own, p)
 			}
 		}
-		if err := s.ck.LoadInto(nn.Prefixed(prefixEMA, own), nn.LoadOptions{AllowUnknown: true}); err != nil {
+		if err := s.ck.LoadInto(nn.Prefixed(s.prefix, own), nn.LoadOptions{AllowUnknown: true}); err != nil {
 			f.Release()
 			return nil, err
 		}

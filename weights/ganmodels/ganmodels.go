@@ -5,6 +5,8 @@
 //	source64.safetensors.zst   64 px, for fast use       (preset source64)
 //	tiny32.safetensors.zst     32 px, a few steps only: for tests
 //	source128.source.safetensors.zst  source128's discriminator (finetuning source)
+//	source64.source.safetensors.zst   source64's discriminator (finetuning source)
+//	tiny32.source.safetensors.zst     tiny32's discriminator (finetuning source)
 //	diffusion32.safetensors.zst  the 32 px diffusion model (sdm32, catsynth train diffusion; early: docs/DIFFUSION.md)
 //
 // Despite the package's name every family's defaults live here: the file's
@@ -18,7 +20,9 @@
 // a model holds what finetuning needs beyond it (its discriminator, and the
 // generator weights it was trained with: the slim training state `catsynth
 // train gan --export-source` writes), so that `catsynth transfer` and the
-// segmentation estimator work on an embedded model.
+// segmentation estimator work on an embedded model. A diffusion model needs
+// none: its weights are all finetuning starts from, and the segmentation
+// estimator uses the embedded source-domain segmenter.
 package ganmodels
 
 import (
