@@ -25,10 +25,13 @@ desktop: deps
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/catsynth
 
-## wasm: the browser build of catsynth into public/ (with Go's wasm_exec.js)
+## wasm: the browser build of catsynth into public/ (with Go's wasm_exec.js), without the
+## symbol tables (-s -w: Go's wasm stack traces do not use them), and its Brotli copy
+## catsynth.wasm.br for browsers that accept br (best level: about a minute when the wasm changed)
 wasm:
-	GOOS=js GOARCH=wasm $(GO) build -o public/catsynth.wasm ./wasm
+	GOOS=js GOARCH=wasm $(GO) build -ldflags="-s -w" -trimpath -o public/catsynth.wasm ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" public/
+	$(GO) run ./internal/cmd/precompress public/catsynth.wasm
 
 ## deps: install the system packages the tests need, when missing (apt-get, as root)
 deps:

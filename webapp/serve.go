@@ -7,15 +7,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // Asset is a file the server holds in memory (an embedded model, the word
@@ -84,7 +88,7 @@ func Handler(cfg ServerConfig) http.Handler {
 	if cfg.Site == nil {
 		cfg.Site = os.DirFS(cfg.Dir)
 	}
-	s := &server{cfg: cfg, files: map[string]cachedFile{}, assetVer: map[string]string{}, assets: map[string]Asset{}, started: time.Now(), gate: defaultBodyGate()}
+	s := &server{cfg: cfg, files: map[string]cachedFile{}, assetVer: map[string]string{}, assets: map[string]Asset{}, started: time.Now(), gate: defaultBodyGate(), brotli: map[string]brotliCheck{}}
 	for _, a := range cfg.Assets {
 		s.assets[a.Name] = a
 	}
@@ -107,6 +111,8 @@ type server struct {
 	mu       sync.Mutex
 	files    map[string]cachedFile // by site, path and encoding
 	assetVer map[string]string     // content hash by asset name
+
+	brotli map[string]brotliCheck // by site and path: is NAME.br current
 
 	gate *bodyGate // large bodies take turns
 }
@@ -187,15 +193,23 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ctype != "" {
 		h.Set("Content-Type", ctype)
 	}
-	gz := text && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
-	e, err := s.content(site, name, st, gz)
+	enc := ""
+	if text {
+		h.Add("Vary", "Accept-Encoding")
+		switch {
+		case accepts(r, "br") && s.hasBrotli(site, name, st):
+			enc = "br"
+		case accepts(r, "gzip"):
+			enc = "gzip"
+		}
+	}
+	e, err := s.content(site, name, st, enc)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if gz {
-		h.Set("Content-Encoding", "gzip")
-		h.Add("Vary", "Accept-Encoding")
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
 	}
 	setCaching(h, r, e.etag, e.version)
 	mod := st.ModTime()
@@ -214,12 +228,15 @@ func (s *server) serveContent(w http.ResponseWriter, r *http.Request, name strin
 	http.ServeContent(w, r, name, mod, bytes.NewReader(data))
 }
 
-// content returns a static file and its ETag, gzipped when gz: read (and
-// compressed) once per file version (size and modification time) and kept,
-// so that concurrent first requests share one compression and later ones
-// allocate nothing.
-func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) (cachedFile, error) {
-	key := fmt.Sprintf("%p/%s/%t", site, name, gz)
+// content returns a static file and its ETag in the encoding asked for
+// ("", "gzip" or "br"): read (and gzipped) once per file version (size and
+// modification time) and kept, so that concurrent first requests share one
+// compression and later ones allocate nothing. Brotli is never made here
+// (its best level takes a minute for the wasm): it is NAME.br beside the
+// file, written at build time (internal/cmd/precompress) and checked
+// against the file by hasBrotli.
+func (s *server) content(site fs.FS, name string, st fs.FileInfo, enc string) (cachedFile, error) {
+	key := fmt.Sprintf("%p/%s/%s", site, name, enc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.files[key]; ok && e.mod.Equal(st.ModTime()) && e.size == st.Size() {
@@ -231,7 +248,13 @@ func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) (cach
 	}
 	e := cachedFile{mod: st.ModTime(), size: st.Size(), data: raw, version: version(raw)}
 	e.etag = `"` + e.version + `"`
-	if gz {
+	switch enc {
+	case "br":
+		if e.data, err = fs.ReadFile(site, name+".br"); err != nil {
+			return cachedFile{}, err
+		}
+		e.etag = `"` + e.version + `-br"`
+	case "gzip":
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		zw.Write(raw)
@@ -242,6 +265,51 @@ func (s *server) content(site fs.FS, name string, st fs.FileInfo, gz bool) (cach
 	}
 	s.files[key] = e
 	return e, nil
+}
+
+// hasBrotli reports whether site holds NAME.br and it decompresses to the
+// file's current content (a wasm rebuilt by hand leaves a stale one: then
+// gzip is served). The check runs once per file version.
+func (s *server) hasBrotli(site fs.FS, name string, st fs.FileInfo) bool {
+	key := fmt.Sprintf("%p/%s", site, name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.brotli[key]; ok && c.mod.Equal(st.ModTime()) && c.size == st.Size() {
+		return c.ok
+	}
+	ok := false
+	if br, err := fs.ReadFile(site, name+".br"); err == nil {
+		if raw, err := fs.ReadFile(site, name); err == nil {
+			got, err := io.ReadAll(io.LimitReader(brotli.NewReader(bytes.NewReader(br)), int64(len(raw))+1))
+			ok = err == nil && bytes.Equal(got, raw)
+		}
+	}
+	s.brotli[key] = brotliCheck{mod: st.ModTime(), size: st.Size(), ok: ok}
+	return ok
+}
+
+type brotliCheck struct {
+	mod  time.Time
+	size int64
+	ok   bool
+}
+
+// accepts reports whether the request's Accept-Encoding lists coding with
+// a non-zero quality.
+func accepts(r *http.Request, coding string) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(name), coding) {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		if !ok {
+			return true
+		}
+		v, err := strconv.ParseFloat(q, 64)
+		return err == nil && v > 0
+	}
+	return false
 }
 
 // version is a file's content hash as the page may put it in a URL

@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -22,9 +21,36 @@ var generators = map[string]map[string]func() string{
 	},
 }
 
-var slotRE = regexp.MustCompile(`(?m)^([ \t]*)\{\{(\w+)\}\}[ \t]*$`)
-
 var sources sync.Map // file name -> generated source
+
+// slotLine parses a slot line: `{{name}}` alone on its line, indented by
+// spaces or tabs (the indent is kept for every generated line). The
+// packages use no regexp: it would add a quarter megabyte to the page's
+// wasm.
+func slotLine(line string) (indent, name string, ok bool) {
+	body := strings.TrimLeft(line, " \t")
+	indent = line[:len(line)-len(body)]
+	body = strings.TrimRight(body, " \t")
+	inner, ok := strings.CutPrefix(body, "{{")
+	if !ok {
+		return "", "", false
+	}
+	if inner, ok = strings.CutSuffix(inner, "}}"); !ok || !isWord(inner) {
+		return "", "", false
+	}
+	return indent, inner, true
+}
+
+// isWord reports whether s is a non-empty run of letters, digits and
+// underscores.
+func isWord(s string) bool {
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // source returns shaders/file with its slots filled. It panics on a slot
 // without a generator and on a generator without a slot: both are
@@ -35,26 +61,35 @@ func source(file string) string {
 	}
 	gens := generators[file]
 	used := map[string]bool{}
-	out := slotRE.ReplaceAllStringFunc(shaders.Source(file), func(line string) string {
-		m := slotRE.FindStringSubmatch(line)
-		gen, ok := gens[m[2]]
+	var out strings.Builder
+	for line := range strings.Lines(shaders.Source(file)) {
+		text, nl := strings.CutSuffix(line, "\n")
+		indent, name, ok := slotLine(text)
 		if !ok {
-			panic(fmt.Sprintf("gpu: %s: no generator for slot {{%s}}", file, m[2]))
+			out.WriteString(line)
+			continue
 		}
-		used[m[2]] = true
+		gen, ok := gens[name]
+		if !ok {
+			panic(fmt.Sprintf("gpu: %s: no generator for slot {{%s}}", file, name))
+		}
+		used[name] = true
 		var sb strings.Builder
 		for l := range strings.Lines(gen()) {
-			sb.WriteString(m[1] + l)
+			sb.WriteString(indent + l)
 		}
-		return strings.TrimRight(sb.String(), "\n")
-	})
+		out.WriteString(strings.TrimRight(sb.String(), "\n"))
+		if nl {
+			out.WriteString("\n")
+		}
+	}
 	for name := range gens {
 		if !used[name] {
 			panic(fmt.Sprintf("gpu: %s has no slot {{%s}}", file, name))
 		}
 	}
-	sources.Store(file, out)
-	return out
+	sources.Store(file, out.String())
+	return out.String()
 }
 
 // unaryCases is one `case` per unary op returning expr(def).

@@ -15,7 +15,7 @@ import (
 // needs no GPU: the generated text is what every adapter compiles.
 func TestGeneratedOpSwitches(t *testing.T) {
 	src := source("elementwise.wgsl")
-	if slotRE.MatchString(src) {
+	if slotRefRE.MatchString(src) {
 		t.Fatal("generated elementwise.wgsl still holds a slot line")
 	}
 	caseRE := regexp.MustCompile(`^\s*case (\d+)u: \{ return (.*); \} // (\S+)$`)

@@ -44,7 +44,6 @@ package gpu
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,31 +104,98 @@ func groups1D(n, wg int) [3]uint32 {
 	return [3]uint32{maxGroupsX, uint32((g + maxGroupsX - 1) / maxGroupsX), 1}
 }
 
-var overrideRE = regexp.MustCompile(`(?m)^[ \t]*override[ \t]+(\w+)[ \t]*:[ \t]*(\w+)[ \t]*(?:=[ \t]*([^;]+))?;`)
-
 // specialize returns src with every override declaration turned into a const
 // holding consts[name] (or its default). It panics on an unknown name.
 func specialize(file, src string, consts map[string]float64) string {
 	used := map[string]bool{}
-	out := overrideRE.ReplaceAllStringFunc(src, func(decl string) string {
-		m := overrideRE.FindStringSubmatch(decl)
-		name, typ, def := m[1], m[2], strings.TrimSpace(m[3])
-		v, ok := consts[name]
+	var out strings.Builder
+	for line := range strings.Lines(src) {
+		d, ok := parseOverride(line)
 		if !ok {
-			if def == "" {
-				panic(fmt.Sprintf("gpu: %s: override %s has no default and no value", file, name))
-			}
-			return fmt.Sprintf("const %s: %s = %s;", name, typ, def)
+			out.WriteString(line)
+			continue
 		}
-		used[name] = true
-		return fmt.Sprintf("const %s: %s = %s;", name, typ, wgslLiteral(file, name, typ, v))
-	})
+		v, ok := consts[d.name]
+		if !ok {
+			if d.def == "" {
+				panic(fmt.Sprintf("gpu: %s: override %s has no default and no value", file, d.name))
+			}
+			fmt.Fprintf(&out, "const %s: %s = %s;", d.name, d.typ, d.def)
+		} else {
+			used[d.name] = true
+			fmt.Fprintf(&out, "const %s: %s = %s;", d.name, d.typ, wgslLiteral(file, d.name, d.typ, v))
+		}
+		out.WriteString(line[d.end:])
+	}
 	for name := range consts {
 		if !used[name] {
 			panic(fmt.Sprintf("gpu: %s declares no override %s", file, name))
 		}
 	}
-	return out
+	return out.String()
+}
+
+// overrideDecl is `override NAME: TYPE [= DEFAULT];` at the start of a
+// line (after spaces or tabs); end is the offset just past its semicolon.
+type overrideDecl struct {
+	name, typ, def string
+	end            int
+}
+
+// parseOverride reads an override declaration from the start of line
+// (false if the line does not start with one). A line scanner, not a
+// regexp: regexp would add a quarter megabyte to the page's wasm.
+func parseOverride(line string) (overrideDecl, bool) {
+	var d overrideDecl
+	i := skipBlank(line, 0)
+	rest, ok := strings.CutPrefix(line[i:], "override")
+	if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+		return d, false
+	}
+	i = skipBlank(line, len(line)-len(rest))
+	if d.name, i = word(line, i); d.name == "" {
+		return d, false
+	}
+	if i = skipBlank(line, i); i >= len(line) || line[i] != ':' {
+		return d, false
+	}
+	if d.typ, i = word(line, skipBlank(line, i+1)); d.typ == "" {
+		return d, false
+	}
+	i = skipBlank(line, i)
+	if i < len(line) && line[i] == '=' {
+		semi := strings.IndexByte(line[i:], ';')
+		if semi < 0 {
+			return d, false
+		}
+		d.def = strings.TrimSpace(line[i+1 : i+semi])
+		if d.def == "" {
+			return d, false
+		}
+		i += semi
+	}
+	if i >= len(line) || line[i] != ';' {
+		return d, false
+	}
+	d.end = i + 1
+	return d, true
+}
+
+func skipBlank(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// word returns the run of letters, digits and underscores at s[i:] and the
+// offset after it.
+func word(s string, i int) (string, int) {
+	j := i
+	for j < len(s) && isWord(s[j:j+1]) {
+		j++
+	}
+	return s[i:j], j
 }
 
 func wgslLiteral(file, name, typ string, v float64) string {

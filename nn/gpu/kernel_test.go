@@ -1,10 +1,14 @@
 package gpu
 
 import (
+	"fmt"
+	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 
 	"catsynth/nn/backend"
+	"catsynth/shaders"
 )
 
 func TestSpecialize(t *testing.T) {
@@ -323,5 +327,67 @@ func TestNoAdapterMatch(t *testing.T) {
 	_, err := New()
 	if err == nil || !strings.Contains(err.Error(), "no-such-adapter-xyz") {
 		t.Errorf("New with %s unmatched: err = %v", AdapterEnv, err)
+	}
+}
+
+// The scanners of specialize and source replaced two regexps (to keep
+// regexp out of the page's wasm); the regexps stay here as the reference.
+var (
+	overrideRefRE = regexp.MustCompile(`(?m)^[ \t]*override[ \t]+(\w+)[ \t]*:[ \t]*(\w+)[ \t]*(?:=[ \t]*([^;]+))?;`)
+	slotRefRE     = regexp.MustCompile(`(?m)^([ \t]*)\{\{(\w+)\}\}[ \t]*$`)
+)
+
+func specializeRef(src string, consts map[string]float64) string {
+	return overrideRefRE.ReplaceAllStringFunc(src, func(decl string) string {
+		m := overrideRefRE.FindStringSubmatch(decl)
+		name, typ, def := m[1], m[2], strings.TrimSpace(m[3])
+		if v, ok := consts[name]; ok {
+			return fmt.Sprintf("const %s: %s = %s;", name, typ, wgslLiteral("ref", name, typ, v))
+		}
+		return fmt.Sprintf("const %s: %s = %s;", name, typ, def)
+	})
+}
+
+// TestSpecializeMatchesRegexpReference: every shader, and lines made to
+// probe the scanner's edges, come out as the reference regexp makes them.
+func TestSpecializeMatchesRegexpReference(t *testing.T) {
+	srcs := map[string]string{"edges": "override A: u32 = 3u; // trailing\n\t override  B :f32=2.5 ;x\n" +
+		"overrideC: u32 = 1u;\n// override D: u32 = 1u;\nlet x = 1; override E: u32 = 2u;\n" +
+		"override F: i32;\noverride : u32 = 1u;\n   override H: bool = true;"} // declarations are one line each (the regexp let a default run on over lines)
+	files, err := fs.Glob(shaders.FS, "*.wgsl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("shaders: %v (%d files)", err, len(files))
+	}
+	for _, f := range files {
+		srcs[f] = shaders.Source(f)
+	}
+	srcs["elementwise.wgsl (generated)"] = source("elementwise.wgsl")
+	overrides := 0
+	for name, src := range srcs {
+		consts := map[string]float64{}
+		for _, m := range overrideRefRE.FindAllStringSubmatch(src, -1) {
+			if strings.TrimSpace(m[3]) == "" || len(consts)%2 == 0 {
+				consts[m[1]] = 1 // every other one (and those without a default) given a value
+			}
+			overrides++
+		}
+		if got, want := specialize(name, src, consts), specializeRef(src, consts); got != want {
+			t.Errorf("%s: specialize differs from the reference regexp:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+	if overrides < 10 {
+		t.Fatalf("only %d override declarations seen: the reference found too few to mean anything", overrides)
+	}
+}
+
+// TestSlotLineMatchesRegexpReference: slot lines are recognised as the
+// reference regexp recognises them.
+func TestSlotLineMatchesRegexpReference(t *testing.T) {
+	for _, line := range []string{"{{unary_f}}", "\t  {{x_1}}  \t", "{{}}", "{{a b}}", "x {{a}}", "{{a}} x", "{a}", "{{a}", "  {{A9}}"} {
+		m := slotRefRE.FindStringSubmatch(line)
+		indent, name, ok := slotLine(line)
+		if ok != (m != nil) || ok && (indent != m[1] || name != m[2]) {
+			t.Errorf("slotLine(%q) = %q, %q, %v; the reference: %q", line, indent, name, ok, m)
+		}
 	}
 }
