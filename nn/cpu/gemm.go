@@ -123,25 +123,55 @@ func kernelGo4x4(k int, a, b, c []float32, ldc int) {
 	r[3] += c33
 }
 
-// scratchPools pool packing buffers between calls, one pool per power-of-two
-// capacity: with a single pool, a request would often draw a buffer too
-// small for it, drop it and allocate afresh.
-var scratchPools [bits.UintSize]sync.Pool
+// scratch keeps packing buffers between calls, one free list per
+// power-of-two capacity: with a single list, a request would often draw a
+// buffer too small for it, drop it and allocate afresh. Not a sync.Pool:
+// the garbage collector empties those at every cycle, and a training step
+// that allocates a few megabytes runs a cycle every few GEMMs, so nearly
+// every call allocated its buffers again. A list holds at most
+// scratchKeep(class) buffers, so what stays is bounded by the largest
+// GEMMs' working set.
+var scratch struct {
+	mu   sync.Mutex
+	free [bits.UintSize][]*[]float32
+}
+
+// scratchKeep is how many free buffers of capacity 2^class are kept: a few
+// per worker for small ones, two for those of 16 MB and more.
+func scratchKeep(class int) int {
+	if class >= 22 { // 4M values, 16 MB
+		return 2
+	}
+	return 4 * workers()
+}
 
 func getScratch(n int) *[]float32 {
 	class := bits.Len(uint(max(n, 1) - 1))
-	if p, ok := scratchPools[class].Get().(*[]float32); ok {
+	scratch.mu.Lock()
+	if l := scratch.free[class]; len(l) > 0 {
+		p := l[len(l)-1]
+		l[len(l)-1] = nil
+		scratch.free[class] = l[:len(l)-1]
+		scratch.mu.Unlock()
 		*p = (*p)[:n]
 		return p
 	}
+	scratch.mu.Unlock()
 	s := make([]float32, n, 1<<class)
 	return &s
 }
 
 func putScratch(p *[]float32) {
-	if c := cap(*p); c > 0 && c&(c-1) == 0 {
-		scratchPools[bits.Len(uint(c-1))].Put(p)
+	c := cap(*p)
+	if c == 0 || c&(c-1) != 0 {
+		return
 	}
+	class := bits.Len(uint(c - 1))
+	scratch.mu.Lock()
+	if len(scratch.free[class]) < scratchKeep(class) {
+		scratch.free[class] = append(scratch.free[class], p)
+	}
+	scratch.mu.Unlock()
 }
 
 // sgemm computes C = op(A) * op(B), or C += op(A) * op(B) when acc, for
@@ -361,7 +391,13 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 	}
 	var next atomic.Int64
 	work := func() {
-		var tmp []float32 // edge tiles, allocated on first use
+		var tmp []float32 // edge tiles, drawn from the scratch lists on first use
+		var tmpBuf *[]float32
+		defer func() {
+			if tmpBuf != nil {
+				putScratch(tmpBuf)
+			}
+		}()
 		for {
 			t := int(next.Add(1)) - 1
 			if t >= tasks {
@@ -399,7 +435,8 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 						continue
 					}
 					if tmp == nil {
-						tmp = make([]float32, mr*nr)
+						tmpBuf = getScratch(mr * nr)
+						tmp = *tmpBuf
 					}
 					t := tmp
 					clear(t)
