@@ -28,6 +28,11 @@
 #   6. PyTorch with the same generators (scripts/torch_oasis_generator.py) -> torch-gan.txt
 #   7. models/gan's TestTorchParity: the PyTorch generator built from a
 #      catsynth checkpoint gives the same images                     -> gan-parity.txt
+#   8. the diffusion U-Net on the GPU backend: GPU-vs-CPU parity and the
+#      forward/sampling benchmarks (sdm32 guided batch 2, 64 px, DDIM
+#      images at 10/25/50 steps)                                      -> diffusion-bench.txt
+#   9. PyTorch with the same U-Net on CUDA (scripts/torch_sdm_unet.py
+#      --bench --device cuda, the config the Go benchmark logged)     -> torch-diffusion.txt
 # A failing step is reported and the script goes on; it exits non-zero when
 # any step failed.
 #
@@ -46,6 +51,7 @@ if [ "${1:-}" = build ]; then
 	mkdir -p "$bindir"
 	go test -c -o "$bindir/gpu.test" ./nn/gpu || exit 1
 	go test -c -o "$bindir/gan.test" ./models/gan || exit 1
+	go test -c -o "$bindir/diffusion.test" ./models/diffusion || exit 1
 	# Bring Debian's Vulkan loader along when apt can fetch it (the GPU machine has none).
 	if ! ls "$bindir"/libvulkan1_*.deb >/dev/null 2>&1; then
 		(cd "$bindir" && apt-get download libvulkan1) || echo "note: could not fetch libvulkan1 .deb; set VULKAN_DEB there"
@@ -137,6 +143,28 @@ gan_parity() { CATSYNTH_TORCH_PYTHON=python3 gantest -test.run TestTorchParity -
 step gan-bench gan-bench.txt gan_bench
 step torch-gan torch-gan.txt python3 "$root/scripts/torch_oasis_generator.py"
 step gan-parity gan-parity.txt gan_parity
+
+# --- 8-9. the diffusion U-Net beside PyTorch -------------------------------------
+diftest() { # like gotest, for models/diffusion (gpu-check-bin/diffusion.test)
+	local bin=${DIFFUSION_TEST_BIN:-"$bindir/diffusion.test"}
+	if [ -x "$bin" ]; then
+		(cd "$root/models/diffusion" && "$bin" "$@")
+	else
+		go test ./models/diffusion -args "$@"
+	fi
+}
+dif_bench() {
+	diftest -test.run 'GPU' -test.v -test.count 1 || return 1
+	CATSYNTH_BACKEND=gpu diftest -test.run '^$' -test.bench 'UNetForward32pxGuided|UNetForward64px|Sample32px' -test.benchtime "$BENCHTIME" -test.timeout 20m
+}
+torch_dif() {
+	local cfg
+	cfg=$(grep -o 'config {.*}' "$OUT/diffusion-bench.txt" | head -n 1 | cut -d' ' -f2-)
+	[ -n "$cfg" ] || { echo "no config line in diffusion-bench.txt"; return 1; }
+	python3 "$root/scripts/torch_sdm_unet.py" --bench --config "$cfg" --device cuda
+}
+step diffusion-bench diffusion-bench.txt dif_bench
+step torch-diffusion torch-diffusion.txt torch_dif
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -12,7 +12,7 @@ order), so state_dict keys match an official checkpoint's.
       timesteps and one-hot label map, and writes DIR/weights.safetensors
       and DIR/io.safetensors (x, t, y, out), and the state_dict as
       DIR/model.pt the way SDM saves checkpoints.
-  torch_sdm_unet.py --bench --config JSON [--reps N]
+  torch_sdm_unet.py --bench --config JSON [--reps N] [--device cuda]
       times the U-Net in PyTorch (scripts/bench_peers.py has the same model as a peer row)
   torch_sdm_unet.py --convert MODEL.pt OUT.safetensors [--config JSON]
       converts an official checkpoint (a bare state_dict saved with
@@ -258,26 +258,34 @@ def parity(out_dir, cfg, seed):
     print(f"torch {th.__version__}: {len(model.state_dict())} tensors, output {tuple(out.shape)}, |out| max {out.abs().max().item():.4g}")
 
 
-def bench(cfg, reps):
+def bench(cfg, reps, device="cpu"):
     """Milliseconds per U-Net forward at batch 2 (a guided step: the
     conditional and null maps together) and per guided DDIM image at 10,
-    25 and 50 steps (the sampler's own arithmetic is negligible beside it)."""
+    25 and 50 steps (the sampler's own arithmetic is negligible beside it).
+    On CUDA, fp32 with TF32 off (as catsynth's WGSL computes)."""
     import time
-    model = UNet(cfg).eval()
+    dev = th.device(device)
+    if dev.type == "cuda":
+        th.backends.cuda.matmul.allow_tf32 = False
+        th.backends.cudnn.allow_tf32 = False
+    sync = th.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    model = UNet(cfg).eval().to(dev)
     size, s = cfg["image_size"], cfg["num_classes"]
-    x = th.randn(2, cfg["in_channels"], size, size)
-    y = F.one_hot(th.randint(0, s, (2, size, size)), s).permute(0, 3, 1, 2).float()
+    x = th.randn(2, cfg["in_channels"], size, size, device=dev)
+    y = F.one_hot(th.randint(0, s, (2, size, size)), s).permute(0, 3, 1, 2).float().to(dev)
     y[1] = 0
-    t = th.tensor([500.0, 500.0])
+    t = th.tensor([500.0, 500.0], device=dev)
     times = []
     with th.no_grad():
         model(x, t, y)  # warm-up
+        sync()
         for _ in range(reps):
             start = time.perf_counter()
             model(x, t, y)
+            sync()
             times.append(time.perf_counter() - start)
     ms = 1000 * sorted(times)[len(times) // 2]
-    print(json.dumps({"peer": f"torch {th.__version__}", "threads": th.get_num_threads(), "forward_batch2_ms": round(ms, 2),
+    print(json.dumps({"peer": f"torch {th.__version__}", "device": str(dev), "threads": th.get_num_threads(), "forward_batch2_ms": round(ms, 2),
                       "ddim_ms": {str(k): round(k * ms, 1) for k in (10, 25, 50)}}))
 
 
@@ -316,6 +324,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bench", action="store_true", help="time the U-Net of --config (forward at batch 2, guided DDIM images)")
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--device", default="cpu", help="--bench on cpu or cuda")
     a = ap.parse_args()
     th.set_num_threads(2)
     if a.parity:
@@ -327,7 +336,7 @@ def main():
     elif a.bench:
         if not a.config:
             sys.exit("--bench needs --config")
-        bench(json.loads(a.config), a.reps)
+        bench(json.loads(a.config), a.reps, a.device)
     else:
         ap.print_help()
 
