@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -17,8 +19,10 @@ import (
 	"catsynth/dataset"
 	"catsynth/eval"
 	"catsynth/eval/seg"
+	"catsynth/models/diffusion"
 	"catsynth/nn"
 	"catsynth/transfer"
+	"catsynth/weights/backbones"
 )
 
 // tbRow is one row of the transfer benchmark: how the model is built.
@@ -52,6 +56,11 @@ type tbConfig struct {
 	seeds                                      []uint64
 	only                                       []string
 	steps, batch, heldout, segSteps, gridN     int
+	// sampling is what an iterative (diffusion) model renders the held-out
+	// maps with; the zero value keeps the model's own settings.
+	sampling models.Sampling
+	// resume keeps the finished rows of a results.json already in out.
+	resume bool
 	// features embeds images for FID/KID; nil: the backbone.
 	features func(imgs []*image.RGBA) (eval.Features, error)
 	featName string
@@ -71,10 +80,13 @@ type tbResult struct {
 	Ceiling    float64        `json:"miou_ceiling"`
 	Seconds    float64        `json:"train_seconds"`
 	StepMS     float64        `json:"ms_per_step"`
+	RenderS    float64        `json:"render_seconds_per_image"` // held-out images, mean over the batch
 	TrainG     int            `json:"trained_params_g"`
 	TrainD     int            `json:"trained_params_d"`
 	PeakHeapMB float64        `json:"peak_heap_mb"`
-	Skipped    string         `json:"skipped,omitempty"`
+	// Sampling is the sampler that rendered the held-out maps (diffusion).
+	Sampling *models.Sampling `json:"sampling,omitempty"`
+	Skipped  string           `json:"skipped,omitempty"`
 }
 
 // tbEstimate is an estimator's accuracy against a domain's ground truth.
@@ -122,9 +134,14 @@ func runBenchTransfer(ctx context.Context, args []string) error {
 	fs.StringVar(&c.backbone, "backbone", affinityBackbone, "feature network for FID/KID and the vision estimator")
 	fs.StringVar(&c.prototypes, "prototypes", "", "source prototypes for CAT-vision (default: beside the source model)")
 	fs.StringVar(&c.backend, "backend", "", "cpu, gpu or auto")
+	fs.IntVar(&c.sampling.Steps, "sample-steps", 20, "diffusion sources: DDIM steps per held-out image")
+	fs.Float64Var(&c.sampling.Guidance, "guidance", diffusion.DefaultGuidance, "diffusion sources: classifier-free guidance scale (1 is off)")
+	fs.Float64Var(&c.sampling.Eta, "eta", 0, "diffusion sources: DDIM eta")
+	fs.BoolVar(&c.resume, "resume", false, "keep the rows already in --out/results.json (same settings) and run the rest")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	c.sampling.Method = diffusion.MethodDDIM
 	if c.source == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: bench transfer needs --source M", errUsage)
 	}
@@ -179,7 +196,12 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 		}
 	}
 	if c.features == nil {
-		net, err := backbone.Load(dev, c.backbone)
+		var net *backbone.Net
+		if c.backbone == "" { // the default: the embedded MobileNetV2, as the vision estimator's
+			net, err = backbone.LoadBytes(dev, backbones.MobileNetV2, "embedded:"+backbones.MobileNetV2File)
+		} else {
+			net, err = backbone.Load(dev, c.backbone)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("FID/KID feature network: %w", err)
 		}
@@ -196,13 +218,63 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 			rep.Rows = append(rep.Rows, r)
 		}
 	}
+	done := map[tbKey]tbResult{}
+	var before float64 // seconds of the runs resumed from
+	if c.resume {
+		prev, err := readTBReport(filepath.Join(c.out, "results.json"), rep)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			before = prev.Seconds
+			for _, r := range prev.Results {
+				done[tbKey{r.Domain, r.Shots, r.Row, r.Seed}] = r
+			}
+			fmt.Fprintf(c.stderr, "resuming: %d finished rows in %s\n", len(done), c.out)
+		}
+	}
+	save := func() error {
+		rep.Seconds = before + time.Since(start).Seconds()
+		_, err := writeTBFiles(c, rep)
+		return err
+	}
 	for _, dom := range c.domains {
-		if err := benchDomain(ctx, dev, c, src, dom, rep); err != nil {
+		if err := benchDomain(ctx, dev, c, src, dom, rep, done, save); err != nil {
 			return rep, fmt.Errorf("%s: %w", dom, err)
 		}
 	}
-	rep.Seconds = time.Since(start).Seconds()
+	rep.Seconds = before + time.Since(start).Seconds()
 	return rep, writeTBReport(c, rep)
+}
+
+// tbKey names one finished row of the benchmark.
+type tbKey struct {
+	dom   string
+	shots int
+	row   string
+	seed  uint64
+}
+
+// readTBReport reads the results.json of an earlier run to resume it, nil
+// when there is none. Its settings must be those of rep: other steps,
+// batch, held-out maps or source would mix incomparable rows in one table.
+func readTBReport(path string, rep *tbReport) (*tbReport, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var prev tbReport
+	if err := json.Unmarshal(b, &prev); err != nil {
+		return nil, fmt.Errorf("bench transfer: resume: %s: %w", path, err)
+	}
+	if prev.Source != rep.Source || prev.Steps != rep.Steps || prev.Batch != rep.Batch || prev.Heldout != rep.Heldout || prev.Features != rep.Features {
+		return nil, fmt.Errorf("bench transfer: resume: %s was written with source %s, %d steps, batch %d, %d held-out maps, features %q; this run has %s, %d, %d, %d, %q: give another --out or the same settings",
+			path, prev.Source, prev.Steps, prev.Batch, prev.Heldout, prev.Features, rep.Source, rep.Steps, rep.Batch, rep.Heldout, rep.Features)
+	}
+	return &prev, nil
 }
 
 func wanted(only []string, name string) bool {
@@ -228,7 +300,11 @@ type heldOut struct {
 	classes []dataset.Class
 }
 
-func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source, dom string, rep *tbReport) error {
+// benchDomain runs every row of every setting of one domain; rows in done
+// are taken from an earlier run (their grid strips from disk), and save is
+// called after each new row so that a stopped run loses at most one row.
+func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source, dom string, rep *tbReport,
+	done map[tbKey]tbResult, save func() error) error {
 	h, w := src.Size()
 	ho, err := loadHeldOut(ctx, dev, c, dom, h, w)
 	if err != nil {
@@ -257,6 +333,18 @@ func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Sou
 				seeds = c.seeds
 			}
 			for si, seed := range seeds {
+				strip := filepath.Join(c.out, "rows", fmt.Sprintf("%s-%d-%s.png", dom, shots, r.Name))
+				if res, ok := done[tbKey{dom, shots, r.Name, seed}]; ok {
+					rep.Results = append(rep.Results, res)
+					if si == 0 && res.Skipped == "" {
+						imgs, err := readStrip(strip, ho.h, ho.w)
+						if err != nil {
+							return fmt.Errorf("resume: %w", err)
+						}
+						grid = append(grid, imgs)
+					}
+					continue
+				}
 				res, imgs, err := benchRow(ctx, dev, c, src, ds, r, ests, seed, ho)
 				res.Domain, res.Shots, res.Row, res.Seed = dom, shots, r.Name, seed
 				if err != nil {
@@ -267,6 +355,12 @@ func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Sou
 					dom, shots, r.Name, seed, res.FID, res.KID.Mean, res.MIoU, res.Ceiling, res.StepMS, res.Skipped)
 				if si == 0 && imgs != nil {
 					grid = append(grid, imgs[:min(c.gridN, len(imgs))])
+					if err := writeStrip(strip, imgs[:min(c.gridN, len(imgs))]); err != nil {
+						return err
+					}
+				}
+				if err := save(); err != nil {
+					return err
 				}
 			}
 		}

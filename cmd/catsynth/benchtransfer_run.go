@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -162,8 +164,16 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source
 		return res, nil, err
 	}
 	defer g.Release()
+	if sm, ok := g.(models.Sampled); ok && c.sampling.Steps > 0 {
+		if err := sm.SetSampling(c.sampling); err != nil {
+			return res, nil, err
+		}
+		s := sm.Sampling()
+		res.Sampling = &s
+	}
 	var imgs []*image.RGBA
 	plane := ho.h * ho.w
+	renderStart := time.Now()
 	for lo := 0; lo < ho.n; lo += 8 {
 		hi := min(lo+8, ho.n)
 		out, err := models.Conditioned{Net: g}.Generate(ctx, ho.labels[lo*plane:hi*plane], ho.h, ho.w, models.SeedRange(uint64(lo+1), hi-lo), nil)
@@ -172,6 +182,7 @@ func benchRow(ctx context.Context, dev *nn.Device, c tbConfig, src models.Source
 		}
 		imgs = append(imgs, out...)
 	}
+	res.RenderS = time.Since(renderStart).Seconds() / float64(ho.n)
 	feats, err := c.features(imgs)
 	if err != nil {
 		return res, nil, err
@@ -288,15 +299,32 @@ func meanStd(xs []float64) (float64, float64) {
 	return m, math.Sqrt(v / float64(len(xs)-1))
 }
 
-// writeTBReport writes results.json and results.md (tables: one per
-// setting, rows averaged over their seeds; estimator accuracy).
+// writeTBReport writes the report's files and prints results.md.
 func writeTBReport(c tbConfig, rep *tbReport) error {
-	if err := writeJSONFile(filepath.Join(c.out, "results.json"), rep); err != nil {
+	md, err := writeTBFiles(c, rep)
+	if err != nil {
 		return err
+	}
+	_, err = fmt.Fprint(c.stdout, md)
+	return err
+}
+
+// writeTBFiles writes results.json and results.md (tables: one per
+// setting, rows averaged over their seeds; estimator accuracy), each
+// atomically, and returns the markdown.
+func writeTBFiles(c tbConfig, rep *tbReport) (string, error) {
+	if err := writeJSONFile(filepath.Join(c.out, "results.json"), rep); err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Source %s; %d steps, batch %d; %d held-out maps; seeds %v; features: %s; %s; total %.0f s.\n\n",
 		rep.Source, rep.Steps, rep.Batch, rep.Heldout, rep.Seeds, rep.Features, rep.Hardware, rep.Seconds)
+	for _, r := range rep.Results {
+		if s := r.Sampling; s != nil {
+			fmt.Fprintf(&b, "Held-out images sampled with %s %d steps, guidance %g, eta %g (one seed per map).\n\n", strings.ToUpper(s.Method), s.Steps, s.Guidance, s.Eta)
+			break
+		}
+	}
 	type key struct {
 		dom   string
 		shots int
@@ -313,14 +341,14 @@ func writeTBReport(c tbConfig, rep *tbReport) error {
 	}
 	for _, k := range keys {
 		fmt.Fprintf(&b, "### %s, %d target images\n\n", k.dom, k.shots)
-		b.WriteString("| row | seeds | FID | KID x1000 (std over subsets) | mIoU (ceiling) | ms/step | train s | trained params G / D | peak heap MB |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| row | seeds | FID | KID x1000 (std over subsets) | mIoU (ceiling) | ms/step | train s | render s/image | trained params G / D | peak heap MB |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, row := range rep.Rows {
 			rs := groups[k][row.Name]
 			if len(rs) == 0 {
 				continue
 			}
 			if rs[0].Skipped != "" {
-				fmt.Fprintf(&b, "| %s | | skipped: %s | | | | | | |\n", row.Name, rs[0].Skipped)
+				fmt.Fprintf(&b, "| %s | | skipped: %s | | | | | | | |\n", row.Name, rs[0].Skipped)
 				continue
 			}
 			var fid, kid, kstd, miou, seeds []float64
@@ -341,8 +369,8 @@ func writeTBReport(c tbConfig, rep *tbReport) error {
 				}
 				return fmt.Sprintf("%.2f ± %.2f", m, s)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f ± %.2f | %s (%.3f) | %.0f | %.0f | %d / %d | %.1f |\n", row.Name, strings.Join(seedS, ","),
-				spread(f, fs, len(rs)), kk, ks, spread(mi, ms, len(rs)), r0.Ceiling, r0.StepMS, r0.Seconds, r0.TrainG, r0.TrainD, r0.PeakHeapMB)
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f ± %.2f | %s (%.3f) | %.0f | %.0f | %.3f | %d / %d | %.1f |\n", row.Name, strings.Join(seedS, ","),
+				spread(f, fs, len(rs)), kk, ks, spread(mi, ms, len(rs)), r0.Ceiling, r0.StepMS, r0.Seconds, r0.RenderS, r0.TrainG, r0.TrainD, r0.PeakHeapMB)
 		}
 		b.WriteString("\n")
 	}
@@ -356,8 +384,48 @@ func writeTBReport(c tbConfig, rep *tbReport) error {
 		fmt.Fprintf(&b, "| %s | %d | %s | %.2f | %.3f | %d |\n", e.Domain, e.Shots, e.Method, e.Top1, e.MeanTV, e.Rows)
 	}
 	fmt.Fprintf(&b, "\nGrids (columns: held-out maps; rows: label map, real image, then %s): %s\n", rowNames(rep.Rows), strings.Join(rep.Grids, ", "))
-	fmt.Fprint(c.stdout, b.String())
-	return os.WriteFile(filepath.Join(c.out, "results.md"), []byte(b.String()), 0o644)
+	md := b.String()
+	return md, atomicfile.Write(filepath.Join(c.out, "results.md"), 0o644, func(w io.Writer) error { _, err := io.WriteString(w, md); return err })
+}
+
+// writeStrip saves one row's grid images (a resumed run draws its grid
+// from them).
+func writeStrip(path string, imgs []*image.RGBA) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	cells := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		cells[i] = im
+	}
+	return models.WritePNG(path, models.Grid(cells, len(cells)))
+}
+
+// readStrip reads a strip writeStrip wrote: h x w cells, models.Grid's
+// 2 px padding.
+func readStrip(path string, h, w int) ([]*image.RGBA, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	const pad = 2
+	b := im.Bounds()
+	if b.Dy() != h+2*pad || (b.Dx()-pad)%(w+pad) != 0 {
+		return nil, fmt.Errorf("%s: %dx%d is not a strip of %dx%d images", path, b.Dx(), b.Dy(), w, h)
+	}
+	var out []*image.RGBA
+	for i := range (b.Dx() - pad) / (w + pad) {
+		cell := image.NewRGBA(image.Rect(0, 0, w, h))
+		x0 := b.Min.X + pad + i*(w+pad)
+		draw.Draw(cell, cell.Bounds(), im, image.Pt(x0, b.Min.Y+pad), draw.Src)
+		out = append(out, cell)
+	}
+	return out, nil
 }
 
 func rowNames(rs []tbRow) string {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"catsynth/dataset/synth"
+	"catsynth/internal/testscenes"
+	"catsynth/models"
+	"catsynth/models/diffusion"
+	"catsynth/transfer"
+)
+
+// tinyDiffusionTransferSource writes a 16 px diffusion source over the
+// synthetic source classes (two training steps at a high learning rate,
+// so that the zero-initialised output convolutions have moved and images
+// depend on the labels) with its training state beside it.
+func tinyDiffusionTransferSource(t testing.TB, dir string, seed uint64) string {
+	t.Helper()
+	S := len(synth.SourceClasses)
+	c := diffusion.Tiny(S)
+	c.ClassNames = synth.SourceClasses
+	u, err := diffusion.NewUNet(testscenes.CPU(), c, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Release()
+	tr, err := diffusion.NewTrainer(u, diffusion.TrainConfig{LR: 1e-2, EMADecay: 0.5, DropRate: 0.2, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Release()
+	r := rand.New(rand.NewPCG(seed, 2))
+	for range 2 {
+		b := models.Batch{N: 2, H: 16, W: 16, Labels: make([]int32, 2*256), Images: make([]float32, 2*3*256)}
+		for i := range b.Labels {
+			b.Labels[i] = int32((i/37 + r.IntN(2)) % S)
+		}
+		for i := range b.Images {
+			b.Images[i] = float32(r.NormFloat64() * 0.5)
+		}
+		if _, err := tr.Step(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	model := filepath.Join(dir, "diffusion-src.safetensors.zst")
+	if err := tr.SaveModel(model, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SaveState(transfer.StatePath(model), nil); err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// TestBenchTransferDiffusion is the make-test version of `bench transfer`
+// on a diffusion source: a tiny U-Net, one domain, 4 images, 2 steps, the
+// diffusion rows; held-out images sampled with a few guided DDIM steps.
+// It checks that every row ran and scored finitely, and that the report
+// names the sampler settings, not quality.
+func TestBenchTransferDiffusion(t *testing.T) {
+	affinitySegmenter = sourceSegmenter
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	dir := t.TempDir()
+	src := tinyDiffusionTransferSource(t, dir, seed)
+	rows := []string{"scratch", "finetune", "CAT-combined", "CAT-combined-trainedA"}
+	cfg := tbConfig{
+		source: src, out: filepath.Join(dir, "bench"), backend: "cpu", domains: []string{"coast"}, shots: []int{4},
+		seeds: []uint64{seed}, only: rows[:2], steps: 2, batch: 2, heldout: 6, segSteps: 2, gridN: 3,
+		sampling: models.Sampling{Method: diffusion.MethodDDIM, Steps: 3, Guidance: 1.5},
+		features: colourMoments, featName: "colour moments (test stand-in)", stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
+	}
+	// A first run of two rows, then a resumed one with all four: the
+	// first two are kept, not trained again.
+	first, err := benchTransfer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cfg.only, cfg.resume, cfg.stdout, cfg.stderr = rows, true, &stdout, &stderr
+	rep, err := benchTransfer(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "resuming: 2 finished rows") {
+		t.Errorf("resumed run did not report the kept rows:\n%s", stderr.String())
+	}
+	for i, r := range first.Results {
+		if got := rep.Results[i]; got.Row != r.Row || got.Seconds != r.Seconds || got.MIoU != r.MIoU {
+			t.Errorf("resumed run changed finished row %s: %+v, was %+v", r.Row, got, r)
+		}
+	}
+	bad := cfg
+	bad.steps = 3
+	if _, err := benchTransfer(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "results.json") {
+		t.Errorf("resuming with other steps: %v, want an error naming results.json", err)
+	}
+	runs := map[string]int{}
+	for _, r := range rep.Results {
+		runs[r.Row]++
+		if r.Skipped != "" {
+			t.Errorf("%s skipped: %s", r.Row, r.Skipped)
+			continue
+		}
+		if r.MIoU < 0 || r.MIoU > 1 || r.StepMS <= 0 || r.KID.Subsets == 0 || math.IsNaN(r.KID.Mean) || math.IsInf(r.KID.Mean, 0) || math.IsInf(r.FID, 0) {
+			t.Errorf("%s: implausible result %+v", r.Row, r)
+		}
+	}
+	for _, row := range rows {
+		if runs[row] != 1 {
+			t.Errorf("row %s ran %d times, want 1", row, runs[row])
+		}
+	}
+	for _, f := range []string{"results.json", "results.md", "grid-coast-4.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "bench", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	md := stdout.String()
+	for _, want := range []string{"CAT-combined-trainedA", "DDIM 3 steps, guidance 1.5, eta 0"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
