@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium \
 	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev xvfb imagemagick
 
-.PHONY: run desktop test build deps wasm bench bench-peers bench-transfer vet clean loadtest fuzz kill-test
+.PHONY: run desktop test build deps wasm bench bench-peers bench-transfer bench-transfer-diffusion vet clean loadtest fuzz kill-test
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
@@ -80,6 +80,20 @@ $(TRANSFER_SOURCE):
 bench-transfer: $(TRANSFER_SOURCE)
 	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
 	    --shots 25,100 --steps 400 --seeds 1,2 --heldout 50 --seg-steps 800 --out bench-out/transfer
+
+## bench-transfer-diffusion: the same benchmark on a diffusion source (docs/TRANSFER.md); about
+## 1 h on 2 CPU cores once the source exists (its training: hours; or copy a training run's model
+## and state here); a stopped run continues where it was (--resume)
+DIFFUSION_SOURCE ?= bench-out/diff32/source32.safetensors.zst
+$(DIFFUSION_SOURCE):
+	$(GO) run ./cmd/catsynth train diffusion --data synth:source:size=32 --preset sdm32 --batch 8 \
+	    --lr 2e-4 --ema 0.999 --seed 5 --f16 --steps 5000 --out $@
+	$(GO) run ./cmd/catsynth affinity prototypes --model $@ --data synth:source:n=64,seed=3,size=32 --n 64
+bench-transfer-diffusion: $(DIFFUSION_SOURCE)
+	$(GO) run ./cmd/catsynth bench transfer --source $(DIFFUSION_SOURCE) --domains coast,street \
+	    --shots 25 --seeds 1 --rows scratch,finetune,CAT-combined,CAT-combined-trainedA \
+	    --steps 200 --heldout 50 --seg-steps 800 --sample-steps 20 --guidance 1.5 --resume \
+	    --out bench-out/transfer-diffusion
 
 ## fuzz: every fuzz target of the file decoders for FUZZTIME each (default 10m, so
 ## about 100 min for all); one summary line per target goes to docs/RELIABILITY.md by hand
