@@ -7,7 +7,7 @@
 //	source128.source.safetensors.zst  source128's discriminator (finetuning source)
 //	source64.source.safetensors.zst   source64's discriminator (finetuning source)
 //	tiny32.source.safetensors.zst     tiny32's discriminator (finetuning source)
-//	diffusion32.safetensors.zst  the 32 px diffusion model (sdm32, catsynth train diffusion; early: docs/DIFFUSION.md)
+//	diffusion32.safetensors.zst  the 32 px diffusion model (sdm32, catsynth train diffusion, step 5100; early: docs/DIFFUSION.md)
 //
 // Despite the package's name every family's defaults live here: the file's
 // kind says which family reads it.
