@@ -116,20 +116,24 @@ func isMethod(m string) bool {
 	return false
 }
 
-// TextRows estimates A from class names row by row: a target name with a
-// word the table lacks gets a uniform row and a warning naming the word
-// (instead of failing the whole estimate), as both the CLI and the page do;
-// the source names must all be known.
+// TextRows estimates A from class names row by row, for the CLI and the
+// page alike: a run-together word the table lacks is read as the words it
+// splits into (CompoundParts, with a warning saying so); a target name with
+// a word that still is not in the table gets a uniform row and a warning
+// naming the word (instead of failing the whole estimate, and with it
+// --method combined); the source names must all embed.
 func TextRows(e *Embeddings, target, source []string, o TextOptions) (*Matrix, []string, error) {
+	var warnings []string
 	// A source name the table lacks spoils every row: that fails.
 	for _, s := range source {
 		if _, err := NameVector(e, s, o.Aliases); err != nil {
 			return nil, nil, fmt.Errorf("source class %q: %w", s, err)
 		}
+		warnings = append(warnings, NameNotes(e, s, o.Aliases)...)
 	}
 	m := NewMatrix(target, source)
-	var warnings []string
 	for t, name := range target {
+		warnings = append(warnings, NameNotes(e, name, o.Aliases)...)
 		row, err := TextEstimate(e, []string{name}, source, o)
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s: %v; row set to uniform, edit it by hand", name, err))

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // DefaultTextTemperature is the softmax temperature of the text estimator
@@ -45,11 +46,25 @@ func (e *NameError) Error() string {
 //   - otherwise it is lower-cased, aliases applies (the whole synonym, then
 //     each word), "_" and "-" split words as spaces do, stop words ("other",
 //     "stuff", "of", ...) are dropped when other words remain, and the unit
-//     vectors of the words are averaged ("traffic sign").
+//     vectors of the words are averaged ("traffic sign");
+//   - a word the table lacks is split into words it has when it can be
+//     (CompoundParts: "waterbody" -> water + body; NameNotes says so).
 //
-// A word missing from the table is a *NameError naming the word and the
-// class: it is never silently zero.
+// A word missing from the table that does not split is a *NameError naming
+// the word and the class: it is never silently zero.
 func NameVector(e *Embeddings, name string, aliases map[string]string) ([]float64, error) {
+	return nameVector(e, name, aliases, nil)
+}
+
+// NameNotes returns what NameVector had to guess for a name (a
+// run-together word it split), one line per word, for a warning.
+func NameNotes(e *Embeddings, name string, aliases map[string]string) []string {
+	var notes []string
+	nameVector(e, name, aliases, &notes)
+	return notes
+}
+
+func nameVector(e *Embeddings, name string, aliases map[string]string, notes *[]string) ([]float64, error) {
 	acc := make([]float64, e.Dim)
 	nsyn := 0
 	for _, syn := range strings.FieldsFunc(name, func(r rune) bool { return r == '|' || r == ';' }) {
@@ -57,7 +72,7 @@ func NameVector(e *Embeddings, name string, aliases map[string]string) ([]float6
 		if syn == "" {
 			continue
 		}
-		v, err := phraseVector(e, syn, name, aliases)
+		v, err := phraseVector(e, syn, name, aliases, notes)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +85,7 @@ func NameVector(e *Embeddings, name string, aliases map[string]string) ([]float6
 	return unit(acc), nil
 }
 
-func phraseVector(e *Embeddings, syn, class string, aliases map[string]string) ([]float64, error) {
+func phraseVector(e *Embeddings, syn, class string, aliases map[string]string, notes *[]string) ([]float64, error) {
 	if v, ok := e.Vector(syn); ok {
 		return f64(v), nil
 	}
@@ -102,13 +117,84 @@ func phraseVector(e *Embeddings, syn, class string, aliases map[string]string) (
 	}
 	acc := make([]float64, e.Dim)
 	for _, w := range content {
-		v, ok := e.Vector(w)
-		if !ok {
+		if v, ok := e.Vector(w); ok {
+			addUnit(acc, f64(v))
+			continue
+		}
+		parts := CompoundParts(e, w)
+		if parts == nil {
 			return nil, &NameError{Class: class, Word: w}
 		}
-		addUnit(acc, f64(v))
+		if notes != nil {
+			*notes = append(*notes, fmt.Sprintf("class %q: word %q is not in the embedding table; read as %s", class, w, strings.Join(parts, " + ")))
+		}
+		part := make([]float64, e.Dim)
+		for _, p := range parts {
+			v, _ := e.Vector(p)
+			addUnit(part, f64(v))
+		}
+		addUnit(acc, part) // the compound weighs as one word
 	}
 	return acc, nil
+}
+
+// minCompoundPart is the shortest word CompoundParts uses: shorter table
+// words ("ed", "if") would split almost anything.
+const minCompoundPart = 3
+
+// CompoundParts splits a run-together word the table lacks into two or
+// three words it has, each at least minCompoundPart letters ("waterbody" ->
+// water, body; "riverbank" -> river, bank). Of the splits with the
+// fewest parts it takes the one whose rarest part is most frequent (table
+// order is frequency for GloVe). It returns nil when the word is in the
+// table, is not plain ASCII letters, or has no such split ("edifice").
+func CompoundParts(e *Embeddings, w string) []string {
+	if e.Has(w) || len(w) < 2*minCompoundPart {
+		return nil
+	}
+	for _, c := range w {
+		if c > 127 || !unicode.IsLetter(c) {
+			return nil
+		}
+	}
+	rank := func(p string) (int, bool) {
+		if len(p) < minCompoundPart {
+			return 0, false
+		}
+		i, ok := e.index[strings.ToLower(p)]
+		return i, ok
+	}
+	var best []string
+	bestRank := -1
+	consider := func(worst int, parts ...string) {
+		if bestRank < 0 || worst < bestRank {
+			best, bestRank = parts, worst
+		}
+	}
+	for i := minCompoundPart; i <= len(w)-minCompoundPart; i++ {
+		a, okA := rank(w[:i])
+		b, okB := rank(w[i:])
+		if okA && okB {
+			consider(max(a, b), w[:i], w[i:])
+		}
+	}
+	if best != nil {
+		return best
+	}
+	for i := minCompoundPart; i <= len(w)-2*minCompoundPart; i++ {
+		a, ok := rank(w[:i])
+		if !ok {
+			continue
+		}
+		for j := i + minCompoundPart; j <= len(w)-minCompoundPart; j++ {
+			b, okB := rank(w[i:j])
+			c, okC := rank(w[j:])
+			if okB && okC {
+				consider(max(a, b, c), w[:i], w[i:j], w[j:])
+			}
+		}
+	}
+	return best
 }
 
 func lookupAlias(aliases map[string]string, k string) (string, bool) {

@@ -49,7 +49,7 @@ func (s *Session) SaveAdapted() ([]byte, error) {
 	meta := map[string]string{nn.MetaFormat: "pt", nn.MetaConfig: string(cfg), models.MetaKind: models.KindAdapted,
 		models.MetaModelKind: s.net.Kind(), models.MetaTargetClasses: string(tc), models.MetaSourceName: s.name, models.MetaAdaptedJSON: aj.String()}
 	var raw bytes.Buffer
-	if err := safetensors.Encode(&raw, tensors, meta, safetensors.WriteOptions{}); err != nil {
+	if err := safetensors.Encode(&raw, tensors, meta, safetensors.WriteOptions{Digest: true}); err != nil {
 		return nil, err
 	}
 	zw, err := zstd.NewWriter(nil)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"catsynth/affinity"
 	"catsynth/dataset/synth"
 	"catsynth/nn"
 	"catsynth/weights/backbones"
@@ -204,5 +205,50 @@ func TestEstimatorErrors(t *testing.T) {
 	must(other.LoadAsset(KindPrototypes, []byte(renamed), "p2"))
 	if _, err := other.Estimate(MethodVision); err == nil || !strings.Contains(err.Error(), "other classes") {
 		t.Errorf("prototypes of other classes: %v", err)
+	}
+}
+
+// TestEstimateUnknownNames: target class names the word table lacks, on
+// the page: the same rows and warnings as the CLI's text estimate (both
+// call affinity.TextRows), and combined goes on with them.
+func TestEstimateUnknownNames(t *testing.T) {
+	s, _ := newSession(t, 0)
+	img, lab := targetPair(t, 32, 32, 10)
+	names := []string{"waterbody", "edifice"}
+	if _, err := s.AddTargetFiles([]File{{"classes.txt", []byte(strings.Join(names, "\n"))}, {"a.png", img}, {"a_label.png", lab}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadAsset(KindGlove, glove.Table, "glove"); err != nil {
+		t.Fatal(err)
+	}
+	table, err := affinity.DecodeTable(glove.Table, glove.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, wantWarn, err := affinity.TextRows(table, names, synth.SourceClasses, affinity.TextOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{MethodText, MethodCombined} {
+		m, err := s.Estimate(method)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		all := strings.Join(m.Warnings, "\n")
+		for _, w := range wantWarn {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: warnings lack %q:\n%s", method, w, all)
+			}
+		}
+		if !strings.Contains(all, "read as water + body") || !strings.Contains(all, `word "edifice"`) {
+			t.Errorf("%s: warnings %q", method, m.Warnings)
+		}
+		for r := range want.W {
+			for c := range want.W[r] {
+				if d := m.W[r][c] - want.W[r][c]; d > 1e-12 || d < -1e-12 {
+					t.Fatalf("%s: row %s differs from the CLI's text estimate: %v vs %v", method, names[r], m.W[r], want.W[r])
+				}
+			}
+		}
 	}
 }

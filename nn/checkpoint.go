@@ -32,7 +32,8 @@ type SaveOptions struct {
 // SaveParams writes params (e.g. ps.All(), or an EMA's Shadow()) to a
 // safetensors file at path, zstd-compressed when path ends in ".zst". The
 // file is written to a temporary name and renamed, so a crash never leaves a
-// half-written checkpoint.
+// half-written checkpoint. Its metadata carries a SHA-256 of the content
+// (safetensors.DigestKey), which every read verifies.
 func SaveParams(path string, params []*Param, o SaveOptions) error {
 	meta := map[string]string{MetaFormat: "pt"}
 	for k, v := range o.Metadata {
@@ -62,7 +63,7 @@ func SaveParams(path string, params []*Param, o SaveOptions) error {
 		}
 		tensors = append(tensors, safetensors.Tensor{Name: p.Name, Shape: p.T.Shape(), Data: data})
 	}
-	if err := safetensors.WriteFile(path, tensors, meta, safetensors.WriteOptions{F16: o.F16}); err != nil {
+	if err := safetensors.WriteFile(path, tensors, meta, safetensors.WriteOptions{F16: o.F16, Digest: true}); err != nil {
 		return fmt.Errorf("nn: save %s: %w", path, err)
 	}
 	return nil

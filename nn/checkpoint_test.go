@@ -62,6 +62,64 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCheckpointDigest: SaveParams writes a digest; a flipped bit that
+// renames a class or changes a weight is refused naming the file; a file
+// written without a digest (converted official weights, older catsynth
+// files) still loads.
+func TestCheckpointDigest(t *testing.T) {
+	dev := testDevice()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	src := buildModel(dev, 1, 4)
+	if err := SaveParams(path, src.All(), SaveOptions{ClassNames: []string{"sky", "grass"}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw[:200+len(raw)/100]), safetensors.DigestKey) {
+		t.Fatalf("no %s in the header", safetensors.DigestKey)
+	}
+	at := strings.Index(string(raw), "grass") + 1 // "grass" -> "gpass"
+	cases := []struct {
+		name string
+		flip int
+	}{{"class name", at}, {"last weight byte", len(raw) - 1}, {"a middle weight byte", len(raw) - 40}}
+	for _, c := range cases {
+		bad := append([]byte(nil), raw...)
+		bad[c.flip] ^= 0x02
+		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".safetensors")
+		if err := os.WriteFile(p, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadCheckpoint(p)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "checksum mismatch: the file is corrupt") {
+			t.Errorf("%s flipped: %v, want a checksum mismatch naming %s", c.name, err, p)
+		}
+	}
+	// The same tensors and metadata without a digest load.
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.safetensors")
+	delete(f.Metadata, safetensors.DigestKey)
+	if err := safetensors.WriteFile(old, f.Tensors, f.Metadata, safetensors.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := ReadCheckpoint(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := ck.Metadata[safetensors.DigestKey]; has || ck.ClassNames[1] != "grass" {
+		t.Errorf("file without a digest: metadata %v", ck.Metadata)
+	}
+	if err := ck.LoadInto(buildModel(dev, 2, 4).All(), LoadOptions{}); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestCheckpointErrors(t *testing.T) {
 	dev := testDevice()
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,7 +113,8 @@ func TestBrowserApp(t *testing.T) {
 	}
 	defer srv.Close()
 	downloads := t.TempDir()
-	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 1100, DownloadDir: downloads})
+	netLog := filepath.Join(t.ArtifactDir(), "netlog.json")
+	b, err := browser.Start(t.Context(), browser.Options{ExecPath: exe, Width: 1280, Height: 1100, DownloadDir: downloads, NetLog: netLog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +479,30 @@ func TestBrowserApp(t *testing.T) {
 		t.Errorf("errors after the fresh-worker restart: %s", eval("JSON.stringify(appState.errors)"))
 	}
 
-	// 6. A browser without WebGPU falls back to the CPU and says why.
+	// 6. Privacy in the browser's netlog, which also sees the workers' and
+	// the browser's own requests: the page's all went to its origin with no
+	// body, and the browser sent nothing beyond the documented list.
+	b.Close()
+	netReqs, err := browser.ReadNetLog(netLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, own := browser.Audit(netReqs, srv.URL, browser.KnownBrowserRequests)
+	for _, p := range problems {
+		t.Errorf("netlog: %s", p)
+	}
+	fromPage := 0
+	for _, r := range netReqs {
+		if r.FromPage() {
+			fromPage++
+		}
+	}
+	if fromPage == 0 {
+		t.Errorf("the netlog %s holds none of the page's requests (%d requests in all)", netLog, len(netReqs))
+	}
+	t.Logf("netlog: %d requests, %d started by the page, %d of the browser's own (known list): %s", len(netReqs), fromPage, len(own), hostsOf(own))
+
+	// 7. A browser without WebGPU falls back to the CPU and says why.
 	t.Run("diffusion", func(t *testing.T) { browserDiffusion(t, exe, wasmFile) })
 	t.Run("cpu-fallback", func(t *testing.T) {
 		srv2, err := browser.Serve(handler)
@@ -597,6 +622,21 @@ func writeTargetFiles(t *testing.T, dir string) []string {
 	put("classes.txt", []byte("ocean\nmeadow\n"))
 	put("notes.txt", []byte("not data"))
 	return out
+}
+
+// hostsOf lists the distinct host and path of requests, for a log line.
+func hostsOf(reqs []browser.NetRequest) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range reqs {
+		u, err := url.Parse(r.URL)
+		if err != nil || seen[u.Host+u.Path] {
+			continue
+		}
+		seen[u.Host+u.Path] = true
+		out = append(out, u.Host+u.Path)
+	}
+	return strings.Join(out, ", ")
 }
 
 func execOutput(name string, args ...string) (string, error) {

@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,50 @@ func TestAffinityCommandErrors(t *testing.T) {
 	_, stderr, err := runAff(t, "--source", "synth:source", "--target", classes)
 	if err != nil || !strings.Contains(stderr, `word "zqxvbnmw"`) || !strings.Contains(stderr, "uniform") {
 		t.Errorf("unknown word: %v, stderr:\n%s", err, stderr)
+	}
+}
+
+// TestAffinityUnknownNames: class names the embedded word table lacks do
+// not fail the text estimate, nor the combined one built on it: a
+// run-together name is split (waterbody -> water + body), an unknown word
+// gets a uniform row, each with a warning, as on the page.
+func TestAffinityUnknownNames(t *testing.T) {
+	dir := t.TempDir()
+	classes := filepath.Join(dir, "classes.txt")
+	if err := os.WriteFile(classes, []byte("waterbody\nedifice\nSea-Wall\nroad\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"text", "combined"} {
+		t.Run(method, func(t *testing.T) {
+			out := filepath.Join(dir, method+".json")
+			stdout, stderr, err := runAff(t, "--source", "synth:source", "--target", classes, "--method", method, "--out", out)
+			if err != nil {
+				t.Fatalf("%v\nstderr:\n%s", err, stderr)
+			}
+			for _, want := range []string{`warning: class "waterbody": word "waterbody" is not in the embedding table; read as water + body`,
+				`warning: edifice: affinity: class "edifice": word "edifice" is not in the embedding table`, "row set to uniform"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			m, _, err := affinity.ReadJSONFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Target) != 4 || !strings.Contains(stdout, "waterbody") {
+				t.Fatalf("matrix targets %q; stdout:\n%s", m.Target, stdout)
+			}
+			flat := 1.0 / float64(len(m.Source))
+			for _, w := range m.W[1] {
+				if math.Abs(w-flat) > 1e-6 {
+					t.Errorf("edifice row %v is not uniform", m.W[1])
+					break
+				}
+			}
+			if slices.Max(m.W[0]) < 2*flat {
+				t.Errorf("waterbody row %v is as flat as a uniform one", m.W[0])
+			}
+		})
 	}
 }
 

@@ -109,15 +109,37 @@ type Options struct {
 	// DownloadDir receives the page's downloads; empty refuses them (a test
 	// must not leave files in the user's Downloads folder).
 	DownloadDir string
+	// NetLog, when set, is the file Chromium writes its netlog to (see
+	// ReadNetLog); Close then closes the browser gracefully so that the log
+	// is complete.
+	NetLog string
+}
+
+// QuietFeatures are the Chromium features DefaultFlags turns off because,
+// read in a netlog, they send requests of the browser's own with none of
+// the switches below: autofill form-signature lookups about the page
+// (content-autofill.googleapis.com), optimization-guide hints and model
+// downloads, the network time query (clients2.google.com/time), the media
+// router's device discovery, translate, and certificate-transparency list
+// updates. Translate and BlinkGenPropertyTrees are chromedp's own defaults
+// for this flag, which a value here replaces.
+var QuietFeatures = []string{
+	"Translate", "BlinkGenPropertyTrees",
+	"AutofillServerCommunication", "OptimizationHints", "OptimizationGuideModelDownloading",
+	"NetworkTimeServiceQuerying", "MediaRouter", "DialMediaRouteProvider",
+	"CertificateTransparencyComponentUpdater",
 }
 
 // DefaultFlags returns the command-line flags Start passes on top of
 // chromedp's defaults (headless, no extensions, no default apps, ...). They
 // were verified on these machines: without enable-unsafe-webgpu, requestAdapter()
-// returns null for the software (SwiftShader) adapter; disable-quic and the
-// background-networking, component-update and sync switches keep a test
-// offline. The user data dir is a fresh temp dir that chromedp creates for
-// each browser and removes when it closes.
+// returns null for the software (SwiftShader) adapter; disable-quic, the
+// background-networking, component-update and sync switches, no-pings,
+// disable-domain-reliability and the QuietFeatures keep a test offline; the
+// host resolver rules answer every name but the loopback's with "not found",
+// so what the browser still tries to send (docs/RELIABILITY.md, Privacy)
+// does not even reach a DNS server. The user data dir is a fresh temp dir
+// that chromedp creates for each browser and removes when it closes.
 func DefaultFlags() map[string]any {
 	return map[string]any{
 		"headless":                      true,
@@ -127,6 +149,10 @@ func DefaultFlags() map[string]any {
 		"disable-component-update":      true,
 		"disable-sync":                  true,
 		"disable-quic":                  true,
+		"no-pings":                      true,
+		"disable-domain-reliability":    true,
+		"disable-features":              strings.Join(QuietFeatures, ","),
+		"host-resolver-rules":           "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 		"enable-unsafe-webgpu":          true,
 	}
 }
@@ -150,6 +176,7 @@ type Browser struct {
 	cancelAlloc context.CancelFunc
 	collectors  sync.WaitGroup
 	logf        func(string, ...any)
+	graceful    bool // close through the browser (a netlog is being written)
 
 	mu       sync.Mutex
 	console  []Message
@@ -186,8 +213,11 @@ func Start(ctx context.Context, opt Options) (*Browser, error) {
 	if w == 0 || h == 0 {
 		w, h = 1024, 768
 	}
-	b := &Browser{logf: opt.Logf}
+	b := &Browser{logf: opt.Logf, graceful: opt.NetLog != ""}
 	flags := DefaultFlags()
+	if opt.NetLog != "" {
+		maps.Copy(flags, NetLogFlags(opt.NetLog))
+	}
 	maps.Copy(flags, opt.Flags)
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -289,6 +319,14 @@ func (b *Browser) collectRequests(evs iter.Seq2[network.EventRequestWillBeSent, 
 func (b *Browser) Close() {
 	if b.cancelTab == nil {
 		return
+	}
+	if b.graceful {
+		// Browser.close lets Chromium finish its files (the netlog's last
+		// events and closing brackets); the cancels below kill it if it
+		// has not exited within the timeout.
+		ctx, cancel := context.WithTimeout(b.tab, 15*time.Second)
+		chromedp.Cancel(ctx)
+		cancel()
 	}
 	b.cancelTab()
 	b.cancelAlloc()

@@ -330,7 +330,7 @@ func ExportSource(statePath, out string, discriminatorOnly bool) error {
 			meta[k] = v
 		}
 	}
-	return safetensors.WriteFile(out, keep, meta, safetensors.WriteOptions{F16: true})
+	return safetensors.WriteFile(out, keep, meta, safetensors.WriteOptions{F16: true, Digest: true})
 }
 
 // WithGenerator completes a discriminator-only source with the generator

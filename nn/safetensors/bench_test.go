@@ -55,6 +55,8 @@ func BenchmarkReadFile(b *testing.B) {
 		{"F32", "m.safetensors", WriteOptions{}},
 		{"F16", "m.safetensors", WriteOptions{F16: true}},
 		{"F32zst", "m.safetensors.zst", WriteOptions{}},
+		{"F32digest", "m.safetensors", WriteOptions{Digest: true}},
+		{"F16digest", "m.safetensors", WriteOptions{F16: true, Digest: true}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			path := benchWrite(b, c.file, c.opt)
@@ -94,6 +96,8 @@ func BenchmarkWriteFile(b *testing.B) {
 		{"F32", "m.safetensors", WriteOptions{}},
 		{"F16", "m.safetensors", WriteOptions{F16: true}},
 		{"F32zst", "m.safetensors.zst", WriteOptions{}},
+		{"F32digest", "m.safetensors", WriteOptions{Digest: true}},
+		{"F16digest", "m.safetensors", WriteOptions{F16: true, Digest: true}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), c.file)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"sort"
@@ -76,15 +77,24 @@ func decodeFrom(r io.Reader, size int64, name string) (*File, error) {
 		return nil, errorf(name, "%v", err)
 	}
 
-	// entries are now in data order: read sequentially.
+	// entries are now in data order: read sequentially, hashing the bytes
+	// as they come when the file carries a digest.
+	want, hasDigest := meta[DigestKey]
+	var h hash.Hash
+	if hasDigest {
+		h = newDigest(meta, entries)
+	}
 	tensors := make([]Tensor, len(entries))
 	var scratch []byte
 	for i, e := range entries {
 		t := Tensor{Name: e.name, Shape: e.shape, Data: make([]float32, e.count)}
-		if err := readTensor(r, e, t.Data, &scratch); err != nil {
+		if err := readTensor(r, e, t.Data, &scratch, h); err != nil {
 			return nil, readError(name, fmt.Sprintf("tensor %q", e.name), err)
 		}
 		tensors[i] = t
+	}
+	if hasDigest && digestValue(h) != want {
+		return nil, errorf(name, "checksum mismatch: the file is corrupt (its contents do not match the %s digest in its metadata)", DigestKey)
 	}
 	sort.Slice(tensors, func(i, j int) bool { return tensors[i].Name < tensors[j].Name })
 	return &File{Tensors: tensors, Metadata: meta}, nil
@@ -255,10 +265,15 @@ func checkLayout(entries []entry, dataLen int64) error {
 // to amortize reads, small enough to stay in cache. A multiple of 8.
 const readChunk = 256 << 10
 
-// readTensor reads e's bytes from r (positioned at e.begin) into dst.
-func readTensor(r io.Reader, e entry, dst []float32, scratch *[]byte) error {
+// readTensor reads e's bytes from r (positioned at e.begin) into dst, and
+// into h when it is not nil.
+func readTensor(r io.Reader, e entry, dst []float32, scratch *[]byte, h hash.Hash) error {
 	if e.dtypeName == "F32" && hostLittleEndian {
-		_, err := io.ReadFull(r, float32Bytes(dst))
+		b := float32Bytes(dst)
+		_, err := io.ReadFull(r, b)
+		if h != nil {
+			h.Write(b)
+		}
 		return err
 	}
 	per := readChunk / e.dt.size
@@ -271,6 +286,9 @@ func readTensor(r io.Reader, e entry, dst []float32, scratch *[]byte) error {
 		buf := (*scratch)[:need]
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return err
+		}
+		if h != nil {
+			h.Write(buf)
 		}
 		e.dt.convert(dst[:k], buf)
 		dst = dst[k:]

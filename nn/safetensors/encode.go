@@ -30,11 +30,36 @@ func Encode(w io.Writer, tensors []Tensor, meta map[string]string, opt WriteOpti
 type encoding struct {
 	header  []byte   // length prefix + padded JSON header
 	tensors []Tensor // in data order (by name)
+	entries []entry  // their header records, in the same order
 	f16     bool
 	size    int64 // total bytes of the file
 }
 
 func newEncoding(tensors []Tensor, meta map[string]string, opt WriteOptions) (*encoding, error) {
+	if _, stale := meta[DigestKey]; stale || opt.Digest {
+		clean := make(map[string]string, len(meta)+1)
+		for k, v := range meta {
+			if k != DigestKey {
+				clean[k] = v
+			}
+		}
+		meta = clean
+	}
+	enc, err := layOut(tensors, meta, opt)
+	if err != nil || !opt.Digest {
+		return enc, err
+	}
+	// The digest covers the layout, which the digest's own entry in the
+	// header does not change (offsets are relative to the data section).
+	h := newDigest(meta, enc.entries)
+	if err := enc.writeData(h); err != nil {
+		return nil, err
+	}
+	meta[DigestKey] = digestValue(h)
+	return layOut(tensors, meta, opt)
+}
+
+func layOut(tensors []Tensor, meta map[string]string, opt WriteOptions) (*encoding, error) {
 	sorted := make([]Tensor, len(tensors))
 	copy(sorted, tensors)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
@@ -55,6 +80,7 @@ func newEncoding(tensors []Tensor, meta map[string]string, opt WriteOptions) (*e
 		h = append(h, m...)
 	}
 	var off int64
+	var entries []entry
 	for i, t := range sorted {
 		switch {
 		case t.Name == "":
@@ -90,6 +116,7 @@ func newEncoding(tensors []Tensor, meta map[string]string, opt WriteOptions) (*e
 			h = strconv.AppendInt(h, int64(d), 10)
 		}
 		end := off + int64(count)*elem
+		entries = append(entries, entry{name: t.Name, dtypeName: dt, shape: t.Shape, begin: off, end: end})
 		h = append(h, `],"data_offsets":[`...)
 		h = strconv.AppendInt(h, off, 10)
 		h = append(h, ',')
@@ -107,7 +134,7 @@ func newEncoding(tensors []Tensor, meta map[string]string, opt WriteOptions) (*e
 	header := make([]byte, 8, 8+len(h))
 	putLE64(header, uint64(len(h)))
 	header = append(header, h...)
-	return &encoding{header: header, tensors: sorted, f16: opt.F16, size: int64(len(header)) + off}, nil
+	return &encoding{header: header, tensors: sorted, entries: entries, f16: opt.F16, size: int64(len(header)) + off}, nil
 }
 
 // writeChunk is the number of elements converted per write for non-native
@@ -118,6 +145,11 @@ func (e *encoding) writeTo(w io.Writer) error {
 	if _, err := w.Write(e.header); err != nil {
 		return err
 	}
+	return e.writeData(w)
+}
+
+// writeData writes the data section.
+func (e *encoding) writeData(w io.Writer) error {
 	var buf []byte
 	for _, t := range e.tensors {
 		if !e.f16 && hostLittleEndian {

@@ -28,6 +28,11 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(bytes.Clone(buf.Bytes()))
+	buf.Reset()
+	if err := Encode(&buf, in, map[string]string{"class_names": `["sky"]`}, WriteOptions{Digest: true}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.Clone(buf.Bytes())) // with a digest, which Decode verifies
 	f.Add(zstdBytes(f, valid))
 	f.Add(rawFile(`{"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]}}`,
 		1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f))

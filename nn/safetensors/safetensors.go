@@ -59,6 +59,12 @@ type WriteOptions struct {
 	// halving the file. Magnitudes above 65504 become ±Inf and below about
 	// 6e-8 become 0; fine for weights, not for optimizer state.
 	F16 bool
+	// Digest stores a SHA-256 of the content under DigestKey in the
+	// metadata, which readers verify. It costs one more pass over the
+	// tensors before writing (the header, which holds the digest, comes
+	// first). Without it an incoming DigestKey entry is dropped: it would
+	// not match the new file.
+	Digest bool
 }
 
 // maxHeaderLen is the largest JSON header accepted (100 MB). Real headers
