@@ -118,6 +118,11 @@ func TestEvalCommand(t *testing.T) {
 	if b.KID.Mean <= a.KID.Mean {
 		t.Errorf("KID shifted %g not above identical %g", b.KID.Mean, a.KID.Mean)
 	}
+	// The default subset is half the smaller set, so subsets differ and the
+	// spread is an honest one (it was the whole set: "± 0.000" by construction).
+	if b.KID.SubsetSize != 2 || b.KID.Std <= 0 {
+		t.Errorf("KID on 5 images per set: subsets of %d with std %g, want subsets of 2 and a positive spread", b.KID.SubsetSize, b.KID.Std)
+	}
 }
 
 func TestEvalAffinityAndUsage(t *testing.T) {
