@@ -179,6 +179,14 @@ func (u *UI) clicks(gtx layout.Context) {
 	if u.saveAdapt.Clicked(gtx) {
 		u.SaveAdapted(u.pathOr("adapted.safetensors.zst"))
 	}
+	if u.modeSwitch.Clicked(gtx) && !u.tr.running && !u.tr.tuned {
+		u.tr.full = !u.tr.full
+		if u.tr.full {
+			u.setStatus("full transfer: the generator and discriminator are finetuned from the model's training state (package transfer, as catsynth transfer)")
+		} else {
+			u.setStatus("light finetuning: A alone, the generator frozen (as the page)")
+		}
+	}
 	if u.panelSwitch.Clicked(gtx) {
 		u.showTransfer = !u.showTransfer
 	}

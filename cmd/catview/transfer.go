@@ -20,7 +20,9 @@ import (
 )
 
 // The few-shot transfer panel's state: the target set, the affinity
-// matrix A and a finetuning run of A (the session's, as the page runs it).
+// matrix A and a finetuning run: of A alone (light: the session's, as the
+// page runs it) or the full transfer of the CLI (generator and
+// discriminator, app.TransferRun).
 type transferState struct {
 	target  app.TargetInfo
 	matrix  *app.MatrixInfo
@@ -30,8 +32,23 @@ type transferState struct {
 	running bool
 	step    app.Progress
 	cancel  context.CancelFunc
-	steps   int // finetuning steps per run
+	steps   int  // finetuning steps per run
+	full    bool // the next run is the full transfer
+
+	// The full transfer: the run (used on the worker only), the step it
+	// is to reach and the step it has reached; tuned says the session
+	// now paints with the run's adapted model.
+	run       *app.TransferRun
+	runs      int // runs made so far, which names their files
+	goal      int
+	done      int
+	tuned     bool
+	modelPath string // the run's adapted model file (its state beside it)
 }
+
+// previewEvery is how often (steps) a full transfer run makes a sample
+// preview.
+const previewEvery = 5
 
 var estimateMethods = [4]string{app.MethodText, app.MethodVision, app.MethodSeg, app.MethodCombined}
 
@@ -88,6 +105,7 @@ func (u *UI) OpenTarget(dir string) {
 				return
 			}
 			u.tr.target, u.tr.matrix, u.tr.heat = info, nil, nil
+			u.dropRun()
 			u.showTransfer = true
 			u.setStatus("target %s: %d pairs, %d classes (%d files skipped)", dir, len(info.Pairs), len(info.Classes), len(info.Messages))
 		})
@@ -170,9 +188,18 @@ func warnings(m app.MatrixInfo) string {
 	return ": " + strings.Join(m.Warnings, "; ")
 }
 
+// setMatrix shows a new A; a full run made with the old one is not
+// resumed.
 func (u *UI) setMatrix(m app.MatrixInfo) {
 	u.tr.matrix = &m
 	u.tr.heat = heatmap(m)
+	u.dropRun()
+}
+
+// dropRun forgets the full transfer run (its files stay until the app
+// closes).
+func (u *UI) dropRun() {
+	u.tr.run, u.tr.goal, u.tr.done, u.tr.modelPath = nil, 0, 0, ""
 }
 
 // heatmap draws A: one row per target class, one column per source
@@ -230,6 +257,10 @@ func (u *UI) Finetune() {
 	if u.tr.running {
 		return
 	}
+	if u.tr.full {
+		u.fullTransfer()
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u.tr.running, u.tr.cancel, u.tr.losses = true, cancel, nil
 	steps := u.tr.steps
@@ -274,8 +305,15 @@ func (u *UI) StopFinetune() {
 	}
 }
 
-// SaveAdapted writes the adapted model (generator, A, target classes).
+// SaveAdapted writes the adapted model: after a full transfer the run's
+// model file and its transfer state beside path (so `catsynth transfer
+// --resume --out path` continues it), else the session's (generator, A,
+// target classes).
 func (u *UI) SaveAdapted(path string) {
+	if u.tr.tuned && u.tr.modelPath != "" {
+		u.saveRun(u.tr.modelPath, path)
+		return
+	}
 	u.w.Do(func(s *app.Session) {
 		data, err := s.SaveAdapted()
 		if err == nil {

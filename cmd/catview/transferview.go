@@ -31,10 +31,11 @@ func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 			u.button(&u.openTarget, "Target folder", true),
 		}
 		for i, m := range estimateMethods {
-			kids = append(kids, u.button(&u.estimate[i], "A: "+m, len(u.tr.target.Pairs) > 0))
+			kids = append(kids, u.button(&u.estimate[i], "A: "+m, len(u.tr.target.Pairs) > 0 && !u.tr.tuned))
 		}
 		kids = append(kids,
-			u.button(&u.finetune, fmt.Sprintf("Finetune %d steps", u.tr.steps), u.tr.matrix != nil && !u.tr.running),
+			u.button(&u.modeSwitch, u.modeLabel(), !u.tr.running && !u.tr.tuned),
+			u.button(&u.finetune, u.finetuneLabel(), u.tr.matrix != nil && !u.tr.running && (u.tr.full || !u.tr.tuned)),
 			u.button(&u.stopFinetune, "Stop", u.tr.running),
 			u.button(&u.saveAdapt, "Save adapted", u.tr.matrix != nil),
 		)
@@ -43,6 +44,29 @@ func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 		}
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, kids...)
 	})
+}
+
+// Mode switch labels: the light run trains A alone (the page's), the full
+// one the generator and discriminator (the CLI's transfer).
+const (
+	modeLight = "Mode: light (A only)"
+	modeFull  = "Mode: full (G+D)"
+)
+
+func (u *UI) modeLabel() string {
+	if u.tr.full {
+		return modeFull
+	}
+	return modeLight
+}
+
+// finetuneLabel says what the Finetune button does next: resume a
+// stopped full run to the step it was to reach, or run more steps.
+func (u *UI) finetuneLabel() string {
+	if u.tr.full && u.tr.run != nil && u.tr.done < u.tr.goal && !u.tr.running {
+		return fmt.Sprintf("Resume to step %d", u.tr.goal)
+	}
+	return fmt.Sprintf("Finetune %d steps", u.tr.steps)
 }
 
 // layoutTransfer draws the heatmap of A (a click sets the row of the
