@@ -160,7 +160,7 @@ func (u *UI) clicks(gtx layout.Context) {
 	}
 	if u.openTarget.Clicked(gtx) {
 		if p := u.pathOr(""); p == "" {
-			u.setStatus("type the path of a target folder (classes.txt, images/, labels/) in the path field first")
+			u.setStatus("type the path of a target set in the path field first: a folder (classes.txt, images/, labels/), an ADE20K, Cityscapes or COCO-Stuff folder, or a dataset spec")
 		} else {
 			u.OpenTarget(p)
 		}

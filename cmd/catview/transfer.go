@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"catsynth/app"
+	"catsynth/dataset"
 	"catsynth/models"
 	"catsynth/weights/backbones"
 	"catsynth/weights/ganmodels"
@@ -82,15 +83,32 @@ func readTargetFolder(dir string) ([]app.File, error) {
 	return files, nil
 }
 
-// OpenTarget reads a target folder into the session's target set.
+// isDatasetSpec reports whether a target path is for package dataset:
+// an ADE20K, Cityscapes or COCO-Stuff folder (recognised by its layout)
+// or a spec with its kind ("cityscapes:PATH:val", "synth:coast").
+func isDatasetSpec(spec string) bool {
+	kind, _, ok := strings.Cut(spec, ":")
+	return (ok && len(kind) > 1) || dataset.DetectLayout(spec) != ""
+}
+
+// OpenTarget reads a target set into the session: a folder of the folder
+// format, or a dataset as `catsynth transfer --target` takes it.
 func (u *UI) OpenTarget(dir string) {
-	u.setStatus("reading the target folder %s ...", dir)
+	u.setStatus("reading the target set %s ...", dir)
 	u.w.Do(func(s *app.Session) {
 		s.ClearTarget()
-		files, err := readTargetFolder(dir)
 		var info app.TargetInfo
-		if err == nil {
-			info, err = s.AddTargetFiles(files)
+		var err error
+		if isDatasetSpec(dir) {
+			var ds dataset.Dataset
+			if ds, err = dataset.Open(dir); err == nil {
+				info, err = s.SetTargetDataset(ds)
+			}
+		} else {
+			var files []app.File
+			if files, err = readTargetFolder(dir); err == nil {
+				info, err = s.AddTargetFiles(files)
+			}
 		}
 		if err == nil && info.Added == 0 {
 			msg := "no image with its label map"
@@ -101,7 +119,7 @@ func (u *UI) OpenTarget(dir string) {
 		}
 		u.post(func() {
 			if err != nil {
-				u.setStatus("cannot use the target folder: %v", err)
+				u.setStatus("cannot use the target set: %v", err)
 				return
 			}
 			u.tr.target, u.tr.matrix, u.tr.heat = info, nil, nil

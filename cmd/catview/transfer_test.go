@@ -12,8 +12,10 @@ import (
 	"gioui.org/f32"
 	"gioui.org/io/pointer"
 
+	"catsynth/app"
 	"catsynth/dataset/synth"
 	"catsynth/internal/testgan"
+	"catsynth/internal/testscenes"
 	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/transfer"
@@ -197,5 +199,28 @@ func TestFullTransferPanel(t *testing.T) {
 	h.waitFor("the saved model opened", func() bool { return u.modelRef == out || strings.HasPrefix(u.status, "cannot") })
 	if len(u.info.Classes) != 2 || u.info.Classes[1].Name != "sand" {
 		t.Errorf("the saved model opened as %+v (%s)", u.info, u.status)
+	}
+}
+
+// TestDatasetTargets types bare paths of tiny fakes of the public
+// datasets' layouts (and one spec with its kind) into the path field and
+// reads them with the Target folder button.
+func TestDatasetTargets(t *testing.T) {
+	h := newHarness(t, "embedded:tiny32")
+	u := h.u
+	dir := t.TempDir()
+	cases := map[string]int{}
+	for _, layout := range testscenes.DatasetLayouts {
+		cases[testscenes.WriteLayout(t, dir, layout, 48)] = testscenes.DatasetClasses[layout][0]
+	}
+	cases["cityscapes:"+filepath.Join(dir, "cityscapes")+":train:trainids"] = 19
+	for path, classes := range cases {
+		u.tr.target = app.TargetInfo{}
+		u.path.SetText(path)
+		h.click("Target folder")
+		h.waitFor("the target set", func() bool { return len(u.tr.target.Pairs) > 0 || strings.HasPrefix(u.status, "cannot") })
+		if len(u.tr.target.Pairs) != 2 || len(u.tr.target.Classes) != classes {
+			t.Errorf("%s: %d pairs of %d classes (want 2 of %d): %s", path, len(u.tr.target.Pairs), len(u.tr.target.Classes), classes, u.status)
+		}
 	}
 }

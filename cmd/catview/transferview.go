@@ -98,7 +98,7 @@ func (u *UI) layoutHeatmap(gtx layout.Context) layout.Dimensions {
 	sz := gtx.Constraints.Max
 	m := u.tr.matrix
 	if m == nil || u.tr.heat == nil {
-		msg := "Few-shot transfer: type a target folder's path, press Target folder, then estimate A."
+		msg := "Few-shot transfer: type a target folder or dataset path, press Target folder, then estimate A."
 		if len(u.tr.target.Pairs) > 0 {
 			msg = fmt.Sprintf("%d target pairs of %d classes: estimate A.", len(u.tr.target.Pairs), len(u.tr.target.Classes))
 		}
