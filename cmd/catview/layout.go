@@ -291,6 +291,16 @@ func (u *UI) layoutPalette(gtx layout.Context) layout.Dimensions {
 }
 
 func (u *UI) layoutPreview(gtx layout.Context) layout.Dimensions {
+	if u.info.Sampling != nil {
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+			layout.Rigid(u.layoutSampler),
+			layout.Flexed(1, u.layoutImage))
+	}
+	return u.layoutImage(gtx)
+}
+
+// layoutImage draws the preview image.
+func (u *UI) layoutImage(gtx layout.Context) layout.Dimensions {
 	sz := gtx.Constraints.Max
 	if u.cv != nil {
 		// The preview shares the canvas's zoom and pan, so that a pixel

@@ -87,7 +87,8 @@ type UI struct {
 	runDir       string // where full transfer runs write (see runFolder)
 	ownRunDir    bool   // runDir was made by the app: removed on Close
 	tr           transferState
-	showTransfer bool // the right panel shows the transfer panel, not the preview
+	samp         samplerState // an iterative model's sampler settings
+	showTransfer bool         // the right panel shows the transfer panel, not the preview
 
 	view canvasView
 
@@ -229,6 +230,7 @@ func (u *UI) modelLoaded(info app.ModelInfo, ex []app.Example, restyle bool) {
 	u.preview = nil
 	u.setStatus("%s: %s, %d classes, %dx%d, %d parameters", info.Name, info.Kind, len(info.Classes), info.Width, info.Height, info.Params)
 	if sm := info.Sampling; sm != nil {
+		u.samp.set(*sm, info.SamplingLimits)
 		u.status += fmt.Sprintf(", sampler %s, %d steps, guidance %g, eta %g", sm.Method, sm.Steps, sm.Guidance, sm.Eta)
 	}
 	u.requestRender()
