@@ -89,6 +89,17 @@ func TestTransferPanel(t *testing.T) {
 	if c := float32(hm.Dy()) / float32(len(m.Target)); c < cell {
 		cell = c
 	}
+	// The source classes name the columns, above the heatmap.
+	for i, name := range m.Source {
+		found := false
+		for _, n := range h.r.AppendSemantics(nil) {
+			b := n.Desc.Bounds
+			found = found || (n.Desc.Label == name && b.Max.Y <= hm.Min.Y+1 && b.Min.X >= hm.Min.X-1 && b.Min.X < hm.Min.X+int(float32(i+1)*cell))
+		}
+		if !found {
+			t.Errorf("no column name %q above the heatmap", name)
+		}
+	}
 	at := f32.Pt(float32(hm.Min.X)+5.5*cell, float32(hm.Min.Y)+0.5*cell)
 	h.mouse(pointer.Press, at)
 	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: at})

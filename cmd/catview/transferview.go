@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 
 	"gioui.org/f32"
 	"gioui.org/io/event"
@@ -19,6 +20,13 @@ import (
 
 // heatmapDesc describes the heatmap panel (screen readers, tests).
 const heatmapDesc = "affinity heatmap"
+
+// The heatmap's column names: the band they take above it, and the
+// narrowest column that gets one.
+const (
+	headerDp    = 72
+	minColumnDp = 12
+)
 
 func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 	return layout.Inset{Left: 4, Right: 4, Bottom: 4}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
@@ -104,10 +112,16 @@ func (u *UI) layoutHeatmap(gtx layout.Context) layout.Dimensions {
 		}
 		return material.Body1(u.th, msg).Layout(gtx)
 	}
-	// Target names on the left, the matrix to their right.
+	// Target names on the left, source names (turned upright) above, the
+	// matrix below and to the right of them. The source names are left
+	// out when the columns are too narrow to read them.
 	labelW := gtx.Dp(90)
-	grid := image.Pt(sz.X-labelW, sz.Y)
-	cell := min(float32(grid.X)/float32(len(m.Source)), float32(grid.Y)/float32(len(m.Target)))
+	headerH := gtx.Dp(headerDp)
+	cell := min(float32(sz.X-labelW)/float32(len(m.Source)), float32(sz.Y-headerH)/float32(len(m.Target)))
+	if cell < float32(gtx.Dp(minColumnDp)) {
+		headerH = 0
+		cell = min(float32(sz.X-labelW)/float32(len(m.Source)), float32(sz.Y)/float32(len(m.Target)))
+	}
 	tag := &u.tr
 	for {
 		ev, ok := gtx.Event(pointer.Filter{Target: tag, Kinds: pointer.Press})
@@ -118,6 +132,23 @@ func (u *UI) layoutHeatmap(gtx layout.Context) layout.Dimensions {
 			u.EditRow(int(e.Position.Y/cell), int(e.Position.X/cell))
 		}
 	}
+	for s, name := range m.Source {
+		if headerH == 0 {
+			break
+		}
+		// Lay the name out along x in a headerH x cell box, then turn it
+		// a quarter anticlockwise onto its column.
+		tr := f32.AffineId().Rotate(f32.Point{}, -math.Pi/2).Offset(f32.Pt(float32(labelW)+float32(s)*cell, float32(headerH)))
+		st := op.Affine(tr).Push(gtx.Ops)
+		g := gtx
+		g.Constraints = layout.Exact(image.Pt(headerH, int(cell)))
+		l := material.Caption(u.th, name)
+		l.MaxLines = 1
+		layout.W.Layout(g, l.Layout)
+		st.Pop()
+	}
+	grid := op.Offset(image.Pt(0, headerH)).Push(gtx.Ops)
+	defer grid.Pop()
 	for t, name := range m.Target {
 		st := op.Offset(image.Pt(0, int(float32(t)*cell))).Push(gtx.Ops)
 		g := gtx
