@@ -9,20 +9,18 @@ import (
 	"testing"
 
 	"catsynth/dataset/synth"
-	"catsynth/internal/testgan"
 	"catsynth/internal/testscenes"
+	"catsynth/internal/testsources"
 	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/transfer"
 )
 
-// transferSession opens a CPU session on a tiny source GAN that has its
+// transferSession opens a CPU session on a model file that has its
 // training state beside it, with the ocean/meadow target set and a
-// uniform A; it returns the session, the model file and its source.
-func transferSession(t *testing.T, seed uint64) (*Session, string, models.Source) {
+// uniform A; it returns the session and the model's source.
+func transferSession(t *testing.T, model string) (*Session, models.Source) {
 	t.Helper()
-	t.Logf("source seed %d", seed)
-	model := testgan.Source(t, t.TempDir(), synth.SourceClasses, 32, seed)
 	data, err := os.ReadFile(model)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +35,14 @@ func transferSession(t *testing.T, seed uint64) (*Session, string, models.Source
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, model, src
+	return s, src
+}
+
+// ganSession is transferSession on a tiny 32 px source GAN.
+func ganSession(t *testing.T, seed uint64) (*Session, models.Source) {
+	t.Helper()
+	t.Logf("source seed %d", seed)
+	return transferSession(t, testsources.GAN(t, t.TempDir(), synth.SourceClasses, 32, seed))
 }
 
 // TestTransferRunStopResume runs the full transfer for 4 steps in two
@@ -45,7 +50,7 @@ func transferSession(t *testing.T, seed uint64) (*Session, string, models.Source
 // resumes from the state file and continues the count to 4; the adapted
 // model then opens in the target classes.
 func TestTransferRunStopResume(t *testing.T) {
-	s, _, src := transferSession(t, 5)
+	s, src := ganSession(t, 5)
 	out := filepath.Join(t.TempDir(), "run", "adapted.safetensors.zst")
 	r, err := s.NewTransferRun(src, TransferConfig{ModelPath: out, Batch: 2, PreviewEvery: 2})
 	if err != nil {
@@ -113,8 +118,8 @@ func TestTransferRunStopResume(t *testing.T) {
 
 // TestTransferRunRefuses lists what NewTransferRun refuses, by name.
 func TestTransferRunRefuses(t *testing.T) {
-	s, _, src := transferSession(t, 6)
-	other, err := transfer.LoadSource(testgan.Source(t, t.TempDir(), []string{"a", "b", "c"}, 32, 7))
+	s, src := ganSession(t, 6)
+	other, err := transfer.LoadSource(testsources.GAN(t, t.TempDir(), []string{"a", "b", "c"}, 32, 7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +141,37 @@ func TestTransferRunRefuses(t *testing.T) {
 	s.ClearTarget()
 	if _, err := s.NewTransferRun(src, TransferConfig{ModelPath: out}); err == nil {
 		t.Error("a run without a target set was made")
+	}
+}
+
+// TestTransferRunDiffusion runs the full transfer of a diffusion source
+// (its denoiser behind A, trained with its own loss) for two steps: the
+// curve shows the denoising loss, and the adapted model opens as a
+// diffusion model of the target classes.
+func TestTransferRunDiffusion(t *testing.T) {
+	const seed = 8
+	t.Logf("source seed %d", seed)
+	s, src := transferSession(t, testsources.Diffusion(t, t.TempDir(), synth.SourceClasses, seed))
+	r, err := s.NewTransferRun(src, TransferConfig{ModelPath: filepath.Join(t.TempDir(), "d.safetensors.zst"), Batch: 2, PreviewEvery: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), 2, func(p TransferProgress) {
+		if v, ok := p.Losses["loss"]; !ok || p.Loss != float64(v) {
+			t.Errorf("step %d: losses %v, curve value %v", p.Step, p.Losses, p.Loss)
+		}
+		if p.Step == 2 && p.Preview == nil {
+			t.Error("no preview at the last step")
+		}
+	})
+	if err != nil || res.Steps != 2 {
+		t.Fatalf("run: %+v, %v", res, err)
+	}
+	info, err := s.LoadTransferred(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Kind != src.Kind() || info.Sampling == nil || len(info.Classes) != 2 || info.Classes[0].Name != "ocean" {
+		t.Fatalf("adapted diffusion model opened as %+v", info)
 	}
 }

@@ -14,8 +14,8 @@ import (
 
 	"catsynth/app"
 	"catsynth/dataset/synth"
-	"catsynth/internal/testgan"
 	"catsynth/internal/testscenes"
+	"catsynth/internal/testsources"
 	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/transfer"
@@ -136,7 +136,7 @@ func TestTransferPanel(t *testing.T) {
 func TestFullTransferPanel(t *testing.T) {
 	const seed = 9
 	t.Logf("source seed %d", seed)
-	model := testgan.Source(t, t.TempDir(), synth.SourceClasses, 32, seed)
+	model := testsources.GAN(t, t.TempDir(), synth.SourceClasses, 32, seed)
 	h := newHarness(t, model)
 	u := h.u
 	u.runDir = t.TempDir()
