@@ -105,7 +105,18 @@ func TestTransferPanel(t *testing.T) {
 	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: at})
 	h.waitFor("the edited row", func() bool { return u.tr.matrix.W[0][5] == 1 })
 	u.tr.steps = 4
-	h.frame()
+	// The full transfer needs the model's training state, which the
+	// embedded tiny32 does not ship: the status says so.
+	h.click(modeLight)
+	h.click("Finetune 4 steps")
+	h.waitFor("the refused full run", func() bool { return !u.tr.running && strings.HasPrefix(u.status, "full transfer failed") })
+	if !strings.Contains(u.status, "tiny32") || !strings.Contains(u.status, "finetuning source") || u.tr.tuned {
+		t.Errorf("full run without a source: status %q, tuned %v", u.status, u.tr.tuned)
+	}
+	h.click(modeFull)
+	if u.tr.full {
+		t.Fatal("the mode switch did not go back to the light run")
+	}
 	h.click("Finetune 4 steps")
 	h.waitFor("the finetuning run", func() bool { return !u.tr.running && len(u.tr.losses) > 0 })
 	t.Logf("finetune: %s", u.status)
