@@ -105,18 +105,7 @@ func TestTransferPanel(t *testing.T) {
 	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: at})
 	h.waitFor("the edited row", func() bool { return u.tr.matrix.W[0][5] == 1 })
 	u.tr.steps = 4
-	// The full transfer needs the model's training state, which the
-	// embedded tiny32 does not ship: the status says so.
-	h.click(modeLight)
-	h.click("Finetune 4 steps")
-	h.waitFor("the refused full run", func() bool { return !u.tr.running && strings.HasPrefix(u.status, "full transfer failed") })
-	if !strings.Contains(u.status, "tiny32") || !strings.Contains(u.status, "finetuning source") || u.tr.tuned {
-		t.Errorf("full run without a source: status %q, tuned %v", u.status, u.tr.tuned)
-	}
-	h.click(modeFull)
-	if u.tr.full {
-		t.Fatal("the mode switch did not go back to the light run")
-	}
+	h.frame()
 	h.click("Finetune 4 steps")
 	h.waitFor("the finetuning run", func() bool { return !u.tr.running && len(u.tr.losses) > 0 })
 	t.Logf("finetune: %s", u.status)
@@ -134,6 +123,31 @@ func TestTransferPanel(t *testing.T) {
 	h.waitFor("the adapted model", func() bool { return u.modelRef == out || strings.HasPrefix(u.status, "cannot") })
 	if !u.info.Adapted || u.info.Classes[1].Name != "sand" {
 		t.Errorf("the saved adapted model opened as %+v (%s)", u.info, u.status)
+	}
+}
+
+// TestFullTransferWithoutSource asks for the full transfer of a model
+// file without its training state: the status names the missing state
+// file, and the window keeps the model.
+func TestFullTransferWithoutSource(t *testing.T) {
+	model := testsources.GAN(t, t.TempDir(), synth.SourceClasses, 32, 4)
+	if err := os.Remove(transfer.StatePath(model)); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, model)
+	u := h.u
+	u.path.SetText(writeTargetFolder(t, true))
+	h.click("Target folder")
+	h.waitFor("the target set", func() bool { return len(u.tr.target.Pairs) > 0 || strings.HasPrefix(u.status, "cannot") })
+	h.click("A: text")
+	h.waitFor("the text estimate", func() bool { return u.tr.matrix != nil || strings.HasPrefix(u.status, "cannot") })
+	h.click(modeLight)
+	u.tr.steps = 4
+	h.frame()
+	h.click("Finetune 4 steps")
+	h.waitFor("the refused full run", func() bool { return !u.tr.running && strings.HasPrefix(u.status, "full transfer failed") })
+	if !strings.Contains(u.status, transfer.StatePath(model)) || u.tr.tuned || u.info.Adapted || len(u.info.Classes) != len(synth.SourceClasses) {
+		t.Errorf("full run without a source: status %q, tuned %v, model %+v", u.status, u.tr.tuned, u.info)
 	}
 }
 
