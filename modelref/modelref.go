@@ -76,6 +76,9 @@ var ErrNoSource = errors.New("no finetuning source")
 // shipped without one). An error wrapping ErrNoSource says there is none.
 func Source(ref string) (models.Source, error) {
 	if name, ok := EmbeddedName(ref); ok && (ref == "" || strings.HasPrefix(ref, EmbeddedPrefix)) {
+		if _, err := ganmodels.Bytes(name); err != nil {
+			return nil, err // no such model: say that, not that its source is missing
+		}
 		data, err := ganmodels.Source(name)
 		if err != nil {
 			if model, _, err2 := Read(ref); err2 == nil {
