@@ -33,6 +33,9 @@ func diffusionSession(t *testing.T) *Session {
 	if info.Kind != diffusion.KindModel || info.Sampling == nil || info.Width != 32 {
 		t.Fatalf("loaded %+v", info)
 	}
+	if l := info.SamplingLimits; l == nil || l.Steps < info.Sampling.Steps || l.Guidance != diffusion.MaxGuidance || l.Eta != diffusion.MaxEta {
+		t.Fatalf("sampling limits %+v for settings %+v", l, *info.Sampling)
+	}
 	return s
 }
 
@@ -109,7 +112,7 @@ func TestDiffusionSession(t *testing.T) {
 
 func TestSamplingRefusedForGAN(t *testing.T) {
 	s, _ := newSession(t, 0)
-	if s.Info().Sampling != nil {
+	if s.Info().Sampling != nil || s.Info().SamplingLimits != nil {
 		t.Error("a GAN reports sampler settings")
 	}
 	if _, err := s.SetSampling(models.Sampling{Steps: 10}); err == nil || !strings.Contains(err.Error(), "one pass") {

@@ -59,6 +59,9 @@ type ModelInfo struct {
 	// Sampling are an iterative model's sampler settings (a diffusion
 	// model: steps, guidance, eta); nil for a one-shot GAN.
 	Sampling *models.Sampling `json:"sampling"`
+	// SamplingLimits bound the settings SetSampling takes (nil: unknown,
+	// or a GAN).
+	SamplingLimits *models.SamplingLimits `json:"samplingLimits,omitempty"`
 }
 
 // Session holds one device and one source model, plus the target set,
@@ -190,6 +193,10 @@ func (s *Session) Info() ModelInfo {
 	if sm, ok := s.net.(models.Sampled); ok {
 		v := sm.Sampling()
 		info.Sampling = &v
+	}
+	if sl, ok := s.net.(models.SamplingLimiter); ok {
+		v := sl.SamplingLimits()
+		info.SamplingLimits = &v
 	}
 	return info
 }

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -170,7 +171,6 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 	sort.Strings(stems)
 	var pairs []Pair
 	largest := int32(-1)
-	W, H := s.w, s.h
 	for _, st := range stems {
 		li := labels[st]
 		ii, ok := images[st]
@@ -197,31 +197,21 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 			msgs = append(msgs, FileMessage{File: ii.file, Error: err.Error()})
 			continue
 		}
-		if b := img.Bounds(); b.Dx() != lm.W || b.Dy() != lm.H {
-			msgs = append(msgs, FileMessage{File: li.file, Error: fmt.Sprintf("label map is %dx%d but its image %s is %dx%d", lm.W, lm.H, ii.file, b.Dx(), b.Dy())})
-			continue
-		}
-		if lm.W < W/4 || lm.H < H/4 {
-			msgs = append(msgs, FileMessage{File: ii.file, Error: fmt.Sprintf("image is %dx%d, too small for a %dx%d model", lm.W, lm.H, W, H)})
-			continue
-		}
-		m := resizeLabels(lm, W, H)
-		labelled := false
-		for _, v := range m.Pix {
-			largest = max(largest, v)
-			labelled = labelled || v >= 0
-		}
-		if !labelled {
-			msgs = append(msgs, FileMessage{File: li.file, Error: "label map has no labelled pixel"})
+		p, top, aboutImage, err := s.pairOf(st, img, lm, ii.file)
+		if err != nil {
+			file := li.file
+			if aboutImage {
+				file = ii.file
+			}
+			msgs = append(msgs, FileMessage{File: file, Error: err.Error()})
 			continue
 		}
 		if len(ts.Pairs)+len(pairs) >= MaxPairs {
 			msgs = append(msgs, FileMessage{File: ii.file, Error: fmt.Sprintf("the target set is full (%d images)", MaxPairs)})
 			continue
 		}
-		ew, eh := min(img.Bounds().Dx(), EstimateSize), min(img.Bounds().Dy(), EstimateSize)
-		pairs = append(pairs, Pair{Name: st, Image: resizeImage(img, W, H), Labels: m.Pix,
-			Detail: resizeImage(img, ew, eh), DetailW: ew, DetailH: eh})
+		largest = max(largest, top)
+		pairs = append(pairs, p)
 	}
 	for st, ii := range images {
 		msgs = append(msgs, FileMessage{File: ii.file, Error: "no label map for this image (want labels/" + st + ".png or " + st + "_label.png)"})
@@ -240,6 +230,76 @@ func (s *Session) AddTargetFiles(files []File) (TargetInfo, error) {
 		s.aff = nil
 		s.dropLayer()
 	}
+	return info, nil
+}
+
+// pairOf checks a decoded image and its label map and makes the pair at
+// the model's size, with the largest class index seen. The error says
+// what is wrong; aboutImage says whether it concerns the image (named
+// imageName in it) rather than the label map.
+func (s *Session) pairOf(name string, img *image.RGBA, lm *dataset.LabelMap, imageName string) (p Pair, largest int32, aboutImage bool, err error) {
+	W, H := s.w, s.h
+	if b := img.Bounds(); b.Dx() != lm.W || b.Dy() != lm.H {
+		return p, 0, false, fmt.Errorf("label map is %dx%d but its image %s is %dx%d", lm.W, lm.H, imageName, b.Dx(), b.Dy())
+	}
+	if lm.W < W/4 || lm.H < H/4 {
+		return p, 0, true, fmt.Errorf("image is %dx%d, too small for a %dx%d model", lm.W, lm.H, W, H)
+	}
+	m := resizeLabels(lm, W, H)
+	largest = -1
+	for _, v := range m.Pix {
+		largest = max(largest, v)
+	}
+	if largest < 0 {
+		return p, 0, false, fmt.Errorf("label map has no labelled pixel")
+	}
+	ew, eh := min(img.Bounds().Dx(), EstimateSize), min(img.Bounds().Dy(), EstimateSize)
+	return Pair{Name: name, Image: resizeImage(img, W, H), Labels: m.Pix,
+		Detail: resizeImage(img, ew, eh), DetailW: ew, DetailH: eh}, largest, false, nil
+}
+
+// SetTargetDataset replaces the target set by a dataset's samples, as
+// `catsynth transfer --target` opens them (dataset.Open: the folder
+// format, or an ADE20K, Cityscapes or COCO-Stuff path): its classes, with
+// their names and colours, and up to MaxPairs samples (dataset.Limit's
+// subset with seed 0, the one the CLI's --limit takes, when it holds
+// more). Each sample or file that cannot be used gets a message.
+func (s *Session) SetTargetDataset(ds dataset.Dataset) (TargetInfo, error) {
+	if s.net == nil {
+		return TargetInfo{}, ErrNoModel
+	}
+	cs := ds.Classes()
+	if len(cs) == 0 || len(cs) >= MaxClasses {
+		return TargetInfo{}, fmt.Errorf("%s has %d classes; the target set takes 1 to %d", ds.Name(), len(cs), MaxClasses-1)
+	}
+	var msgs []FileMessage
+	for _, sk := range dataset.Skipped(ds) {
+		msgs = append(msgs, FileMessage{File: sk.Path, Error: sk.Reason})
+	}
+	if ds.Len() > MaxPairs {
+		var err error
+		if ds, err = dataset.Limit(ds, MaxPairs, 0); err != nil {
+			return TargetInfo{}, err
+		}
+	}
+	var pairs []Pair
+	for i := range ds.Len() {
+		smp, err := ds.Load(i)
+		if err != nil {
+			msgs = append(msgs, FileMessage{File: ds.ItemName(i), Error: err.Error()})
+			continue
+		}
+		p, _, _, err := s.pairOf(ds.ItemName(i), smp.Image, smp.Label, smp.Name)
+		if err != nil {
+			msgs = append(msgs, FileMessage{File: ds.ItemName(i), Error: err.Error()})
+			continue
+		}
+		pairs = append(pairs, p)
+	}
+	s.ClearTarget()
+	s.target = &TargetSet{Classes: slices.Clone(cs), Pairs: pairs, fromFile: true}
+	info := s.TargetInfo()
+	info.Added, info.Messages = len(pairs), msgs
 	return info, nil
 }
 

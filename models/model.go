@@ -99,6 +99,19 @@ type Sampled interface {
 	SetSampling(Sampling) error
 }
 
+// SamplingLimits are the largest settings a Sampled model accepts (the
+// least are 1 step, guidance 1, eta 0), for a front end's sliders.
+type SamplingLimits struct {
+	Steps    int     `json:"steps"`    // the model's diffusion steps
+	Guidance float64 `json:"guidance"` // classifier-free guidance scale
+	Eta      float64 `json:"eta"`      // DDIM noise
+}
+
+// SamplingLimiter is a Sampled model that states its SamplingLimits.
+type SamplingLimiter interface {
+	SamplingLimits() SamplingLimits
+}
+
 // ObjectiveModel is a Model trained by a loss on single denoising steps
 // rather than through its sampler (a diffusion model): light finetuning
 // (only the label layer trains) minimises this loss instead of comparing

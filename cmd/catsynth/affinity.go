@@ -16,6 +16,7 @@ import (
 	"catsynth/affinity"
 	"catsynth/backbone"
 	"catsynth/dataset"
+	"catsynth/modelref"
 	"catsynth/nn"
 	"catsynth/weights/backbones"
 	"catsynth/weights/ganmodels"
@@ -47,7 +48,7 @@ var (
 	// affinitySegmenter returns the source-class segmenter of a checkpoint:
 	// the OASIS discriminator's class head, read from the training state
 	// beside the model (sourceSegmenter in transfer.go). An error wrapping
-	// errNoSegmenter makes the seg estimator skip instead of fail.
+	// modelref.ErrNoSource makes the seg estimator skip instead of fail.
 	affinitySegmenter = sourceSegmenter
 	// affinityFeatures returns the frozen feature extractor stored at path,
 	// its name and the square image size it wants.
@@ -143,8 +144,8 @@ func affinityMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: need --target (and --source, default the embedded model), or --affinity A.json", errUsage)
 	}
 	if f.source == "" {
-		name, _ := embeddedName("")
-		f.source = embeddedPrefix + name
+		name, _ := modelref.EmbeddedName("")
+		f.source = modelref.EmbeddedPrefix + name
 		fmt.Fprintf(stderr, "source: %s (the embedded default model; --source names another)\n", f.source)
 	}
 	source, err := classNames(f.source, true)
@@ -281,7 +282,7 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string) 
 		return nil, nil, err
 	}
 	seg, err := affinitySegmenter(dev, f.source)
-	if errors.Is(err, errNoSegmenter) {
+	if errors.Is(err, modelref.ErrNoSource) {
 		return nil, nil, affinity.Unavailable("%v", err)
 	}
 	if err != nil {
@@ -300,7 +301,7 @@ func segEstimate(ctx context.Context, f affinityFlags, target, source []string) 
 
 func visionEstimate(ctx context.Context, f affinityFlags, target, source []string) (*affinity.Matrix, []string, error) {
 	var stored []byte // the embedded model's prototypes
-	if name, ok := embeddedName(f.source); ok && f.prototypes == "" && isModelSpec(f.source) {
+	if name, ok := modelref.EmbeddedName(f.source); ok && f.prototypes == "" && isModelSpec(f.source) {
 		b, err := ganmodels.Prototypes(name)
 		if err != nil {
 			return nil, nil, affinity.Unavailable("%v", err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"catsynth/modelref"
 	"catsynth/transfer"
 
 	"catsynth/models"
@@ -16,9 +17,7 @@ import (
 // Every command names a model the same way: a file path (.safetensors or
 // .safetensors.zst, of any family, adapted in the page or transferred by the
 // CLI), "embedded:NAME" for a model inside the binary, or nothing for the
-// embedded default.
-
-const embeddedPrefix = "embedded:"
+// embedded default (package modelref resolves them).
 
 // modelHelp is the flag text of a model argument.
 var modelHelp = "model file (.safetensors[.zst]) or embedded:NAME (embedded: " + strings.Join(ganmodels.Names(), ", ") +
@@ -28,40 +27,13 @@ var modelHelp = "model file (.safetensors[.zst]) or embedded:NAME (embedded: " +
 // spec or a classes file).
 func isModelSpec(spec string) bool {
 	low := strings.ToLower(spec)
-	return spec == "" || strings.HasPrefix(spec, embeddedPrefix) ||
+	return spec == "" || strings.HasPrefix(spec, modelref.EmbeddedPrefix) ||
 		strings.HasSuffix(low, ".safetensors") || strings.HasSuffix(low, ".safetensors.zst")
 }
 
-// embeddedName returns NAME of "embedded:NAME" (the default's name for ""),
-// and whether spec names an embedded model.
-func embeddedName(spec string) (string, bool) {
-	if spec == "" {
-		name, _, err := ganmodels.Default()
-		return name, err == nil
-	}
-	name, ok := strings.CutPrefix(spec, embeddedPrefix)
-	return name, ok
-}
-
-// readModel reads the checkpoint a model spec names (not its weights onto
-// a device) and a display name.
-func readModel(spec string) (*nn.Checkpoint, string, error) {
-	name, embedded := embeddedName(spec)
-	if !embedded {
-		ck, err := nn.ReadCheckpoint(spec)
-		return ck, spec, err
-	}
-	data, err := ganmodels.Bytes(name)
-	if err != nil {
-		return nil, "", err
-	}
-	ck, err := nn.DecodeCheckpoint(data, embeddedPrefix+name)
-	return ck, embeddedPrefix + name, err
-}
-
-// loadModel builds the model a spec names on dev (see readModel).
+// loadModel builds the model a spec names on dev (see modelref.Read).
 func loadModel(dev *nn.Device, spec string) (models.Conditioned, string, error) {
-	ck, name, err := readModel(spec)
+	ck, name, err := modelref.Read(spec)
 	if err != nil {
 		return models.Conditioned{}, "", err
 	}
@@ -72,7 +44,7 @@ func loadModel(dev *nn.Device, spec string) (models.Conditioned, string, error) 
 // modelClasses are the classes a model's network reads (its source
 // classes; for an adapted model, the network's behind its label layer).
 func modelClasses(spec string) ([]string, error) {
-	ck, name, err := readModel(spec)
+	ck, name, err := modelref.Read(spec)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"catsynth/modelref"
 	"catsynth/models"
 	"catsynth/nn"
 	"catsynth/nn/backend"
@@ -149,8 +150,8 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed, DWarmup: *dWarmup}
 	// --init from a model file: its generator's architecture, not the preset's.
 	var initModel *nn.Checkpoint
-	if *initFrom != "" && (strings.HasPrefix(*initFrom, embeddedPrefix) || !strings.Contains(*initFrom, ".state.")) {
-		if initModel, _, err = readModel(*initFrom); err != nil {
+	if *initFrom != "" && (strings.HasPrefix(*initFrom, modelref.EmbeddedPrefix) || !strings.Contains(*initFrom, ".state.")) {
+		if initModel, _, err = modelref.Read(*initFrom); err != nil {
 			return err
 		}
 		if k := initModel.Metadata[models.MetaKind]; k == gan.KindTrainState {

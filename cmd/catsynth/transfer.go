@@ -12,9 +12,8 @@ import (
 
 	"catsynth/dataset/synth"
 	"catsynth/eval/seg"
+	"catsynth/modelref"
 	"catsynth/models"
-	"catsynth/models/gan"
-	"catsynth/weights/ganmodels"
 	"catsynth/weights/segmenters"
 
 	"catsynth/affinity"
@@ -31,14 +30,10 @@ func init() {
 	})
 }
 
-// errNoSegmenter marks a source without a discriminator: the seg estimator
-// is skipped rather than failing.
-var errNoSegmenter = errors.New("no source segmenter")
-
 // sourceSegmenter is the seg estimator's segmenter: the discriminator stored
 // in the training state beside a source model, fake channel dropped.
 func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, error) {
-	src, err := loadSource(checkpoint)
+	src, err := modelref.Source(checkpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +42,7 @@ func sourceSegmenter(dev *nn.Device, checkpoint string) (affinity.Segmenter, err
 		// A family without a segmenter of its own (diffusion) on the
 		// synthetic source classes: the embedded source-domain segmenter
 		// knows exactly those classes.
-		l, lerr := seg.LoadBytes(dev, segmenters.Source, embeddedPrefix+segmenters.SourceFile)
+		l, lerr := seg.LoadBytes(dev, segmenters.Source, modelref.EmbeddedPrefix+segmenters.SourceFile)
 		if lerr != nil {
 			return nil, errors.Join(err, lerr)
 		}
@@ -66,48 +61,6 @@ func (l loadedSegmenter) InputSize() int { return l.Config.Size }
 func (l loadedSegmenter) Segment(images *nn.Tensor) (out *nn.Tensor, err error) {
 	err = nn.Catch(func() { out = l.Forward(images) })
 	return out, err
-}
-
-// loadSource opens a model spec as a transfer source: its training state
-// (the discriminator, beside a model file). An error wrapping
-// errNoSegmenter says there is none.
-func loadSource(spec string) (models.Source, error) {
-	if name, ok := embeddedName(spec); ok && (spec == "" || strings.HasPrefix(spec, embeddedPrefix)) {
-		data, err := ganmodels.Source(name)
-		if err != nil {
-			if model, _, err2 := readModel(spec); err2 == nil {
-				if src, err2 := transfer.LoadSourceCheckpoint(model); err2 == nil {
-					return src, nil // a family that finetunes from its model file (diffusion)
-				}
-			}
-			return nil, fmt.Errorf("%w: %v (the discriminator that transfer and the seg estimator start from); give a model file with its .state file beside it, as catsynth train gan writes them", errNoSegmenter, err)
-		}
-		ck, err := nn.DecodeCheckpoint(data, embeddedPrefix+name+ganmodels.SourceExt)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := ck.File.Get("netEMA.fc.weight"); !ok { // shipped without its generator: the model file is it
-			model, _, err := readModel(spec)
-			if err != nil {
-				return nil, err
-			}
-			if ck, err = gan.WithGenerator(ck, model); err != nil {
-				return nil, err
-			}
-		}
-		return transfer.LoadSourceCheckpoint(ck)
-	}
-	if !strings.Contains(spec, ".state.") {
-		// A broken model file is the first thing to report, before its
-		// (maybe missing) state beside it.
-		if _, _, err := readModel(spec); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := os.Stat(transfer.StatePath(spec)); err != nil && !strings.Contains(spec, ".state.") {
-		return nil, fmt.Errorf("%w: the source model has no training state beside it (%s), so there is no discriminator to start from", errNoSegmenter, transfer.StatePath(spec))
-	}
-	return transfer.LoadSource(spec)
 }
 
 // besidePrototypes is where the source prototypes of a model checkpoint are
@@ -199,8 +152,8 @@ func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if f.source == "" && !f.resume {
-		name, _ := embeddedName("")
-		f.source = embeddedPrefix + name
+		name, _ := modelref.EmbeddedName("")
+		f.source = modelref.EmbeddedPrefix + name
 		fmt.Fprintf(stderr, "source: %s (the embedded default model; --source names another)\n", f.source)
 	}
 	if f.steps < 1 || f.batch < 1 || f.limit < 0 {
@@ -254,7 +207,7 @@ func openTarget(spec string, limit int) (dataset.Dataset, error) {
 // newTransferModel loads the source, gets A (file or estimator) and builds
 // the model; the A used is written beside --out.
 func newTransferModel(ctx context.Context, dev *nn.Device, f transferFlags, target []string, stderr io.Writer) (*transfer.Model, error) {
-	src, err := loadSource(f.source)
+	src, err := modelref.Source(f.source)
 	if err != nil {
 		return nil, err
 	}

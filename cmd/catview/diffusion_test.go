@@ -28,10 +28,16 @@ func tinyDiffusionFile(t *testing.T) string {
 
 // TestDiffusionModel opens a diffusion model through the path field: the
 // status names its sampler, the preview arrives through the sampler's
-// steps, and the region-style tool says the model cannot do it.
+// steps, the region-style tool says the model cannot do it, and the steps
+// slider (absent for a GAN) sets the sampler's steps.
 func TestDiffusionModel(t *testing.T) {
 	h := newHarness(t, "embedded:tiny32")
 	u := h.u
+	for _, n := range h.r.AppendSemantics(nil) {
+		if n.Desc.Description == stepsDesc {
+			t.Fatal("a GAN shows the sampler's steps slider")
+		}
+	}
 	path := tinyDiffusionFile(t)
 	u.path.SetText(path)
 	shown := u.previews
@@ -54,6 +60,31 @@ func TestDiffusionModel(t *testing.T) {
 	if u.canRestyle {
 		t.Error("a diffusion model claims region styles")
 	}
+	// Drag the steps slider near its left end: the setting reaches the
+	// model, and the next image takes that many sampler steps, each with
+	// its x0 preview.
+	sl := h.find(stepsDesc)
+	y := float32(sl.Min.Y+sl.Max.Y) / 2
+	h.mouse(pointer.Press, f32.Pt(float32(sl.Max.X)-4, y))
+	h.mouse(pointer.Drag, f32.Pt(float32(sl.Min.X)+float32(sl.Dx())/5, y))
+	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: f32.Pt(float32(sl.Min.X)+float32(sl.Dx())/5, y)})
+	want := u.samp.wanted().Steps
+	if want >= steps || want < 2 {
+		t.Fatalf("the slider moved to %d steps (from %d)", want, steps)
+	}
+	seen := map[int]bool{}
+	shown = u.previews
+	h.waitFor("the image with the new steps", func() bool {
+		if u.renderStep.Steps == want {
+			seen[u.renderStep.Step] = true
+		}
+		return u.info.Sampling.Steps == want && u.previews-shown > want && !u.rendering
+	})
+	t.Logf("status: %s; steps seen %d of %d, %d previews", u.status, len(seen), want, u.previews-shown)
+	if u.previews-shown != want+1 {
+		t.Errorf("%d previews for %d steps: want one x0 preview per step and the image", u.previews-shown, want)
+	}
+	h.screenshot("catview-diffusion.png")
 	h.click(toolNames[toolRestyle])
 	h.mouse(pointer.Press, h.onScreen(4, 4))
 	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: f32.Pt(0, 0)})

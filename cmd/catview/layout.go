@@ -160,7 +160,7 @@ func (u *UI) clicks(gtx layout.Context) {
 	}
 	if u.openTarget.Clicked(gtx) {
 		if p := u.pathOr(""); p == "" {
-			u.setStatus("type the path of a target folder (classes.txt, images/, labels/) in the path field first")
+			u.setStatus("type the path of a target set in the path field first: a folder (classes.txt, images/, labels/), an ADE20K, Cityscapes or COCO-Stuff folder, or a dataset spec")
 		} else {
 			u.OpenTarget(p)
 		}
@@ -178,6 +178,14 @@ func (u *UI) clicks(gtx layout.Context) {
 	}
 	if u.saveAdapt.Clicked(gtx) {
 		u.SaveAdapted(u.pathOr("adapted.safetensors.zst"))
+	}
+	if u.modeSwitch.Clicked(gtx) && !u.tr.running && !u.tr.tuned {
+		u.tr.full = !u.tr.full
+		if u.tr.full {
+			u.setStatus("full transfer: the generator and discriminator are finetuned from the model's training state (package transfer, as catsynth transfer)")
+		} else {
+			u.setStatus("light finetuning: A alone, the generator frozen (as the page)")
+		}
 	}
 	if u.panelSwitch.Clicked(gtx) {
 		u.showTransfer = !u.showTransfer
@@ -283,6 +291,16 @@ func (u *UI) layoutPalette(gtx layout.Context) layout.Dimensions {
 }
 
 func (u *UI) layoutPreview(gtx layout.Context) layout.Dimensions {
+	if u.info.Sampling != nil {
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+			layout.Rigid(u.layoutSampler),
+			layout.Flexed(1, u.layoutImage))
+	}
+	return u.layoutImage(gtx)
+}
+
+// layoutImage draws the preview image.
+func (u *UI) layoutImage(gtx layout.Context) layout.Dimensions {
 	sz := gtx.Constraints.Max
 	if u.cv != nil {
 		// The preview shares the canvas's zoom and pan, so that a pixel

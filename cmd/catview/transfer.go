@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"catsynth/app"
+	"catsynth/dataset"
 	"catsynth/models"
 	"catsynth/weights/backbones"
 	"catsynth/weights/ganmodels"
@@ -20,7 +21,9 @@ import (
 )
 
 // The few-shot transfer panel's state: the target set, the affinity
-// matrix A and a finetuning run of A (the session's, as the page runs it).
+// matrix A and a finetuning run: of A alone (light: the session's, as the
+// page runs it) or the full transfer of the CLI (generator and
+// discriminator, app.TransferRun).
 type transferState struct {
 	target  app.TargetInfo
 	matrix  *app.MatrixInfo
@@ -30,8 +33,23 @@ type transferState struct {
 	running bool
 	step    app.Progress
 	cancel  context.CancelFunc
-	steps   int // finetuning steps per run
+	steps   int  // finetuning steps per run
+	full    bool // the next run is the full transfer
+
+	// The full transfer: the run (used on the worker only), the step it
+	// is to reach and the step it has reached; tuned says the session
+	// now paints with the run's adapted model.
+	run       *app.TransferRun
+	runs      int // runs made so far, which names their files
+	goal      int
+	done      int
+	tuned     bool
+	modelPath string // the run's adapted model file (its state beside it)
 }
+
+// previewEvery is how often (steps) a full transfer run makes a sample
+// preview.
+const previewEvery = 5
 
 var estimateMethods = [4]string{app.MethodText, app.MethodVision, app.MethodSeg, app.MethodCombined}
 
@@ -65,15 +83,32 @@ func readTargetFolder(dir string) ([]app.File, error) {
 	return files, nil
 }
 
-// OpenTarget reads a target folder into the session's target set.
+// isDatasetSpec reports whether a target path is for package dataset:
+// an ADE20K, Cityscapes or COCO-Stuff folder (recognised by its layout)
+// or a spec with its kind ("cityscapes:PATH:val", "synth:coast").
+func isDatasetSpec(spec string) bool {
+	kind, _, ok := strings.Cut(spec, ":")
+	return (ok && len(kind) > 1) || dataset.DetectLayout(spec) != ""
+}
+
+// OpenTarget reads a target set into the session: a folder of the folder
+// format, or a dataset as `catsynth transfer --target` takes it.
 func (u *UI) OpenTarget(dir string) {
-	u.setStatus("reading the target folder %s ...", dir)
+	u.setStatus("reading the target set %s ...", dir)
 	u.w.Do(func(s *app.Session) {
 		s.ClearTarget()
-		files, err := readTargetFolder(dir)
 		var info app.TargetInfo
-		if err == nil {
-			info, err = s.AddTargetFiles(files)
+		var err error
+		if isDatasetSpec(dir) {
+			var ds dataset.Dataset
+			if ds, err = dataset.Open(dir); err == nil {
+				info, err = s.SetTargetDataset(ds)
+			}
+		} else {
+			var files []app.File
+			if files, err = readTargetFolder(dir); err == nil {
+				info, err = s.AddTargetFiles(files)
+			}
 		}
 		if err == nil && info.Added == 0 {
 			msg := "no image with its label map"
@@ -84,10 +119,11 @@ func (u *UI) OpenTarget(dir string) {
 		}
 		u.post(func() {
 			if err != nil {
-				u.setStatus("cannot use the target folder: %v", err)
+				u.setStatus("cannot use the target set: %v", err)
 				return
 			}
 			u.tr.target, u.tr.matrix, u.tr.heat = info, nil, nil
+			u.dropRun()
 			u.showTransfer = true
 			u.setStatus("target %s: %d pairs, %d classes (%d files skipped)", dir, len(info.Pairs), len(info.Classes), len(info.Messages))
 		})
@@ -170,9 +206,18 @@ func warnings(m app.MatrixInfo) string {
 	return ": " + strings.Join(m.Warnings, "; ")
 }
 
+// setMatrix shows a new A; a full run made with the old one is not
+// resumed.
 func (u *UI) setMatrix(m app.MatrixInfo) {
 	u.tr.matrix = &m
 	u.tr.heat = heatmap(m)
+	u.dropRun()
+}
+
+// dropRun forgets the full transfer run (its files stay until the app
+// closes).
+func (u *UI) dropRun() {
+	u.tr.run, u.tr.goal, u.tr.done, u.tr.modelPath = nil, 0, 0, ""
 }
 
 // heatmap draws A: one row per target class, one column per source
@@ -230,6 +275,10 @@ func (u *UI) Finetune() {
 	if u.tr.running {
 		return
 	}
+	if u.tr.full {
+		u.fullTransfer()
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u.tr.running, u.tr.cancel, u.tr.losses = true, cancel, nil
 	steps := u.tr.steps
@@ -274,8 +323,15 @@ func (u *UI) StopFinetune() {
 	}
 }
 
-// SaveAdapted writes the adapted model (generator, A, target classes).
+// SaveAdapted writes the adapted model: after a full transfer the run's
+// model file and its transfer state beside path (so `catsynth transfer
+// --resume --out path` continues it), else the session's (generator, A,
+// target classes).
 func (u *UI) SaveAdapted(path string) {
+	if u.tr.tuned && u.tr.modelPath != "" {
+		u.saveRun(u.tr.modelPath, path)
+		return
+	}
 	u.w.Do(func(s *app.Session) {
 		data, err := s.SaveAdapted()
 		if err == nil {

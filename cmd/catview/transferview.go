@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 
 	"gioui.org/f32"
 	"gioui.org/io/event"
@@ -20,6 +21,13 @@ import (
 // heatmapDesc describes the heatmap panel (screen readers, tests).
 const heatmapDesc = "affinity heatmap"
 
+// The heatmap's column names: the band they take above it, and the
+// narrowest column that gets one.
+const (
+	headerDp    = 72
+	minColumnDp = 12
+)
+
 func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 	return layout.Inset{Left: 4, Right: 4, Bottom: 4}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 		panel := "Transfer panel"
@@ -31,10 +39,11 @@ func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 			u.button(&u.openTarget, "Target folder", true),
 		}
 		for i, m := range estimateMethods {
-			kids = append(kids, u.button(&u.estimate[i], "A: "+m, len(u.tr.target.Pairs) > 0))
+			kids = append(kids, u.button(&u.estimate[i], "A: "+m, len(u.tr.target.Pairs) > 0 && !u.tr.tuned))
 		}
 		kids = append(kids,
-			u.button(&u.finetune, fmt.Sprintf("Finetune %d steps", u.tr.steps), u.tr.matrix != nil && !u.tr.running),
+			u.button(&u.modeSwitch, u.modeLabel(), !u.tr.running && !u.tr.tuned),
+			u.button(&u.finetune, u.finetuneLabel(), u.tr.matrix != nil && !u.tr.running && (u.tr.full || !u.tr.tuned)),
 			u.button(&u.stopFinetune, "Stop", u.tr.running),
 			u.button(&u.saveAdapt, "Save adapted", u.tr.matrix != nil),
 		)
@@ -43,6 +52,29 @@ func (u *UI) layoutTransferBar(gtx layout.Context) layout.Dimensions {
 		}
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, kids...)
 	})
+}
+
+// Mode switch labels: the light run trains A alone (the page's), the full
+// one the generator and discriminator (the CLI's transfer).
+const (
+	modeLight = "Mode: light (A only)"
+	modeFull  = "Mode: full (G+D)"
+)
+
+func (u *UI) modeLabel() string {
+	if u.tr.full {
+		return modeFull
+	}
+	return modeLight
+}
+
+// finetuneLabel says what the Finetune button does next: resume a
+// stopped full run to the step it was to reach, or run more steps.
+func (u *UI) finetuneLabel() string {
+	if u.tr.full && u.tr.run != nil && u.tr.done < u.tr.goal && !u.tr.running {
+		return fmt.Sprintf("Resume to step %d", u.tr.goal)
+	}
+	return fmt.Sprintf("Finetune %d steps", u.tr.steps)
 }
 
 // layoutTransfer draws the heatmap of A (a click sets the row of the
@@ -74,16 +106,22 @@ func (u *UI) layoutHeatmap(gtx layout.Context) layout.Dimensions {
 	sz := gtx.Constraints.Max
 	m := u.tr.matrix
 	if m == nil || u.tr.heat == nil {
-		msg := "Few-shot transfer: type a target folder's path, press Target folder, then estimate A."
+		msg := "Few-shot transfer: type a target folder or dataset path, press Target folder, then estimate A."
 		if len(u.tr.target.Pairs) > 0 {
 			msg = fmt.Sprintf("%d target pairs of %d classes: estimate A.", len(u.tr.target.Pairs), len(u.tr.target.Classes))
 		}
 		return material.Body1(u.th, msg).Layout(gtx)
 	}
-	// Target names on the left, the matrix to their right.
+	// Target names on the left, source names (turned upright) above, the
+	// matrix below and to the right of them. The source names are left
+	// out when the columns are too narrow to read them.
 	labelW := gtx.Dp(90)
-	grid := image.Pt(sz.X-labelW, sz.Y)
-	cell := min(float32(grid.X)/float32(len(m.Source)), float32(grid.Y)/float32(len(m.Target)))
+	headerH := gtx.Dp(headerDp)
+	cell := min(float32(sz.X-labelW)/float32(len(m.Source)), float32(sz.Y-headerH)/float32(len(m.Target)))
+	if cell < float32(gtx.Dp(minColumnDp)) {
+		headerH = 0
+		cell = min(float32(sz.X-labelW)/float32(len(m.Source)), float32(sz.Y)/float32(len(m.Target)))
+	}
 	tag := &u.tr
 	for {
 		ev, ok := gtx.Event(pointer.Filter{Target: tag, Kinds: pointer.Press})
@@ -94,6 +132,23 @@ func (u *UI) layoutHeatmap(gtx layout.Context) layout.Dimensions {
 			u.EditRow(int(e.Position.Y/cell), int(e.Position.X/cell))
 		}
 	}
+	for s, name := range m.Source {
+		if headerH == 0 {
+			break
+		}
+		// Lay the name out along x in a headerH x cell box, then turn it
+		// a quarter anticlockwise onto its column.
+		tr := f32.AffineId().Rotate(f32.Point{}, -math.Pi/2).Offset(f32.Pt(float32(labelW)+float32(s)*cell, float32(headerH)))
+		st := op.Affine(tr).Push(gtx.Ops)
+		g := gtx
+		g.Constraints = layout.Exact(image.Pt(headerH, int(cell)))
+		l := material.Caption(u.th, name)
+		l.MaxLines = 1
+		layout.W.Layout(g, l.Layout)
+		st.Pop()
+	}
+	grid := op.Offset(image.Pt(0, headerH)).Push(gtx.Ops)
+	defer grid.Pop()
 	for t, name := range m.Target {
 		st := op.Offset(image.Pt(0, int(float32(t)*cell))).Push(gtx.Ops)
 		g := gtx

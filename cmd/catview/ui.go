@@ -25,8 +25,8 @@ import (
 
 	"catsynth/app"
 	"catsynth/canvas"
+	"catsynth/modelref"
 	"catsynth/models"
-	"catsynth/weights/ganmodels"
 )
 
 // tool is what a press on the canvas does.
@@ -84,8 +84,11 @@ type UI struct {
 	status string
 
 	modelRef     string // the reference the model was opened by
+	runDir       string // where full transfer runs write (see runFolder)
+	ownRunDir    bool   // runDir was made by the app: removed on Close
 	tr           transferState
-	showTransfer bool // the right panel shows the transfer panel, not the preview
+	samp         samplerState // an iterative model's sampler settings
+	showTransfer bool         // the right panel shows the transfer panel, not the preview
 
 	view canvasView
 
@@ -94,7 +97,7 @@ type UI struct {
 	exportImage, example, newStyle, undo, redo    widget.Clickable
 	cancel, resetView                             widget.Clickable
 	openTarget, finetune, stopFinetune, saveAdapt widget.Clickable
-	panelSwitch                                   widget.Clickable
+	panelSwitch, modeSwitch                       widget.Clickable
 	estimate                                      [4]widget.Clickable // one per estimateMethods entry
 	tools                                         [len(toolNames)]widget.Clickable
 	palette                                       []widget.Clickable
@@ -118,8 +121,14 @@ func newUI(s *app.Session, backend string, invalidate func()) *UI {
 	return u
 }
 
-// Close stops the worker.
-func (u *UI) Close() { u.w.Close() }
+// Close stops the worker and removes the transfer runs' folder.
+func (u *UI) Close() {
+	u.StopFinetune()
+	u.w.Close()
+	if u.ownRunDir {
+		os.RemoveAll(u.runDir)
+	}
+}
 
 // post runs f on the UI goroutine at the next frame.
 func (u *UI) post(f func()) {
@@ -152,20 +161,15 @@ func (u *UI) Title() string {
 // setStatus shows a message in the status line.
 func (u *UI) setStatus(format string, args ...any) { u.status = fmt.Sprintf(format, args...) }
 
-// readModelRef reads a model reference as the CLI takes it: a file path,
-// "embedded:NAME", or "" for the embedded default. It returns the bytes
-// and a display name.
+// readModelRef reads a model reference as the CLI takes it (package
+// modelref: a file path, "embedded:NAME", or "" for the embedded
+// default). It returns the bytes and a display name.
 func readModelRef(ref string) ([]byte, string, error) {
-	if ref == "" {
-		name, data, err := ganmodels.Default()
-		return data, "embedded:" + name, err
+	data, name, err := modelref.Bytes(ref)
+	if _, embedded := modelref.EmbeddedName(ref); !embedded {
+		name = filepath.Base(ref)
 	}
-	if name, ok := strings.CutPrefix(ref, "embedded:"); ok {
-		data, err := ganmodels.Bytes(name)
-		return data, ref, err
-	}
-	data, err := os.ReadFile(ref)
-	return data, filepath.Base(ref), err
+	return data, name, err
 }
 
 // LoadModel loads a model reference on the worker. On failure the
@@ -190,7 +194,7 @@ func (u *UI) LoadModel(ref string) {
 				return
 			}
 			u.modelRef = ref
-			u.tr = transferState{steps: u.tr.steps}
+			u.tr = transferState{steps: u.tr.steps, full: u.tr.full, runs: u.tr.runs}
 			u.modelLoaded(info, ex, restyle)
 		})
 	})
@@ -226,6 +230,7 @@ func (u *UI) modelLoaded(info app.ModelInfo, ex []app.Example, restyle bool) {
 	u.preview = nil
 	u.setStatus("%s: %s, %d classes, %dx%d, %d parameters", info.Name, info.Kind, len(info.Classes), info.Width, info.Height, info.Params)
 	if sm := info.Sampling; sm != nil {
+		u.samp.set(*sm, info.SamplingLimits)
 		u.status += fmt.Sprintf(", sampler %s, %d steps, guidance %g, eta %g", sm.Method, sm.Steps, sm.Guidance, sm.Eta)
 	}
 	u.requestRender()

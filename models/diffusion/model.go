@@ -109,6 +109,12 @@ func (m *Model) SetSampling(s models.Sampling) error {
 	return nil
 }
 
+// SamplingLimits implements models.SamplingLimiter: the ranges
+// SetSampling accepts (CheckSampling).
+func (m *Model) SamplingLimits() models.SamplingLimits {
+	return models.SamplingLimits{Steps: m.U.Config.DiffusionSteps, Guidance: MaxGuidance, Eta: MaxEta}
+}
+
 // CheckSampling reports settings out of range for a process of T steps.
 func CheckSampling(s models.Sampling, T int) error {
 	switch {
