@@ -69,5 +69,5 @@ func (s *SPADE) Forward(x, seg *Tensor) *Tensor {
 	}
 	gamma := s.Gamma.Forward(a)
 	beta := s.Beta.Forward(a)
-	return Add(Mul(normalized, AddScalar(gamma, 1)), beta)
+	return Modulate(normalized, gamma, beta, 1)
 }
