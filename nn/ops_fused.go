@@ -114,11 +114,53 @@ func Modulate(x, gamma, beta *Tensor, offset float32) *Tensor {
 		return composedModulate(x, gamma, beta, p)
 	}
 	y := d.alloc(x.shape)
-	f.Modulate(y.buf(), x.buf(), gamma.buf(), beta.buf(), p)
+	f.Modulate(y.buf(), x.buf(), gamma.buf(), beta.buf(), nil, nil, p)
 	return record(y, "modulate", []*Tensor{x, gamma, beta}, func(g *Tensor) []*Tensor {
 		dx, dg, db := d.alloc(x.shape), d.alloc(gamma.shape), d.alloc(beta.shape)
-		f.ModulateGrad(dx.buf(), dg.buf(), db.buf(), g.buf(), x.buf(), gamma.buf(), p)
+		f.ModulateGrad(dx.buf(), dg.buf(), db.buf(), g.buf(), x.buf(), gamma.buf(), nil, p)
 		return []*Tensor{dx, dg, db}
+	})
+}
+
+// ModulateBias is Modulate with gamma and beta of x's shape plus the
+// per-channel biases gammaBias and betaBias (C): x * (gamma + gammaBias +
+// offset) + beta + betaBias. SPADE predicts gamma and beta with biased
+// convolutions; handing the biases here instead of to the convolutions
+// saves their two broadcast additions. Either bias may be nil.
+func ModulateBias(x, gamma, beta, gammaBias, betaBias *Tensor, offset float32) *Tensor {
+	if gammaBias == nil || betaBias == nil {
+		if gammaBias != nil {
+			gamma = Add(gamma, Reshape(gammaBias, channelShape(x)...))
+		}
+		if betaBias != nil {
+			beta = Add(beta, Reshape(betaBias, channelShape(x)...))
+		}
+		return Modulate(x, gamma, beta, offset)
+	}
+	p, ok := modLayout(x, gamma)
+	if !ok || p.Per != backend.PerElement || !sameShape(beta.shape, x.shape) || gammaBias.Numel() != p.C || betaBias.Numel() != p.C {
+		panic(fmt.Sprintf("nn: ModulateBias: x %v with gamma %v, beta %v, biases %s", x.shape, gamma.shape, beta.shape, shapesString(gammaBias, betaBias)))
+	}
+	p.Offset, p.Bias = offset, true
+	d := x.dev
+	f := d.fused()
+	if f == nil {
+		cs := channelShape(x)
+		return Add(Mul(x, AddScalar(Add(gamma, Reshape(gammaBias, cs...)), offset)), Add(beta, Reshape(betaBias, cs...)))
+	}
+	y := d.alloc(x.shape)
+	f.Modulate(y.buf(), x.buf(), gamma.buf(), beta.buf(), gammaBias.buf(), betaBias.buf(), p)
+	return record(y, "modulate_bias", []*Tensor{x, gamma, beta, gammaBias, betaBias}, func(g *Tensor) []*Tensor {
+		dx, dg, db := d.alloc(x.shape), d.alloc(gamma.shape), d.alloc(beta.shape)
+		f.ModulateGrad(dx.buf(), dg.buf(), db.buf(), g.buf(), x.buf(), gamma.buf(), gammaBias.buf(), p)
+		var dgb, dbb *Tensor
+		if gammaBias.RequiresGrad() {
+			dgb = Reshape(reduceTo(dg, channelShape(x)), gammaBias.shape...)
+		}
+		if betaBias.RequiresGrad() {
+			dbb = Reshape(reduceTo(db, channelShape(x)), betaBias.shape...)
+		}
+		return []*Tensor{dx, dg, db, dgb, dbb}
 	})
 }
 

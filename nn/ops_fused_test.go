@@ -51,6 +51,12 @@ func fusedCases(t *testing.T) []fusedCase {
 			func(xs []*Tensor) *Tensor { return Modulate(xs[0], xs[1], xs[2], 0) }},
 		{"modulate_channel_4d_batch1", []gradInput{x(-2, 2, 1, 3, 4, 5), x(-1, 1, 1, 3, 1, 1), x(-1, 1, 1, 3, 1, 1)},
 			func(xs []*Tensor) *Tensor { return Modulate(xs[0], xs[1], xs[2], 1) }},
+		{"modulate_bias", []gradInput{x(-2, 2, 2, 3, 5, 3), x(-1, 1, 2, 3, 5, 3), x(-1, 1, 2, 3, 5, 3), x(-1, 1, 3), x(-1, 1, 3)},
+			func(xs []*Tensor) *Tensor { return ModulateBias(xs[0], xs[1], xs[2], xs[3], xs[4], 1) }},
+		{"modulate_bias_batch1_off0", []gradInput{x(-2, 2, 1, 4, 3, 7), x(-1, 1, 1, 4, 3, 7), x(-1, 1, 1, 4, 3, 7), x(-1, 1, 4), x(-1, 1, 4)},
+			func(xs []*Tensor) *Tensor { return ModulateBias(xs[0], xs[1], xs[2], xs[3], xs[4], 0) }},
+		{"modulate_bias_gamma_only", []gradInput{x(-2, 2, 2, 3, 4, 3), x(-1, 1, 2, 3, 4, 3), x(-1, 1, 2, 3, 4, 3), x(-1, 1, 3)},
+			func(xs []*Tensor) *Tensor { return ModulateBias(xs[0], xs[1], xs[2], xs[3], nil, 1) }},
 		{"spade_chain", []gradInput{x(-2, 3, 2, 4, 5, 5), x(-1, 1, 2, 4, 5, 5), x(-1, 1, 2, 4, 5, 5)},
 			func(xs []*Tensor) *Tensor {
 				d := xs[0].Device()

@@ -38,6 +38,47 @@ fn modulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     my[i] = mx[i] * (mgamma[j] + mp.offset) + mbeta[j];
 }
 
+// modulate_bias is modulate (PER 0) with per-channel biases added to gamma
+// and beta (backend.Modulation.Bias).
+@group(0) @binding(0) var<storage, read> bx: array<f32>;
+@group(0) @binding(1) var<storage, read> bgamma: array<f32>;
+@group(0) @binding(2) var<storage, read> bbeta: array<f32>;
+@group(0) @binding(3) var<storage, read> bgbias: array<f32>;
+@group(0) @binding(4) var<storage, read> bbbias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> by: array<f32>;
+@group(0) @binding(6) var<uniform> bp: ModParams;
+
+@compute @workgroup_size(64)
+fn modulate_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= bp.total) {
+        return;
+    }
+    let c = (i / bp.s) % bp.c;
+    by[i] = bx[i] * (bgamma[i] + (bp.offset + bgbias[c])) + (bbeta[i] + bbbias[c]);
+}
+
+@group(0) @binding(0) var<storage, read> fdy: array<f32>;
+@group(0) @binding(1) var<storage, read> fx: array<f32>;
+@group(0) @binding(2) var<storage, read> fgamma: array<f32>;
+@group(0) @binding(3) var<storage, read> fgbias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> fdx: array<f32>;
+@group(0) @binding(5) var<storage, read_write> fdgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> fdbeta: array<f32>;
+@group(0) @binding(7) var<uniform> fp: ModParams;
+
+@compute @workgroup_size(64)
+fn modulate_grad_full_bias(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= fp.total) {
+        return;
+    }
+    let g = fdy[i];
+    fdx[i] = g * (fgamma[i] + (fp.offset + fgbias[(i / fp.s) % fp.c]));
+    fdgamma[i] = g * fx[i];
+    fdbeta[i] = g;
+}
+
 @group(0) @binding(0) var<storage, read> gdy: array<f32>;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> ggamma: array<f32>;

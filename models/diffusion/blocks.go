@@ -75,7 +75,10 @@ func newSPADEGroupNorm(ps *nn.Params, cfg Config, ch int) *spadeGroupNorm {
 func (s *spadeGroupNorm) apply(x *nn.Tensor, c *cond) *nn.Tensor {
 	n := nn.GroupNorm(x, s.groups, nil, nil, normEps)
 	a := nn.Relu(s.shared.Forward(c.labels(x.Dim(2), x.Dim(3))))
-	return nn.Modulate(n, s.gamma.Forward(a), s.beta.Forward(a), 1)
+	// The gamma and beta convolutions' biases go to the modulation.
+	gamma := nn.Conv2D(a, s.gamma.Weight(), nil, s.gamma.Opts)
+	beta := nn.Conv2D(a, s.beta.Weight(), nil, s.beta.Opts)
+	return nn.ModulateBias(n, gamma, beta, s.gamma.B, s.beta.B, 1)
 }
 
 // Resampling of a residual block.

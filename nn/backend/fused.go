@@ -27,12 +27,16 @@ type Fused interface {
 	UpdateRunning(runMean, runVar, mean, variance Buffer, p Norm)
 
 	// Modulate writes y = x * (gamma + p.Offset) + beta, gamma and beta
-	// laid out as p.Per says.
-	Modulate(y, x, gamma, beta Buffer, p Modulation)
-	// ModulateGrad computes, all overwritten, dx = dy * (gamma + p.Offset),
+	// laid out as p.Per says. With p.Bias, gbias and bbias (C values each)
+	// are added to gamma and beta per channel first (the biases of the
+	// convolutions that predict them); otherwise they are nil.
+	Modulate(y, x, gamma, beta, gbias, bbias Buffer, p Modulation)
+	// ModulateGrad computes, all overwritten, dx = dy * (gamma + p.Offset)
+	// (gamma with gbias added under p.Bias; gbias nil otherwise),
 	// dgamma = dy * x and dbeta = dy, the last two summed over the axes
-	// gamma and beta broadcast along.
-	ModulateGrad(dx, dgamma, dbeta, dy, x, gamma Buffer, p Modulation)
+	// gamma and beta broadcast along. The biases' gradients are dgamma and
+	// dbeta summed per channel, left to the caller.
+	ModulateGrad(dx, dgamma, dbeta, dy, x, gamma, gbias Buffer, p Modulation)
 }
 
 // Norm describes a normalisation of a contiguous x viewed as (N, C, S),
@@ -110,6 +114,7 @@ type Modulation struct {
 	N, C, S int
 	Per     ModPer
 	Offset  float32
+	Bias    bool // per-channel biases of gamma and beta (PerElement only)
 }
 
 // ParamLen is the number of values gamma and beta hold.
@@ -125,7 +130,7 @@ func (p Modulation) ParamLen() int {
 
 // Check panics with a message naming op when p is not a valid layout.
 func (p Modulation) Check(op string) {
-	if p.N < 0 || p.C < 0 || p.S < 0 || p.Per < PerElement || p.Per > PerChannel {
+	if p.N < 0 || p.C < 0 || p.S < 0 || p.Per < PerElement || p.Per > PerChannel || p.Bias && p.Per != PerElement {
 		panic(fmt.Sprintf("%s: bad modulation %+v", op, p))
 	}
 }

@@ -185,17 +185,22 @@ func modLens(op string, p backend.Modulation) (int, int) {
 }
 
 // Modulate implements backend.Fused.
-func (be *Backend) Modulate(y, x, gamma, beta backend.Buffer, p backend.Modulation) {
+func (be *Backend) Modulate(y, x, gamma, beta, gbias, bbias backend.Buffer, p backend.Modulation) {
 	n, np := modLens("Modulate", p)
 	xs, ys := need(x, n, "Modulate x"), need(y, n, "Modulate y")
 	gs, bs := need(gamma, np, "Modulate gamma"), need(beta, np, "Modulate beta")
+	gb, bb := modBiases(p, gbias, bbias)
 	off, s := p.Offset, p.S
 	modRows(p, func(r, pi int) {
 		xo, yo := xs[r*s:(r+1)*s], ys[r*s:(r+1)*s]
 		if p.Per == backend.PerElement {
 			g, b := gs[pi:pi+s], bs[pi:pi+s]
+			ga, ba := off, float32(0)
+			if gb != nil {
+				ga, ba = off+gb[r%p.C], bb[r%p.C]
+			}
 			for j, v := range xo {
-				yo[j] = v*(g[j]+off) + b[j]
+				yo[j] = v*(g[j]+ga) + (b[j] + ba)
 			}
 			return
 		}
@@ -206,10 +211,19 @@ func (be *Backend) Modulate(y, x, gamma, beta backend.Buffer, p backend.Modulati
 	})
 }
 
+// modBiases returns the per-channel biases under p.Bias, else nil.
+func modBiases(p backend.Modulation, gbias, bbias backend.Buffer) (gb, bb []float32) {
+	if !p.Bias {
+		return nil, nil
+	}
+	return need(gbias, p.C, "Modulate gamma bias"), need(bbias, p.C, "Modulate beta bias")
+}
+
 // ModulateGrad implements backend.Fused; sums over broadcast axes
 // accumulate in float64.
-func (be *Backend) ModulateGrad(dx, dgamma, dbeta, dy, x, gamma backend.Buffer, p backend.Modulation) {
+func (be *Backend) ModulateGrad(dx, dgamma, dbeta, dy, x, gamma, gbias backend.Buffer, p backend.Modulation) {
 	n, np := modLens("ModulateGrad", p)
+	gb, _ := modBiases(p, gbias, gbias)
 	xs, gs, ds := need(x, n, "ModulateGrad x"), need(dy, n, "ModulateGrad dy"), need(dx, n, "ModulateGrad dx")
 	gam := need(gamma, np, "ModulateGrad gamma")
 	dg, db := need(dgamma, np, "ModulateGrad dgamma"), need(dbeta, np, "ModulateGrad dbeta")
@@ -227,8 +241,11 @@ func (be *Backend) ModulateGrad(dx, dgamma, dbeta, dy, x, gamma backend.Buffer, 
 	case backend.PerElement:
 		parallelFor(n, elemGrain, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				g := gs[i]
-				ds[i] = g * (gam[i] + off)
+				g, a := gs[i], off
+				if gb != nil {
+					a = off + gb[i/s%p.C]
+				}
+				ds[i] = g * (gam[i] + a)
 				dg[i] = g * xs[i]
 				db[i] = g
 			}

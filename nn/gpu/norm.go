@@ -98,19 +98,38 @@ func (b *Backend) modBuffers(op string, p backend.Modulation, xs, params []backe
 	return out
 }
 
+// modBias returns a per-channel bias buffer of p after checking its length.
+func (b *Backend) modBias(op string, p backend.Modulation, x backend.Buffer) *Buffer {
+	g := b.buf(x)
+	checkLen(op, "bias", g, p.C)
+	return g
+}
+
 // Modulate implements backend.Fused: element-wise.
-func (b *Backend) Modulate(y, x, gamma, beta backend.Buffer, p backend.Modulation) {
+func (b *Backend) Modulate(y, x, gamma, beta, gbias, bbias backend.Buffer, p backend.Modulation) {
 	bs := b.modBuffers("Modulate", p, []backend.Buffer{x, y}, []backend.Buffer{gamma, beta})
+	if p.Bias {
+		gb, bb := b.modBias("Modulate", p, gbias), b.modBias("Modulate", p, bbias)
+		k := b.kernel("modulate.wgsl", "modulate_bias", 5, 1, nil)
+		b.dispatch(k, modUniforms(p), groups1D(p.N*p.C*p.S, wgSize), bs[0], bs[2], bs[3], gb, bb, bs[1])
+		return
+	}
 	k := b.kernel("modulate.wgsl", "modulate", 3, 1, map[string]float64{"PER": float64(p.Per)})
 	b.dispatch(k, modUniforms(p), groups1D(p.N*p.C*p.S, wgSize), bs[0], bs[2], bs[3], bs[1])
 }
 
 // ModulateGrad implements backend.Fused: element-wise for per-element
 // gamma, one workgroup per gamma value otherwise.
-func (b *Backend) ModulateGrad(dx, dgamma, dbeta, dy, x, gamma backend.Buffer, p backend.Modulation) {
+func (b *Backend) ModulateGrad(dx, dgamma, dbeta, dy, x, gamma, gbias backend.Buffer, p backend.Modulation) {
 	bs := b.modBuffers("ModulateGrad", p, []backend.Buffer{dy, x, dx}, []backend.Buffer{gamma, dgamma, dbeta})
 	consts := map[string]float64{"PER": float64(p.Per)}
 	u := modUniforms(p)
+	if p.Bias {
+		k := b.kernel("modulate.wgsl", "modulate_grad_full_bias", 4, 3, nil)
+		gb := b.modBias("ModulateGrad", p, gbias)
+		b.dispatch(k, u, groups1D(p.N*p.C*p.S, wgSize), bs[0], bs[1], bs[3], gb, bs[2], bs[4], bs[5])
+		return
+	}
 	if p.Per == backend.PerElement {
 		k := b.kernel("modulate.wgsl", "modulate_grad_full", 3, 3, consts)
 		b.dispatch(k, u, groups1D(p.N*p.C*p.S, wgSize), bs[0], bs[1], bs[3], bs[2], bs[4], bs[5])

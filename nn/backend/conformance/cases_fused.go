@@ -141,35 +141,51 @@ func fusedCases() []Case {
 		p := mp
 		n, np := p.N*p.C*p.S, p.ParamLen()
 		name := modName(p)
+		// biases draws the per-channel biases (zeros without p.Bias, so the
+		// references below hold for both).
+		biases := func(e *env) (gb, bb []float32, gbuf, bbuf backend.Buffer) {
+			if !p.Bias {
+				return make([]float32, p.C), make([]float32, p.C), nil, nil
+			}
+			gb, bb = e.uniform(p.C, -1, 1), e.normal(p.C)
+			return gb, bb, e.upload(gb), e.upload(bb)
+		}
 		cs = append(cs, Case{Name: "modulate/" + name, run: func(e *env) []output {
 			x, g, b := e.normal(n), e.uniform(np, -1, 1), e.normal(np)
+			gb, bb, gbuf, bbuf := biases(e)
 			y := e.alloc(n)
-			fusedOf(e).Modulate(y, e.upload(x), e.upload(g), e.upload(b), p)
+			fusedOf(e).Modulate(y, e.upload(x), e.upload(g), e.upload(b), gbuf, bbuf, p)
 			want, scale := make([]float64, n), make([]float64, n)
 			for i, xv := range x {
-				j := modParam(i, p)
-				a := float64(g[j]) + float64(p.Offset)
-				want[i] = float64(xv)*a + float64(b[j])
-				scale[i] = math.Abs(float64(xv)*a) + math.Abs(float64(b[j]))
+				j, c := modParam(i, p), i/p.S%p.C
+				a := float64(g[j]) + float64(gb[c]) + float64(p.Offset)
+				sh := float64(b[j]) + float64(bb[c])
+				want[i] = float64(xv)*a + sh
+				scale[i] = math.Abs(float64(xv))*(math.Abs(float64(g[j]))+math.Abs(float64(gb[c]))+math.Abs(float64(p.Offset))) +
+					math.Abs(float64(b[j])) + math.Abs(float64(bb[c]))
 			}
 			return []output{{name: "y", got: e.download(y, n), want: want, scale: scale, tol: 1e-6}}
 		}})
 		cs = append(cs, Case{Name: "modulate_grad/" + name, run: func(e *env) []output {
 			x, g, dy := e.normal(n), e.uniform(np, -1, 1), e.normal(n)
+			gb, _, gbuf, _ := biases(e)
 			dx, dg, db := e.alloc(n), e.alloc(np), e.alloc(np)
-			fusedOf(e).ModulateGrad(dx, dg, db, e.upload(dy), e.upload(x), e.upload(g), p)
+			fusedOf(e).ModulateGrad(dx, dg, db, e.upload(dy), e.upload(x), e.upload(g), gbuf, p)
 			wdx, wdg, wdb := make([]float64, n), make([]float64, np), make([]float64, np)
 			sdg, sdb := make([]float64, np), make([]float64, np)
+			sdx := make([]float64, n)
 			for i := range x {
 				j := modParam(i, p)
-				wdx[i] = float64(dy[i]) * (float64(g[j]) + float64(p.Offset))
+				gc := float64(gb[i/p.S%p.C])
+				wdx[i] = float64(dy[i]) * (float64(g[j]) + gc + float64(p.Offset))
+				sdx[i] = math.Abs(float64(dy[i])) * (math.Abs(float64(g[j])) + math.Abs(gc) + math.Abs(float64(p.Offset)))
 				wdg[j] += float64(dy[i]) * float64(x[i])
 				sdg[j] += math.Abs(float64(dy[i]) * float64(x[i]))
 				wdb[j] += float64(dy[i])
 				sdb[j] += math.Abs(float64(dy[i]))
 			}
 			return []output{
-				{name: "dx", got: e.download(dx, n), want: wdx, tol: 1e-6},
+				{name: "dx", got: e.download(dx, n), want: wdx, scale: sdx, tol: 1e-6},
 				{name: "dgamma", got: e.download(dg, np), want: wdg, scale: sdg, tol: 1e-5},
 				{name: "dbeta", got: e.download(db, np), want: wdb, scale: sdb, tol: 1e-5},
 			}
@@ -211,6 +227,8 @@ func modPatterns() []backend.Modulation {
 	return []backend.Modulation{
 		{N: 2, C: 3, S: 35, Per: backend.PerElement, Offset: 1},
 		{N: 1, C: 5, S: 9, Per: backend.PerElement, Offset: 0},
+		{N: 2, C: 3, S: 35, Per: backend.PerElement, Offset: 1, Bias: true},
+		{N: 1, C: 4, S: 70, Per: backend.PerElement, Offset: 0, Bias: true},
 		{N: 3, C: 4, S: 13, Per: backend.PerSampleChannel, Offset: 1},
 		{N: 2, C: 7, S: 300, Per: backend.PerSampleChannel, Offset: 1},
 		{N: 2, C: 6, S: 11, Per: backend.PerChannel, Offset: 0},
@@ -220,7 +238,11 @@ func modPatterns() []backend.Modulation {
 
 func modName(p backend.Modulation) string {
 	per := [...]string{"element", "sample_channel", "channel"}[p.Per]
-	return fmt.Sprintf("%s_n%dc%ds%d_off%g", per, p.N, p.C, p.S, p.Offset)
+	bias := ""
+	if p.Bias {
+		bias = "_bias"
+	}
+	return fmt.Sprintf("%s_n%dc%ds%d_off%g%s", per, p.N, p.C, p.S, p.Offset, bias)
 }
 
 // modParam is the index into gamma and beta of value i of x.
