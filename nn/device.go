@@ -22,6 +22,9 @@ type Device struct {
 	gradEnabled bool
 	live        int // buffers allocated through this device and not yet freed
 	closed      bool
+	// composeFused makes the norms and Modulate compose the primitives even
+	// when the backend has fused kernels (the reference in tests).
+	composeFused bool
 }
 
 // NewDevice wraps a backend. Most callers use Open.

@@ -1,10 +1,17 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
 
-// Every norm here is composed from Mean, Sub, Square and Rsqrt, so autograd
-// follows without hand-written backward code. Variances are biased (divide
-// by n), as PyTorch normalizes.
+	"catsynth/nn/backend"
+)
+
+// The norms run on the backend's fused kernels (backend.Fused: one pass for
+// the statistics and the normalisation, one for the backward) when it has
+// them. Otherwise, and as the reference the fused path is tested against,
+// they are composed from Mean, Sub, Square and Rsqrt, so autograd follows
+// without hand-written backward code. Variances are biased (divide by n),
+// as PyTorch normalizes.
 
 // normalize returns (x - mean) / sqrt(var + eps) over axes, with the mean and
 // biased variance computed over those axes (kept as size-1 axes).
@@ -33,6 +40,9 @@ func channelShape(x *Tensor) []int {
 func BatchNorm(x, runMean, runVar *Tensor, training bool, momentum, eps float32) *Tensor {
 	if x.Rank() < 2 || runMean.Numel() != x.shape[1] || runVar.Numel() != x.shape[1] {
 		panic(fmt.Sprintf("nn: BatchNorm: x %v, running stats %s", x.shape, shapesString(runMean, runVar)))
+	}
+	if f := x.dev.fused(); f != nil {
+		return fusedBatchNorm(f, x, runMean, runVar, training, momentum, eps)
 	}
 	cs := channelShape(x)
 	if !training {
@@ -77,6 +87,13 @@ func GroupNorm(x *Tensor, groups int, weight, bias *Tensor, eps float32) *Tensor
 	if x.Rank() < 2 || groups <= 0 || x.shape[1]%groups != 0 {
 		panic(fmt.Sprintf("nn: GroupNorm: x %v with %d groups", x.shape, groups))
 	}
+	if f := x.dev.fused(); f != nil {
+		y := fusedNormalize(f, x, normLayout(x, groups, false, eps))
+		if weight != nil && bias != nil {
+			return Modulate(y, weight, bias, 0)
+		}
+		return perChannelAffine(y, weight, bias)
+	}
 	y, _, _ := normalize(Reshape(x, x.shape[0], groups, -1), []int{2}, eps)
 	return perChannelAffine(Reshape(y, x.shape...), weight, bias)
 }
@@ -86,6 +103,9 @@ func GroupNorm(x *Tensor, groups int, weight, bias *Tensor, eps float32) *Tensor
 func InstanceNorm(x *Tensor, eps float32) *Tensor {
 	if x.Rank() < 3 {
 		panic(fmt.Sprintf("nn: InstanceNorm: x %v has no spatial axes", x.shape))
+	}
+	if f := x.dev.fused(); f != nil {
+		return fusedNormalize(f, x, normLayout(x, x.shape[1], false, eps))
 	}
 	y, _, _ := normalize(Reshape(x, x.shape[0], x.shape[1], -1), []int{2}, eps)
 	return Reshape(y, x.shape...)
@@ -98,8 +118,14 @@ func LayerNorm(x *Tensor, ndims int, weight, bias *Tensor, eps float32) *Tensor 
 		panic(fmt.Sprintf("nn: LayerNorm: x %v over last %d axes", x.shape, ndims))
 	}
 	lead := x.shape[:x.Rank()-ndims]
-	y, _, _ := normalize(Reshape(x, append(append([]int(nil), lead...), -1)...), []int{-1}, eps)
-	y = Reshape(y, x.shape...)
+	var y *Tensor
+	if f := x.dev.fused(); f != nil {
+		inner := numel(x.shape[x.Rank()-ndims:])
+		y = fusedNormalize(f, x, backend.Norm{N: numel(lead), C: 1, S: inner, Groups: 1, Eps: eps})
+	} else {
+		y, _, _ = normalize(Reshape(x, append(append([]int(nil), lead...), -1)...), []int{-1}, eps)
+		y = Reshape(y, x.shape...)
+	}
 	if weight != nil {
 		y = Mul(y, weight)
 	}

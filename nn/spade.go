@@ -67,7 +67,8 @@ func (s *SPADE) Forward(x, seg *Tensor) *Tensor {
 	if s.Shared != nil {
 		a = Relu(s.Shared.Forward(seg))
 	}
-	gamma := s.Gamma.Forward(a)
-	beta := s.Beta.Forward(a)
-	return Add(Mul(normalized, AddScalar(gamma, 1)), beta)
+	// The gamma and beta convolutions' biases go to the modulation.
+	gamma := Conv2D(a, s.Gamma.Weight(), nil, s.Gamma.Opts)
+	beta := Conv2D(a, s.Beta.Weight(), nil, s.Beta.Opts)
+	return ModulateBias(normalized, gamma, beta, s.Gamma.B, s.Beta.B, 1)
 }

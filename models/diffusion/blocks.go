@@ -75,7 +75,10 @@ func newSPADEGroupNorm(ps *nn.Params, cfg Config, ch int) *spadeGroupNorm {
 func (s *spadeGroupNorm) apply(x *nn.Tensor, c *cond) *nn.Tensor {
 	n := nn.GroupNorm(x, s.groups, nil, nil, normEps)
 	a := nn.Relu(s.shared.Forward(c.labels(x.Dim(2), x.Dim(3))))
-	return nn.Add(nn.Mul(n, nn.AddScalar(s.gamma.Forward(a), 1)), s.beta.Forward(a))
+	// The gamma and beta convolutions' biases go to the modulation.
+	gamma := nn.Conv2D(a, s.gamma.Weight(), nil, s.gamma.Opts)
+	beta := nn.Conv2D(a, s.beta.Weight(), nil, s.beta.Opts)
+	return nn.ModulateBias(n, gamma, beta, s.gamma.B, s.beta.B, 1)
 }
 
 // Resampling of a residual block.
@@ -159,7 +162,7 @@ func (b *resBlock) forward(x *nn.Tensor, c *cond) *nn.Tensor {
 	e = nn.Reshape(e, e.Dim(0), e.Dim(1), 1, 1)
 	if b.scaleShift {
 		ss := nn.Split(e, 1, b.out, b.out)
-		h = nn.Add(nn.Mul(b.outNorm.apply(h, c), nn.AddScalar(ss[0], 1)), ss[1])
+		h = nn.Modulate(b.outNorm.apply(h, c), ss[0], ss[1], 1)
 	} else {
 		h = b.outNorm.apply(nn.Add(h, e), c)
 	}

@@ -55,6 +55,7 @@ func Cases() []Case {
 	cs = append(cs, imageCases()...)
 	cs = append(cs, adamCases()...)
 	cs = append(cs, compositeCases()...)
+	cs = append(cs, fusedCases()...)
 	return cs
 }
 
