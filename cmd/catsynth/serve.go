@@ -15,6 +15,8 @@ import (
 
 	"catsynth/app"
 
+	modelpkg "catsynth/models"
+	"catsynth/nn"
 	"catsynth/webapp"
 	"catsynth/weights/backbones"
 	"catsynth/weights/ganmodels"
@@ -60,6 +62,15 @@ func runServe(ctx context.Context, args []string) error {
 		data, err := os.ReadFile(m)
 		if err != nil {
 			return err
+		}
+		// The page would fail on it after the download: say so now, naming
+		// the file (a truncated checkpoint, a text file, a training state).
+		ck, err := nn.DecodeCheckpoint(data, m)
+		if err != nil {
+			return fmt.Errorf("serve --model: %w", err)
+		}
+		if _, err := modelpkg.Inspect(ck); err != nil {
+			return fmt.Errorf("serve --model %s: not a model the page can open: %w", m, err)
 		}
 		name := filepath.Base(m)
 		if !strings.HasSuffix(name, ".safetensors.zst") {

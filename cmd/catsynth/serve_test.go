@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"catsynth/weights/ganmodels"
 	"testing"
 	"time"
 
@@ -58,4 +60,39 @@ func TestServe(t *testing.T) {
 	}
 	assets, notes := defaultAssets()
 	t.Logf("%d assets, notes %q", len(assets), notes)
+}
+
+// TestServeRefusesBadModels: serve --model with a file that is not a model
+// the page can open (a text file, a truncated checkpoint, a training
+// state) is refused at start, naming the file, instead of being listed.
+func TestServeRefusesBadModels(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"index.html", "app.js", "engine.js", "transfer.js", "worker.js", "sw.js", "app.css", "catsynth.wasm", "wasm_exec.js"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x "+f), 0o644)
+	}
+	model, err := ganmodels.Bytes("tiny32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := ganmodels.Source("tiny32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"notes.safetensors", []byte("just some text, not a checkpoint\n")},
+		{"cut.safetensors.zst", model[:len(model)/2]},
+		{"state.safetensors.zst", state},
+	} {
+		path := filepath.Join(t.TempDir(), c.name)
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := runServe(t.Context(), []string{"--dir", dir, "--addr", "127.0.0.1:0", "--model", path})
+		if err == nil || !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s: %v, want an error naming the file", c.name, err)
+		}
+	}
 }
