@@ -41,9 +41,11 @@ func TestCPUSelf(t *testing.T) {
 	}
 }
 
-// faulty wraps the CPU backend and breaks one primitive.
+// faulty wraps the CPU backend and breaks one primitive; the fused
+// primitives pass straight through (set by the test from the same backend).
 type faulty struct {
 	backend.Backend
+	backend.Fused
 	matmul func(f *faulty, c, a, b backend.Buffer, p backend.MatMul)
 	unary  func(f *faulty, op backend.UnaryOp, dst, x backend.Buffer, n int, a backend.Args)
 	reduce func(f *faulty, op backend.ReduceOp, dst, x backend.Buffer, p backend.Reduction)
@@ -154,7 +156,8 @@ func TestDetectsFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.f.Backend = cpu.New()
+			be := cpu.New()
+			tt.f.Backend, tt.f.Fused = be, be
 			rep := Run(tt.f, cpu.New(), Cases(), seed(t))
 			if rep.Pass {
 				t.Fatal("report passes with a broken backend")
