@@ -106,16 +106,7 @@ func (s *Session) NewTransferRun(src models.Source, cfg TransferConfig) (*Transf
 	if err := s.aff.CheckClasses(target, source); err != nil {
 		return nil, err
 	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 4
-	}
-	cfg.Batch = min(cfg.Batch, len(s.target.Pairs))
-	if cfg.Seed == 0 {
-		cfg.Seed = 1
-	}
-	if cfg.PreviewEvery <= 0 {
-		cfg.PreviewEvery = 10
-	}
+	runDefaults(&cfg.Batch, &cfg.Seed, &cfg.PreviewEvery, len(s.target.Pairs))
 	cfg.Options.Config.BatchSize, cfg.Options.Config.Seed = cfg.Batch, cfg.Seed
 	return &TransferRun{s: s, src: src, classes: slices.Clone(s.target.Classes), A: s.aff.Clone(),
 		pairs: slices.Clone(s.target.Pairs), h: s.h, w: s.w, cfg: cfg}, nil

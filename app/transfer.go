@@ -195,16 +195,7 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 	if cfg.LR <= 0 {
 		cfg.LR = 0.1
 	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 4
-	}
-	cfg.Batch = min(cfg.Batch, len(s.target.Pairs))
-	if cfg.Seed == 0 {
-		cfg.Seed = 1
-	}
-	if cfg.PreviewEvery <= 0 {
-		cfg.PreviewEvery = 10
-	}
+	runDefaults(&cfg.Batch, &cfg.Seed, &cfg.PreviewEvery, len(s.target.Pairs))
 	if err := models.CheckLimits(s.net, cfg.Batch, s.limit); err != nil {
 		return FinetuneResult{}, err
 	}
@@ -354,4 +345,20 @@ func (s *Session) batchLoss(order []int, seed, step uint64) (*nn.Tensor, error) 
 		return nil, err
 	}
 	return nn.L1(x, target), nil
+}
+
+// runDefaults fills the settings the light finetune and the full transfer
+// share: batch 4 (at most the target pairs), seed 1, a preview every 10
+// steps.
+func runDefaults(batch *int, seed *uint64, previewEvery *int, pairs int) {
+	if *batch <= 0 {
+		*batch = 4
+	}
+	*batch = min(*batch, pairs)
+	if *seed == 0 {
+		*seed = 1
+	}
+	if *previewEvery <= 0 {
+		*previewEvery = 10
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,53 +11,10 @@ import (
 	"time"
 
 	"catsynth/dataset/synth"
-	"catsynth/internal/testscenes"
+	"catsynth/internal/testsources"
 	"catsynth/models"
 	"catsynth/models/diffusion"
-	"catsynth/transfer"
 )
-
-// tinyDiffusionTransferSource writes a 16 px diffusion source over the
-// synthetic source classes (two training steps at a high learning rate,
-// so that the zero-initialised output convolutions have moved and images
-// depend on the labels) with its training state beside it.
-func tinyDiffusionTransferSource(t testing.TB, dir string, seed uint64) string {
-	t.Helper()
-	S := len(synth.SourceClasses)
-	c := diffusion.Tiny(S)
-	c.ClassNames = synth.SourceClasses
-	u, err := diffusion.NewUNet(testscenes.CPU(), c, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Release()
-	tr, err := diffusion.NewTrainer(u, diffusion.TrainConfig{LR: 1e-2, EMADecay: 0.5, DropRate: 0.2, Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Release()
-	r := rand.New(rand.NewPCG(seed, 2))
-	for range 2 {
-		b := models.Batch{N: 2, H: 16, W: 16, Labels: make([]int32, 2*256), Images: make([]float32, 2*3*256)}
-		for i := range b.Labels {
-			b.Labels[i] = int32((i/37 + r.IntN(2)) % S)
-		}
-		for i := range b.Images {
-			b.Images[i] = float32(r.NormFloat64() * 0.5)
-		}
-		if _, err := tr.Step(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	model := filepath.Join(dir, "diffusion-src.safetensors.zst")
-	if err := tr.SaveModel(model, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.SaveState(transfer.StatePath(model), nil); err != nil {
-		t.Fatal(err)
-	}
-	return model
-}
 
 // TestBenchTransferDiffusion is the make-test version of `bench transfer`
 // on a diffusion source: a tiny U-Net, one domain, 4 images, 2 steps, the
@@ -70,7 +26,7 @@ func TestBenchTransferDiffusion(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	dir := t.TempDir()
-	src := tinyDiffusionTransferSource(t, dir, seed)
+	src := testsources.Diffusion(t, dir, synth.SourceClasses, seed)
 	rows := []string{"scratch", "finetune", "CAT-combined", "CAT-combined-trainedA"}
 	cfg := tbConfig{
 		source: src, out: filepath.Join(dir, "bench"), backend: "cpu", domains: []string{"coast"}, shots: []int{4},

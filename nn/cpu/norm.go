@@ -75,17 +75,23 @@ func (be *Backend) Normalize(y, mean, variance, x backend.Buffer, p backend.Norm
 		mu, v := groupStats(xs, seg, count)
 		ms[k], vs[k] = float32(mu), float32(v)
 		m, r := float32(mu), float32(1/math.Sqrt(v+float64(p.Eps)))
-		for i := 0; ; i++ {
-			lo, hi := seg(i)
-			if hi < 0 {
-				break
-			}
-			yo, xo := ys[lo:hi], xs[lo:hi]
-			for j, v := range xo {
-				yo[j] = (v - m) * r
-			}
-		}
+		normalizeSegments(ys, xs, seg, m, r)
 	})
+}
+
+// normalizeSegments writes y = (x - m) * r over the segments of one
+// statistics group.
+func normalizeSegments(ys, xs []float32, seg func(int) (int, int), m, r float32) {
+	for i := 0; ; i++ {
+		lo, hi := seg(i)
+		if hi < 0 {
+			return
+		}
+		yo, xo := ys[lo:hi], xs[lo:hi]
+		for j, v := range xo {
+			yo[j] = (v - m) * r
+		}
+	}
 }
 
 // NormalizeWith implements backend.Fused.
@@ -95,16 +101,7 @@ func (be *Backend) NormalizeWith(y, x, mean, variance backend.Buffer, p backend.
 	ms, vs := need(mean, p.Stats(), "NormalizeWith mean"), need(variance, p.Stats(), "NormalizeWith variance")
 	normGroups(p, func(k int, seg func(int) (int, int)) {
 		m, r := ms[k], float32(1/math.Sqrt(float64(vs[k])+float64(p.Eps)))
-		for i := 0; ; i++ {
-			lo, hi := seg(i)
-			if hi < 0 {
-				break
-			}
-			yo, xo := ys[lo:hi], xs[lo:hi]
-			for j, v := range xo {
-				yo[j] = (v - m) * r
-			}
-		}
+		normalizeSegments(ys, xs, seg, m, r)
 	})
 }
 
