@@ -32,6 +32,14 @@ type microKernel struct {
 	// fnSet, where the kernel has one, is fn storing the product over C
 	// (k >= 1), which spares the first KC block clearing C beforehand.
 	fnSet func(k int, a, b, c []float32, ldc int)
+	// rowsA, where the kernel has one, is the kernel sgemmPacked switches
+	// to when A is given by row offsets and B is packed (a convolution's
+	// weight gradient): its fnRows reads the rows of A where they lie, so
+	// A, the large operand of that thin product, is never packed.
+	rowsA *microKernel
+	// fnRows is fn with A unpacked: row i of the strip is a[off[i]:][:k].
+	// The caller guarantees those bounds.
+	fnRows func(k int, a []float32, off []int, b, c []float32, ldc int)
 }
 
 const (
@@ -238,6 +246,14 @@ type bSource struct {
 	off  []int
 }
 
+// aSource is where the micro-kernel's A strips come from: the packed
+// strips, or, with a kernel that has fnRows, row i of A at rows[off[i]:].
+type aSource struct {
+	packed []float32
+	rows   []float32
+	off    []int
+}
+
 // sgemmPacked is C (+)= op(A) * B where B comes from src. When
 // aOff is not nil, A is not transposed and its row i starts at a[aOff[i]]
 // (lda unused): a convolution's column matrix on the padded grid.
@@ -253,6 +269,16 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 	}
 	if k == 0 {
 		return
+	}
+	if aOff != nil && kern.rowsA != nil && src.pack != nil {
+		kern = *kern.rowsA
+	}
+	inPlaceA := aOff != nil && kern.fnRows != nil
+	if inPlaceA {
+		lo, hi := slices.Min(aOff[:m]), slices.Max(aOff[:m])
+		if lo < 0 || hi+k > len(a) {
+			panic(fmt.Sprintf("cpu: gemm A rows span [%d, %d), have %d values", lo, hi+k, len(a)))
+		}
 	}
 	mr, nr := kern.mr, kern.nr
 	// The first KC block overwrites C where the kernel can store; else C
@@ -279,17 +305,23 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 	// Equal KC blocks: k = 576 runs as 3 x 192, not 256 + 256 + 64.
 	blocks := (k + kern.kc - 1) / kern.kc
 	kcMax := (k + blocks - 1) / blocks
-	apBuf := getScratch(mStrips * mr * kcMax)
+	as := aSource{rows: a, off: aOff}
+	if !inPlaceA {
+		apBuf := getScratch(mStrips * mr * kcMax)
+		defer putScratch(apBuf)
+		as = aSource{packed: *apBuf}
+	}
 	bpBuf := getScratch((gemmNC + nr) * kcMax)
-	defer putScratch(apBuf)
 	defer putScratch(bpBuf)
-	ap, bp := *apBuf, *bpBuf
+	bp := *bpBuf
 	for pc := 0; pc < k; pc += kcMax {
 		kc := min(kcMax, k-pc)
-		packA(transA, a, lda, aOff, pc, kc, m, mr, ap, parallel)
+		if !inPlaceA {
+			packA(transA, a, lda, aOff, pc, kc, m, mr, as.packed, parallel)
+		}
 		for jc := 0; jc < n; jc += gemmNC {
 			nc := min(gemmNC, n-jc)
-			macroKernel(kern, pc, kc, m, jc, nc, ap, bp, src, c[jc:], ldc, set && pc == 0, parallel)
+			macroKernel(kern, pc, kc, m, jc, nc, as, bp, src, c[jc:], ldc, set && pc == 0, parallel)
 		}
 	}
 }
@@ -353,11 +385,12 @@ func pack14(dst []float32, rows [][]float32, kc int) {
 	}
 }
 
-// macroKernel multiplies the packed m x kc block of A by rows [pc, pc+kc)
-// and columns [jc, jc+nc) of B into C (c points at column jc). When one task
-// covers all of A, each task packs its own B strips just before using them,
-// while they are hot in L1; otherwise the panel is packed first and shared.
-func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src bSource,
+// macroKernel multiplies the m x kc block of A (columns [pc, pc+kc)) by rows
+// [pc, pc+kc) and columns [jc, jc+nc) of B into C (c points at column jc).
+// When one task covers all of A, each task packs its own B strips just
+// before using them, while they are hot in L1; otherwise the panel is packed
+// first and shared.
+func macroKernel(kern microKernel, pc, kc, m, jc, nc int, a aSource, bp []float32, src bSource,
 	c []float32, ldc int, set, parallel bool) {
 	mr, nr := kern.mr, kern.nr
 	mStrips, nStrips := (m+mr-1)/mr, (nc+nr-1)/nr
@@ -393,6 +426,10 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 	work := func() {
 		var tmp []float32 // edge tiles, drawn from the scratch lists on first use
 		var tmpBuf *[]float32
+		var rowOff []int // the strip's row offsets, for fnRows
+		if a.off != nil {
+			rowOff = make([]int, mr)
+		}
 		defer func() {
 			if tmpBuf != nil {
 				putScratch(tmpBuf)
@@ -416,7 +453,18 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 				}
 				j0 := js * nr
 				w := min(nr, nc-j0)
-				mul := func(as, ct []float32, ldc int) {
+				mul := func(is int, ct []float32, ldc int) {
+					if a.off != nil {
+						// Rows past m repeat the last row: readable, and
+						// their sums land in the discarded part of tmp.
+						i0, h := is*mr, min(mr, m-is*mr)
+						for t := range rowOff {
+							rowOff[t] = a.off[i0+min(t, h-1)] + pc
+						}
+						kern.fnRows(kc, a.rows, rowOff, bs, ct, ldc)
+						return
+					}
+					as := a.packed[is*mr*kc : (is+1)*mr*kc]
 					switch {
 					case direct:
 						kern.fnOff(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
@@ -427,11 +475,10 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 					}
 				}
 				for is := r0; is < r1; is++ {
-					as := ap[is*mr*kc : (is+1)*mr*kc]
 					i0 := is * mr
 					h := min(mr, m-i0)
 					if h == mr && w == nr {
-						mul(as, c[i0*ldc+j0:], ldc)
+						mul(is, c[i0*ldc+j0:], ldc)
 						continue
 					}
 					if tmp == nil {
@@ -440,7 +487,7 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, ap, bp []float32, src 
 					}
 					t := tmp
 					clear(t)
-					mul(as, t, nr)
+					mul(is, t, nr)
 					for i := 0; i < h; i++ {
 						row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+w]
 						if set {

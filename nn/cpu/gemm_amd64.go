@@ -13,7 +13,13 @@ var avx2Kernel = microKernel{name: "avx2fma6x16", mr: 6, nr: 16, kc: 256, mc: 14
 // instruction of the AVX2 one. Its 32-wide B strip (kc*128 bytes) stays in
 // the 48 KiB L1 next to an A strip; the MC x KC block of A stays in L2.
 var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512,
-	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off}
+	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off, rowsA: &avx512RowsKernel}
+
+// avx512RowsKernel is the 12x32 AVX-512 micro-kernel of
+// gemm_avx512_rows_amd64.s, which reads the rows of A where they lie: one
+// general register per row, hence 12 rows rather than 14. avx512Kernel
+// hands it the products whose A is given by row offsets.
+var avx512RowsKernel = microKernel{name: "avx512x12x32rows", mr: 12, nr: 32, kc: 256, mc: 192, fnRows: kernelAVX512Rows}
 
 // archKernels lists the micro-kernels this CPU can run besides goKernel,
 // the preferred (widest) last.
@@ -84,4 +90,21 @@ func kernelAVX512Off(k int, a, b []float32, off []int, c []float32, ldc int) {
 	_ = off[k-1]
 	_ = c[13*ldc+31]
 	kernel14x32off(k, &a[0], &b[0], &off[0], &c[0], ldc)
+}
+
+// kernel12x32rows computes c[i*ldc+j] += sum_p a[off[i]+p]*b[32p+j],
+// i < 12, j < 32, p < k (k >= 1), reading the rows of A in place.
+//
+//go:noescape
+func kernel12x32rows(k int, a *float32, off *int, b, c *float32, ldc int)
+
+// kernelAVX512Rows checks off, B and C; the A bounds are sgemmPacked's.
+func kernelAVX512Rows(k int, a []float32, off []int, b, c []float32, ldc int) {
+	if k <= 0 {
+		return
+	}
+	_ = off[11]
+	_ = b[32*k-1]
+	_ = c[11*ldc+31]
+	kernel12x32rows(k, &a[0], &off[0], &b[0], &c[0], ldc)
 }
