@@ -77,6 +77,15 @@ func TestConvKernels(t *testing.T) {
 		{"1x1", c(2, 70, 9, 31, 45, 1, 1, 1, 1, 0, 0, 1)},
 		{"3x1_width1", c(1, 30, 50, 1, 20, 3, 1, 1, 1, 1, 0, 1)},
 		{"3x3_pad2", c(1, 16, 10, 10, 16, 3, 3, 1, 1, 2, 2, 1)},
+		// Stride-1 shapes for the grad-weight kernel that reads col(x) in
+		// place: col(x) rows (Cg*9) that are not a multiple of its 12-row
+		// strip, output channels not a multiple of 32, padded-grid pixels
+		// below its 4-step unroll, groups, batch 1.
+		{"3x3_rows45_o40", c(2, 5, 7, 11, 40, 3, 3, 1, 1, 1, 1, 1)},
+		{"3x3_1x1_image", c(3, 13, 1, 1, 7, 3, 3, 1, 1, 1, 1, 1)},
+		{"3x3_groups3", c(2, 24, 9, 6, 36, 3, 3, 1, 1, 1, 1, 3)},
+		{"3x3_odd_batch1", c(1, 7, 5, 3, 5, 3, 3, 1, 1, 1, 1, 1)},
+		{"2x2_nopad_o65", c(1, 9, 12, 10, 65, 2, 2, 1, 1, 0, 0, 1)},
 	}
 	saved := kernel
 	defer func() { kernel = saved }()

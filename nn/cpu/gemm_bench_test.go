@@ -11,7 +11,7 @@ import (
 // benchGemm runs a square product with every kernel this machine has and
 // reports GFLOP/s.
 func benchGemm(b *testing.B, size int) {
-	for _, kern := range kernels() {
+	for _, kern := range append([]microKernel{goKernel}, archKernels...) {
 		if kern.name == goKernel.name && size > 1024 {
 			continue // the portable kernel would take minutes
 		}

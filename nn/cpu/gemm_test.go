@@ -8,8 +8,20 @@ import (
 )
 
 // kernels is every micro-kernel this machine can run: the portable one and
-// any assembly ones, so both paths are tested on amd64.
-func kernels() []microKernel { return append([]microKernel{goKernel}, archKernels...) }
+// any assembly ones, so both paths are tested on amd64. A kernel that hands
+// row-offset A to an in-place kernel also appears without it (name suffix
+// "-packA"), so the packing path it replaces stays tested.
+func kernels() []microKernel {
+	ks := append([]microKernel{goKernel}, archKernels...)
+	for _, k := range archKernels {
+		if k.rowsA != nil {
+			k.name += "-packA"
+			k.rowsA = nil
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
 
 // refGemm is C = op(A) op(B) (+ C0) in float64, with sum |terms| per element.
 func refGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int,
