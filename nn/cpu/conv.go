@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"sync"
 
 	"catsynth/nn/backend"
 )
@@ -336,18 +337,32 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 }
 
 // gradWeightPadded is the stride-1 weight gradient on the padded grid, as
-// dW^T = col(x) * dy^T: col(x) is the A operand, whose rows are packed
-// with sequential reads and writes, and only the small dy^T (spread onto
-// the grid with zeros in the extra columns) is packed transposed.
+// dW^T = col(x) * dy^T: col(x) is the A operand, whose rows the AVX-512
+// kernel reads in place from the padded input (other kernels pack them with
+// sequential reads and writes), and only the small dy^T (spread onto the
+// grid with zeros in the extra columns) is packed transposed. When the batch
+// splits evenly over the workers, each sums its own items' products
+// serially: the padding and spreading then run in parallel too, and the
+// products need no barrier per KC block.
 func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
 	pd := g.padded()
-	xp, dyp, dwt := getScratch(pd.size), getScratch(g.og*pd.n), getScratch(g.rows*g.og)
-	defer putScratch(xp)
-	defer putScratch(dyp)
-	defer putScratch(dwt)
-	clear(*dyp)
-	for gr := 0; gr < g.Groups; gr++ {
-		for n := 0; n < g.N; n++ {
+	nw := workers()
+	parts := 1
+	if nw > 1 && g.N >= nw && (g.N%nw == 0 || g.N >= 4*nw) && g.rows*g.og*pd.n*g.N >= 2*gemmParallel {
+		parts = nw
+	}
+	dwt := make([]*[]float32, parts)
+	for i := range dwt {
+		dwt[i] = getScratch(g.rows * g.og)
+		defer putScratch(dwt[i])
+	}
+	// items sums the products of batch items [n0, n1) into dwt.
+	items := func(gr, n0, n1 int, dwt []float32, parallel bool) {
+		xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
+		defer putScratch(xp)
+		defer putScratch(dyp)
+		clear(*dyp)
+		for n := n0; n < n1; n++ {
 			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
 			dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
 			g.pad(*xp, xg, pd)
@@ -356,12 +371,30 @@ func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
 					copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
 				}
 			}
-			sgemmPacked(kernel, false, g.rows, g.og, pd.n, *xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)},
-				*dwt, g.og, n > 0)
+			sgemmPackedOn(parallel && g.rows*g.og*pd.n >= gemmParallel, kernel, false, g.rows, g.og, pd.n,
+				*xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)}, dwt, g.og, n > n0)
+		}
+	}
+	for gr := 0; gr < g.Groups; gr++ {
+		if parts == 1 {
+			items(gr, 0, g.N, *dwt[0], true)
+		} else {
+			var wg sync.WaitGroup
+			for i := range parts {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					items(gr, g.N*i/parts, g.N*(i+1)/parts, *dwt[i], false)
+				}()
+			}
+			wg.Wait()
 		}
 		dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
 		for r := 0; r < g.rows; r++ {
-			for o, v := range (*dwt)[r*g.og : (r+1)*g.og] {
+			for o, v := range (*dwt[0])[r*g.og : (r+1)*g.og] {
+				for _, d := range dwt[1:] {
+					v += (*d)[r*g.og+o]
+				}
 				dwg[o*g.rows+r] = v
 			}
 		}

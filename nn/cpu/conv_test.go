@@ -86,6 +86,10 @@ func TestConvKernels(t *testing.T) {
 		{"3x3_groups3", c(2, 24, 9, 6, 36, 3, 3, 1, 1, 1, 1, 3)},
 		{"3x3_odd_batch1", c(1, 7, 5, 3, 5, 3, 3, 1, 1, 1, 1, 1)},
 		{"2x2_nopad_o65", c(1, 9, 12, 10, 65, 2, 2, 1, 1, 0, 0, 1)},
+		// Batches the stride-1 grad-weight shares out over two workers:
+		// evenly with groups, and unevenly (9 items).
+		{"3x3_groups2_batch2", c(2, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 2)},
+		{"3x3_batch9", c(9, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1)},
 	}
 	saved := kernel
 	defer func() { kernel = saved }()

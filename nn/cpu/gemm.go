@@ -259,6 +259,14 @@ type aSource struct {
 // (lda unused): a convolution's column matrix on the padded grid.
 func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda int, aOff []int,
 	src bSource, c []float32, ldc int, acc bool) {
+	sgemmPackedOn(m*n*k >= gemmParallel && workers() > 1, kern, transA, m, n, k, a, lda, aOff, src, c, ldc, acc)
+}
+
+// sgemmPackedOn is sgemmPacked sharing its tiles out over the workers when
+// parallel, else on the caller's goroutine only: for callers that run
+// several products at once.
+func sgemmPackedOn(parallel bool, kern microKernel, transA bool, m, n, k int, a []float32, lda int,
+	aOff []int, src bSource, c []float32, ldc int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -301,7 +309,6 @@ func sgemmPacked(kern microKernel, transA bool, m, n, k int, a []float32, lda in
 		}
 	}
 	mStrips := (m + mr - 1) / mr
-	parallel := m*n*k >= gemmParallel && workers() > 1
 	// Equal KC blocks: k = 576 runs as 3 x 192, not 256 + 256 + 64.
 	blocks := (k + kern.kc - 1) / kern.kc
 	kcMax := (k + blocks - 1) / blocks
