@@ -272,14 +272,23 @@ func (g convGeom) padded() padded {
 	return pd
 }
 
-// pad copies the group's planes xg into xp (zeroed borders).
+// pad copies the group's planes xg into xp (zeroed borders and slack).
+// Only the borders are cleared: clearing all of xp first would write it
+// twice.
 func (g convGeom) pad(xp, xg []float32, pd padded) {
-	clear(xp)
+	plane := pd.hp * pd.wp
 	for c := 0; c < g.cg; c++ {
+		p := xp[c*plane : (c+1)*plane]
+		clear(p[:g.PadH*pd.wp])
 		for h := 0; h < g.H; h++ {
-			copy(xp[c*pd.hp*pd.wp+(h+g.PadH)*pd.wp+g.PadW:], xg[c*g.hw+h*g.W:][:g.W])
+			row := p[(h+g.PadH)*pd.wp:][:pd.wp]
+			clear(row[:g.PadW])
+			copy(row[g.PadW:], xg[c*g.hw+h*g.W:][:g.W])
+			clear(row[g.PadW+g.W:])
 		}
+		clear(p[(g.H+g.PadH)*pd.wp:])
 	}
+	clear(xp[g.cg*plane : pd.size])
 }
 
 // offsetPacker packs from a matrix whose row r starts at base[off[r]] with

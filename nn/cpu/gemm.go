@@ -29,6 +29,8 @@ type microKernel struct {
 	// fnOff, where the kernel has one, is fn with B unpacked: row p of the
 	// strip is b[off[p]:][:nr]. The caller guarantees those bounds.
 	fnOff func(k int, a, b []float32, off []int, c []float32, ldc int)
+	// fnOffSet is fnOff storing over C, as fnSet is fn.
+	fnOffSet func(k int, a, b []float32, off []int, c []float32, ldc int)
 	// fnSet, where the kernel has one, is fn storing the product over C
 	// (k >= 1), which spares the first KC block clearing C beforehand.
 	fnSet func(k int, a, b, c []float32, ldc int)
@@ -289,14 +291,6 @@ func sgemmPackedOn(parallel bool, kern microKernel, transA bool, m, n, k int, a 
 		}
 	}
 	mr, nr := kern.mr, kern.nr
-	// The first KC block overwrites C where the kernel can store; else C
-	// is cleared and every block accumulates.
-	set := !acc && kern.fnSet != nil && src.pack != nil
-	if !acc && !set {
-		for i := 0; i < m; i++ {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
 	if src.pack == nil {
 		if kern.fnOff == nil {
 			src.pack = offsetPacker(false, src.rows, src.off)
@@ -306,6 +300,14 @@ func sgemmPackedOn(parallel bool, kern microKernel, transA bool, m, n, k int, a 
 			if top > len(src.rows) {
 				panic(fmt.Sprintf("cpu: gemm B rows need %d values, have %d", top, len(src.rows)))
 			}
+		}
+	}
+	// The first KC block overwrites C where the kernel can store; else C
+	// is cleared and every block accumulates.
+	set := !acc && (src.pack != nil && kern.fnSet != nil || src.pack == nil && kern.fnOffSet != nil)
+	if !acc && !set {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
 		}
 	}
 	mStrips := (m + mr - 1) / mr
@@ -473,6 +475,8 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, a aSource, bp []float3
 					}
 					as := a.packed[is*mr*kc : (is+1)*mr*kc]
 					switch {
+					case direct && set:
+						kern.fnOffSet(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
 					case direct:
 						kern.fnOff(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
 					case set:

@@ -13,7 +13,7 @@ var avx2Kernel = microKernel{name: "avx2fma6x16", mr: 6, nr: 16, kc: 256, mc: 14
 // instruction of the AVX2 one. Its 32-wide B strip (kc*128 bytes) stays in
 // the 48 KiB L1 next to an A strip; the MC x KC block of A stays in L2.
 var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512,
-	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off, rowsA: &avx512RowsKernel}
+	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off, fnOffSet: kernelAVX512OffSet, rowsA: &avx512RowsKernel}
 
 // avx512RowsKernel is the 12x32 AVX-512 micro-kernel of
 // gemm_avx512_rows_amd64.s, which reads the rows of A where they lie: one
@@ -79,7 +79,7 @@ func kernelAVX512Set(k int, a, b, c []float32, ldc int) {
 // kernel14x32off is kernel14x32 with row p of B at b[off[p]:], unpacked.
 //
 //go:noescape
-func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int)
+func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int, set int)
 
 // kernelAVX512Off checks A, C and off; the B bounds are sgemmPacked's.
 func kernelAVX512Off(k int, a, b []float32, off []int, c []float32, ldc int) {
@@ -89,7 +89,14 @@ func kernelAVX512Off(k int, a, b []float32, off []int, c []float32, ldc int) {
 	_ = a[14*k-1]
 	_ = off[k-1]
 	_ = c[13*ldc+31]
-	kernel14x32off(k, &a[0], &b[0], &off[0], &c[0], ldc)
+	kernel14x32off(k, &a[0], &b[0], &off[0], &c[0], ldc, 0)
+}
+
+func kernelAVX512OffSet(k int, a, b []float32, off []int, c []float32, ldc int) {
+	_ = a[14*k-1]
+	_ = off[k-1]
+	_ = c[13*ldc+31]
+	kernel14x32off(k, &a[0], &b[0], &off[0], &c[0], ldc, 1)
 }
 
 // kernel12x32rows computes c[i*ldc+j] += sum_p a[off[i]+p]*b[32p+j],

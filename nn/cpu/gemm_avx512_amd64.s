@@ -204,9 +204,9 @@ zset:
 	VZEROUPPER
 	RET
 
-// func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int)
+// func kernel14x32off(k int, a, b *float32, off *int, c *float32, ldc int, set int)
 // is kernel14x32 with row p of B read in place at b[off[p]:], unpacked.
-TEXT ·kernel14x32off(SB), NOSPLIT, $0-48
+TEXT ·kernel14x32off(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -289,6 +289,9 @@ otail:
 	ZFMAS(0)
 
 ostore:
+	MOVQ  set+48(FP), R11
+	TESTQ R11, R11
+	JNE   oset
 	ZROW(Z0, Z1)
 	ZROW(Z2, Z3)
 	ZROW(Z4, Z5)
@@ -303,5 +306,23 @@ ostore:
 	ZROW(Z22, Z23)
 	ZROW(Z24, Z25)
 	ZROW(Z26, Z27)
+	VZEROUPPER
+	RET
+
+oset:
+	ZSET(Z0, Z1)
+	ZSET(Z2, Z3)
+	ZSET(Z4, Z5)
+	ZSET(Z6, Z7)
+	ZSET(Z8, Z9)
+	ZSET(Z10, Z11)
+	ZSET(Z12, Z13)
+	ZSET(Z14, Z15)
+	ZSET(Z16, Z17)
+	ZSET(Z18, Z19)
+	ZSET(Z20, Z21)
+	ZSET(Z22, Z23)
+	ZSET(Z24, Z25)
+	ZSET(Z26, Z27)
 	VZEROUPPER
 	RET
