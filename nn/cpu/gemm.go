@@ -31,6 +31,11 @@ type microKernel struct {
 	fnOff func(k int, a, b []float32, off []int, c []float32, ldc int)
 	// fnOffSet is fnOff storing over C, as fnSet is fn.
 	fnOffSet func(k int, a, b []float32, off []int, c []float32, ldc int)
+	// fnOffEdge, where the kernel has one, is fnOff (or fnOffSet when set)
+	// for the first edgeRows rows of the A strip only: the last strip, when
+	// it has that many rows or fewer, skips the FMAs of the padding rows.
+	edgeRows  int
+	fnOffEdge func(k int, a, b []float32, off []int, c []float32, ldc int, set bool)
 	// fnSet, where the kernel has one, is fn storing the product over C
 	// (k >= 1), which spares the first KC block clearing C beforehand.
 	fnSet func(k int, a, b, c []float32, ldc int)
@@ -431,6 +436,8 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, a aSource, bp []float3
 			}
 		}
 	}
+	// edge says whether row strip is is short enough for fnOffEdge.
+	edge := func(is int) bool { return kern.fnOffEdge != nil && m-is*mr <= kern.edgeRows }
 	var next atomic.Int64
 	work := func() {
 		var tmp []float32 // edge tiles, drawn from the scratch lists on first use
@@ -475,6 +482,8 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, a aSource, bp []float3
 					}
 					as := a.packed[is*mr*kc : (is+1)*mr*kc]
 					switch {
+					case direct && edge(is):
+						kern.fnOffEdge(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc, set)
 					case direct && set:
 						kern.fnOffSet(kc, as, src.rows[jc+j0:], src.off[pc:pc+kc], ct, ldc)
 					case direct:
@@ -488,7 +497,7 @@ func macroKernel(kern microKernel, pc, kc, m, jc, nc int, a aSource, bp []float3
 				for is := r0; is < r1; is++ {
 					i0 := is * mr
 					h := min(mr, m-i0)
-					if h == mr && w == nr {
+					if (h == mr || direct && edge(is) && h == kern.edgeRows) && w == nr {
 						mul(is, c[i0*ldc+j0:], ldc)
 						continue
 					}

@@ -13,7 +13,8 @@ var avx2Kernel = microKernel{name: "avx2fma6x16", mr: 6, nr: 16, kc: 256, mc: 14
 // instruction of the AVX2 one. Its 32-wide B strip (kc*128 bytes) stays in
 // the 48 KiB L1 next to an A strip; the MC x KC block of A stays in L2.
 var avx512Kernel = microKernel{name: "avx512x14x32", mr: 14, nr: 32, kc: 256, mc: 196, fn: kernelAVX512,
-	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off, fnOffSet: kernelAVX512OffSet, rowsA: &avx512RowsKernel}
+	fnSet: kernelAVX512Set, fnOff: kernelAVX512Off, fnOffSet: kernelAVX512OffSet,
+	edgeRows: 8, fnOffEdge: kernelAVX512OffEdge, rowsA: &avx512RowsKernel}
 
 // avx512RowsKernel is the 12x32 AVX-512 micro-kernel of
 // gemm_avx512_rows_amd64.s, which reads the rows of A where they lie: one
@@ -114,4 +115,23 @@ func kernelAVX512Rows(k int, a []float32, off []int, b, c []float32, ldc int) {
 	_ = b[32*k-1]
 	_ = c[11*ldc+31]
 	kernel12x32rows(k, &a[0], &off[0], &b[0], &c[0], ldc)
+}
+
+// kernel8x32off is kernel14x32off for the first 8 rows of the A strip.
+//
+//go:noescape
+func kernel8x32off(k int, a, b *float32, off *int, c *float32, ldc int, set int)
+
+func kernelAVX512OffEdge(k int, a, b []float32, off []int, c []float32, ldc int, set bool) {
+	if k <= 0 {
+		return
+	}
+	_ = a[14*k-1]
+	_ = off[k-1]
+	_ = c[7*ldc+31]
+	s := 0
+	if set {
+		s = 1
+	}
+	kernel8x32off(k, &a[0], &b[0], &off[0], &c[0], ldc, s)
 }

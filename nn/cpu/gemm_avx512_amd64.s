@@ -326,3 +326,125 @@ oset:
 	ZSET(Z26, Z27)
 	VZEROUPPER
 	RET
+
+// ZFMAS8 is ZFMAS for the first 8 rows of the strip only, into Z0-Z15.
+#define ZFMAS8(ao) \
+	VBROADCASTSS ao(AX), Z30 \
+	VBROADCASTSS ao+4(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z0 \
+	VFMADD231PS  Z29, Z30, Z1 \
+	VFMADD231PS  Z28, Z31, Z2 \
+	VFMADD231PS  Z29, Z31, Z3 \
+	VBROADCASTSS ao+8(AX), Z30 \
+	VBROADCASTSS ao+12(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z4 \
+	VFMADD231PS  Z29, Z30, Z5 \
+	VFMADD231PS  Z28, Z31, Z6 \
+	VFMADD231PS  Z29, Z31, Z7 \
+	VBROADCASTSS ao+16(AX), Z30 \
+	VBROADCASTSS ao+20(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z8 \
+	VFMADD231PS  Z29, Z30, Z9 \
+	VFMADD231PS  Z28, Z31, Z10 \
+	VFMADD231PS  Z29, Z31, Z11 \
+	VBROADCASTSS ao+24(AX), Z30 \
+	VBROADCASTSS ao+28(AX), Z31 \
+	VFMADD231PS  Z28, Z30, Z12 \
+	VFMADD231PS  Z29, Z30, Z13 \
+	VFMADD231PS  Z28, Z31, Z14 \
+	VFMADD231PS  Z29, Z31, Z15
+
+// func kernel8x32off(k int, a, b *float32, off *int, c *float32, ldc int, set int)
+// is kernel14x32off for the first 8 rows of the 14-row A strip, writing 8
+// rows of C: the last strip when M leaves 8 or fewer rows (M = 64 is four
+// strips of 14 and one of 8), which would otherwise waste 6 rows of FMAs.
+TEXT ·kernel8x32off(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ off+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	MOVQ DX, SI
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+	ZPRE
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+	CMPQ CX, $2
+	JLT  etail
+
+eloop2:
+	PREFETCHT0 512(AX)
+	MOVQ       (R9), R10
+	MOVQ       8(R9), R11
+	VMOVUPS    (BX)(R10*4), Z28
+	VMOVUPS    64(BX)(R10*4), Z29
+	ZFMAS8(0)
+	PREFETCHT0 576(AX)
+	VMOVUPS    (BX)(R11*4), Z28
+	VMOVUPS    64(BX)(R11*4), Z29
+	ZFMAS8(56)
+	ADDQ       $112, AX
+	ADDQ       $16, R9
+	SUBQ       $2, CX
+	CMPQ       CX, $2
+	JGE        eloop2
+
+etail:
+	TESTQ CX, CX
+	JEQ   estore
+	MOVQ    (R9), R10
+	VMOVUPS (BX)(R10*4), Z28
+	VMOVUPS 64(BX)(R10*4), Z29
+	ZFMAS8(0)
+
+estore:
+	MOVQ  set+48(FP), R11
+	TESTQ R11, R11
+	JNE   eset
+	ZROW(Z0, Z1)
+	ZROW(Z2, Z3)
+	ZROW(Z4, Z5)
+	ZROW(Z6, Z7)
+	ZROW(Z8, Z9)
+	ZROW(Z10, Z11)
+	ZROW(Z12, Z13)
+	ZROW(Z14, Z15)
+	VZEROUPPER
+	RET
+
+eset:
+	ZSET(Z0, Z1)
+	ZSET(Z2, Z3)
+	ZSET(Z4, Z5)
+	ZSET(Z6, Z7)
+	ZSET(Z8, Z9)
+	ZSET(Z10, Z11)
+	ZSET(Z12, Z13)
+	ZSET(Z14, Z15)
+	VZEROUPPER
+	RET
