@@ -221,7 +221,14 @@ type stripPacker func(dst []float32, pc, kc, j0, w, nr int)
 func matrixPacker(trans bool, b []float32, ldb int) stripPacker {
 	if trans {
 		return func(dst []float32, pc, kc, j0, w, nr int) {
-			for j := 0; j < nr; j++ {
+			j := 0
+			// Eight columns at a time, so that each step writes 32
+			// contiguous bytes.
+			for ; j+8 <= w; j += 8 {
+				row := func(i int) []float32 { return b[(j0+j+i)*ldb+pc:][:kc] }
+				packT8(dst[j:], row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7), kc, nr)
+			}
+			for ; j < nr; j++ {
 				if j >= w {
 					for p := 0; p < kc; p++ {
 						dst[p*nr+j] = 0
@@ -383,6 +390,16 @@ func packA(trans bool, a []float32, lda int, aOff []int, pc, kc, m, mr int, ap [
 		parallelFor(strips, 4, run)
 	} else {
 		run(0, strips)
+	}
+}
+
+// packT8 writes the kc values of rows r0..r7 as columns 0..7 of dst, a
+// strip with row stride nr.
+func packT8(dst, r0, r1, r2, r3, r4, r5, r6, r7 []float32, kc, nr int) {
+	r0, r1, r2, r3, r4, r5, r6, r7 = r0[:kc], r1[:kc], r2[:kc], r3[:kc], r4[:kc], r5[:kc], r6[:kc], r7[:kc]
+	for p := 0; p < kc; p++ {
+		d := dst[p*nr : p*nr+8 : p*nr+8]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p], r7[p]
 	}
 }
 
