@@ -32,6 +32,9 @@ type convGeom struct {
 	backend.Conv
 	oh, ow, cg, og, kk, rows, hw, ohw int
 	owLo, owHi                        []int // owRange(kw) for each kw
+	// serial is set on the parts of a batch shared out by splitBatch:
+	// their GEMMs stay on the calling goroutine.
+	serial bool
 }
 
 func geom(p backend.Conv) convGeom {
@@ -251,6 +254,45 @@ func (g convGeom) buffers(x, w, y backend.Buffer) (xs, ws, ys []float32) {
 // row is a contiguous run at its own offset, so packing is a plain copy.
 // The Wp-OW extra columns per output row cost (Wp-OW)/OW more arithmetic.
 
+// batchParts is how many parts the stride-1 paths share the batch out in,
+// for per-item GEMM work m*n*k: the workers when the items split evenly (or
+// are many) and there is enough work, else 1 (the GEMMs share out their
+// tiles instead). Parts need no barrier per KC block, and the padding and
+// copying around the GEMMs run in parallel too.
+func (g convGeom) batchParts(mnk int) int {
+	nw := workers()
+	if nw > 1 && g.N >= nw && (g.N%nw == 0 || g.N >= 4*nw) && mnk*g.N >= 2*gemmParallel {
+		return nw
+	}
+	return 1
+}
+
+// splitBatch calls fn for each of parts parts of the batch at once, with
+// the part's index, geometry (its N, serial when parts > 1) and first item.
+func (g convGeom) splitBatch(parts int, fn func(part int, gp convGeom, n0 int)) {
+	if parts <= 1 {
+		fn(0, g, 0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		n0, n1 := g.N*i/parts, g.N*(i+1)/parts
+		gp := g
+		gp.N, gp.serial = n1-n0, true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i, gp, n0)
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelGemm says whether a GEMM of g's shares out its tiles.
+func (g convGeom) parallelGemm(m, n, k int) bool {
+	return !g.serial && m*n*k >= gemmParallel && workers() > 1
+}
+
 // padded is the stride-1 geometry on the padded grid.
 type padded struct {
 	hp, wp int
@@ -335,7 +377,7 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 			yg := ys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
 			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
 			g.pad(*xp, xg, pd)
-			sgemmPacked(kernel, false, g.og, pd.n, g.rows, wg, g.rows, nil, bSource{rows: *xp, off: pd.off}, *yp, pd.n, false)
+			sgemmPackedOn(g.parallelGemm(g.og, pd.n, g.rows), kernel, false, g.og, pd.n, g.rows, wg, g.rows, nil, bSource{rows: *xp, off: pd.off}, *yp, pd.n, false)
 			for o := 0; o < g.og; o++ {
 				for h := 0; h < g.oh; h++ {
 					copy(yg[o*g.ohw+h*g.ow:][:g.ow], (*yp)[o*pd.n+h*pd.wp:])
@@ -350,54 +392,35 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 // kernel reads in place from the padded input (other kernels pack them with
 // sequential reads and writes), and only the small dy^T (spread onto the
 // grid with zeros in the extra columns) is packed transposed. When the batch
-// splits evenly over the workers, each sums its own items' products
-// serially: the padding and spreading then run in parallel too, and the
-// products need no barrier per KC block.
+// is shared out (batchParts), each part sums its items' products into its
+// own dW^T, added up at the end.
 func (g convGeom) gradWeightPadded(dws, xs, dys []float32) {
 	pd := g.padded()
-	nw := workers()
-	parts := 1
-	if nw > 1 && g.N >= nw && (g.N%nw == 0 || g.N >= 4*nw) && g.rows*g.og*pd.n*g.N >= 2*gemmParallel {
-		parts = nw
-	}
+	parts := g.batchParts(g.rows * g.og * pd.n)
 	dwt := make([]*[]float32, parts)
 	for i := range dwt {
 		dwt[i] = getScratch(g.rows * g.og)
 		defer putScratch(dwt[i])
 	}
-	// items sums the products of batch items [n0, n1) into dwt.
-	items := func(gr, n0, n1 int, dwt []float32, parallel bool) {
-		xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
-		defer putScratch(xp)
-		defer putScratch(dyp)
-		clear(*dyp)
-		for n := n0; n < n1; n++ {
-			xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
-			dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
-			g.pad(*xp, xg, pd)
-			for o := 0; o < g.og; o++ {
-				for h := 0; h < g.oh; h++ {
-					copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
-				}
-			}
-			sgemmPackedOn(parallel && g.rows*g.og*pd.n >= gemmParallel, kernel, false, g.rows, g.og, pd.n,
-				*xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)}, dwt, g.og, n > n0)
-		}
-	}
 	for gr := 0; gr < g.Groups; gr++ {
-		if parts == 1 {
-			items(gr, 0, g.N, *dwt[0], true)
-		} else {
-			var wg sync.WaitGroup
-			for i := range parts {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					items(gr, g.N*i/parts, g.N*(i+1)/parts, *dwt[i], false)
-				}()
+		g.splitBatch(parts, func(part int, gp convGeom, n0 int) {
+			xp, dyp := getScratch(pd.size), getScratch(g.og*pd.n)
+			defer putScratch(xp)
+			defer putScratch(dyp)
+			clear(*dyp)
+			for n := n0; n < n0+gp.N; n++ {
+				xg := xs[(n*g.C+gr*g.cg)*g.hw:][:g.cg*g.hw]
+				dyg := dys[(n*g.O+gr*g.og)*g.ohw:][:g.og*g.ohw]
+				g.pad(*xp, xg, pd)
+				for o := 0; o < g.og; o++ {
+					for h := 0; h < g.oh; h++ {
+						copy((*dyp)[o*pd.n+h*pd.wp:], dyg[o*g.ohw+h*g.ow:][:g.ow])
+					}
+				}
+				sgemmPackedOn(gp.parallelGemm(g.rows, g.og, pd.n), kernel, false, g.rows, g.og, pd.n,
+					*xp, 0, pd.off, bSource{pack: matrixPacker(true, *dyp, pd.n)}, *dwt[part], g.og, n > n0)
 			}
-			wg.Wait()
-		}
+		})
 		dwg := dws[gr*g.og*g.rows:][:g.og*g.rows]
 		for r := 0; r < g.rows; r++ {
 			for o, v := range (*dwt[0])[r*g.og : (r+1)*g.og] {
@@ -433,7 +456,9 @@ func (g convGeom) forward(ys, xs, ws []float32) {
 				continue
 			}
 			if g.StrideH == 1 && g.StrideW == 1 {
-				g.forwardPadded(ys, xs, ws)
+				g.splitBatch(g.batchParts(g.og*g.oh*(g.W+2*g.PadW)*g.rows), func(_ int, gp convGeom, n0 int) {
+					gp.forwardPadded(ys[n0*g.O*g.ohw:], xs[n0*g.C*g.hw:], ws)
+				})
 				return
 			}
 			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, nil, bSource{pack: g.colPacker(xg)}, yg, g.ohw, false)
