@@ -74,6 +74,12 @@ func (l *Conv2d) Weight() *Tensor {
 // Forward applies the convolution.
 func (l *Conv2d) Forward(x *Tensor) *Tensor { return Conv2D(x, l.Weight(), l.B, l.Opts) }
 
+// ForwardAct applies the convolution, its bias and act as one op where the
+// backend fuses them (see ConvEpilogue).
+func (l *Conv2d) ForwardAct(x *Tensor, act Activation) *Tensor {
+	return ConvEpilogue(x, l.Weight(), nil, l.B, l.Opts, act)
+}
+
 // LinearLayer is a fully connected layer: x (..., In) -> (..., Out), weight
 // (Out, In) as PyTorch stores it.
 type LinearLayer struct {

@@ -48,9 +48,14 @@ func (o ConvOpts) params(x, w *Tensor) backend.Conv {
 // Conv2D is PyTorch's conv2d (cross-correlation): x (N, C, H, W), w (O,
 // C/Groups, KH, KW), bias (O) or nil; the result is (N, O, OH, OW) with
 // OH = (H + 2*PadH - KH)/StrideH + 1.
+// With a bias on a backend with backend.ConvEpilogue the bias is added in
+// the convolution's epilogue.
 func Conv2D(x, w, bias *Tensor, o ConvOpts) *Tensor {
-	p := o.params(x, w)
 	d := x.dev
+	if _, ok := d.be.(backend.ConvEpilogue); ok && bias != nil && !d.composeFused {
+		return ConvEpilogue(x, w, nil, bias, o, ActIdentity)
+	}
+	p := o.params(x, w)
 	y := d.alloc([]int{p.N, p.O, p.OH(), p.OW()})
 	d.be.Conv2D(y.buf(), x.buf(), w.buf(), p)
 	y = record(y, "conv2d", []*Tensor{x, w}, func(g *Tensor) []*Tensor {

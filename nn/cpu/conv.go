@@ -31,7 +31,8 @@ var colBudget = 1 << 22
 type convGeom struct {
 	backend.Conv
 	oh, ow, cg, og, kk, rows, hw, ohw int
-	owLo, owHi                        []int // owRange(kw) for each kw
+	owLo, owHi                        []int     // owRange(kw) for each kw
+	epi                               *epilogue // applied to the forward output, or nil
 	// serial is set on the parts of a batch shared out by splitBatch:
 	// their GEMMs stay on the calling goroutine.
 	serial bool
@@ -378,11 +379,7 @@ func (g convGeom) forwardPadded(ys, xs, ws []float32) {
 			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
 			g.pad(*xp, xg, pd)
 			sgemmPackedOn(g.parallelGemm(g.og, pd.n, g.rows), kernel, false, g.og, pd.n, g.rows, wg, g.rows, nil, bSource{rows: *xp, off: pd.off}, *yp, pd.n, false)
-			for o := 0; o < g.og; o++ {
-				for h := 0; h < g.oh; h++ {
-					copy(yg[o*g.ohw+h*g.ow:][:g.ow], (*yp)[o*pd.n+h*pd.wp:])
-				}
-			}
+			g.copyOut(yg, *yp, pd.n, pd.wp, gr)
 		}
 	}
 }
@@ -453,6 +450,7 @@ func (g convGeom) forward(ys, xs, ws []float32) {
 			wg := ws[gr*g.og*g.rows:][:g.og*g.rows]
 			if g.pointwise() {
 				sgemm(false, false, g.og, g.ohw, g.cg, wg, g.cg, xg, g.hw, yg, g.ohw, false)
+				g.finish(yg, gr)
 				continue
 			}
 			if g.StrideH == 1 && g.StrideW == 1 {
@@ -462,6 +460,7 @@ func (g convGeom) forward(ys, xs, ws []float32) {
 				return
 			}
 			sgemmPacked(kernel, false, g.og, g.ohw, g.rows, wg, g.rows, nil, bSource{pack: g.colPacker(xg)}, yg, g.ohw, false)
+			g.finish(yg, gr)
 		}
 	}
 }
@@ -585,6 +584,9 @@ func (g convGeom) depthwiseForward(ys, xs, ws []float32) {
 					}
 					y[oh*g.ow+ow] = acc
 				}
+			}
+			if g.epi != nil {
+				g.epi.channel(y, c)
 			}
 		}
 	})
