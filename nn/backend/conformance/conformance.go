@@ -56,6 +56,7 @@ func Cases() []Case {
 	cs = append(cs, adamCases()...)
 	cs = append(cs, compositeCases()...)
 	cs = append(cs, fusedCases()...)
+	cs = append(cs, epilogueCases()...)
 	return cs
 }
 
