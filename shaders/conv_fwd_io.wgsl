@@ -2,10 +2,9 @@
 //   C = y[:, g*OG:(g+1)*OG] as (M = OG) x (N = n*OH*OW),
 //   A = w[g*OG:(g+1)*OG] as M x (K = CG*KH*KW),
 //   B = im2col(x) as K x N, never materialised: loadB gathers from x.
-@group(0) @binding(0) var<storage, read> xbuf: array<f32>;
-@group(0) @binding(1) var<storage, read> wbuf: array<f32>;
-@group(0) @binding(2) var<storage, read_write> ybuf: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
+// The bindings (xbuf, wbuf, ybuf, P) and finish(o, v), which storeC applies
+// to output channel o's values, come from conv_fwd_plain.wgsl or, with a
+// fused epilogue, conv_fwd_epilogue.wgsl.
 
 const A_MCONTIG: bool = false;
 const B_NCONTIG: bool = true;
@@ -29,5 +28,5 @@ fn loadB(g: u32, kk: u32, n: u32) -> f32 {
 fn storeC(g: u32, m: u32, n: u32, v: f32) {
   let img = n / P.ohw;
   let q = n % P.ohw;
-  ybuf[P.cOff + (img * P.o + g * P.og + m) * P.ohw + q] = v;
+  ybuf[P.cOff + (img * P.o + g * P.og + m) * P.ohw + q] = finish(g * P.og + m, v);
 }

@@ -73,6 +73,12 @@ func useDepthwise(p backend.Conv) bool {
 // conv2d computes y = conv(x, w) (cross-correlation, no bias); see backend.Conv.
 // As a GEMM per group g: y_g (O/G x N*OH*OW) = w_g (O/G x C/G*KH*KW) * im2col(x_g).
 func (b *Backend) conv2d(y, x, w *Buffer, p backend.Conv) {
+	b.conv2dWith(y, x, w, p, nil)
+}
+
+// conv2dWith is conv2d whose GEMM kernel applies the epilogue epi (nil for
+// none; depthwise convolutions take none, see Conv2DEpilogue).
+func (b *Backend) conv2dWith(y, x, w *Buffer, p backend.Conv, epi *convEpilogue) {
 	checkConv("Conv2D", p, x, w, y)
 	if p.N == 0 {
 		return
@@ -83,7 +89,7 @@ func (b *Backend) conv2d(y, x, w *Buffer, p backend.Conv) {
 		return
 	}
 	g := &gemmCall{op: opConvFwd, batch: p.Groups, M: og, N: p.N * p.OH() * p.OW(), K: cg * p.KH * p.KW,
-		params: convParams(p), in0: x, in1: w, out: y, outLen: p.N * p.O * p.OH() * p.OW()}
+		params: convParams(p), in0: x, in1: w, out: y, outLen: p.N * p.O * p.OH() * p.OW(), epi: epi}
 	b.gemm(g)
 }
 

@@ -115,6 +115,8 @@ type gemmCall struct {
 	// maxWork, when positive, stops after the workgroups that fit in this
 	// many flops (the tuner times part of a big GEMM on slow adapters).
 	maxWork float64
+	// epi, for opConvFwd, is the epilogue its storeC applies, or nil.
+	epi *convEpilogue
 }
 
 func (g *gemmCall) flops() float64 {
@@ -233,7 +235,15 @@ func (b *Backend) runGEMM(v *gemmVariant, g *gemmCall) {
 	if g.batch == 0 || g.M == 0 || g.N == 0 {
 		return
 	}
-	if s := b.splitK(v, g); s > 1 {
+	if s := b.splitK(v, g); s > 1 && g.epi != nil {
+		// The parts are plain convolutions summed by a Reduce; the epilogue
+		// follows as its own pass.
+		plain := *g
+		plain.epi = nil
+		b.runGEMM(v, &plain)
+		b.epiPass(g.out, g.in0, g.epi, g.outLen)
+		return
+	} else if s > 1 {
 		chunk := (g.K + s - 1) / s
 		chunk = (chunk + 3) &^ 3      // k offsets stay multiples of 4 (vec4 loads)
 		s = (g.K + chunk - 1) / chunk // no empty range
@@ -274,7 +284,11 @@ func (b *Backend) runGEMMPart(v *gemmVariant, g *gemmCall, kFull int) {
 	if v.stage != "" {
 		files = append(files, v.stage)
 	}
-	k := b.kernelFiles(files, "main", 2, 1, consts)
+	reads, bufs := 2, []*Buffer{g.in0, g.in1, g.out}
+	if g.op == opConvFwd {
+		files, reads, bufs = g.epi.kernelFiles(files, consts, g)
+	}
+	k := b.kernelFiles(files, "main", reads, 1, consts)
 	tilesM := (g.M + v.bm - 1) / v.bm
 	tilesN := (g.N + v.bn - 1) / v.bn
 	total := tilesM * tilesN * g.batch
@@ -291,7 +305,7 @@ func (b *Backend) runGEMMPart(v *gemmVariant, g *gemmCall, kFull int) {
 		cnt := min(step, total-off)
 		u[pWgOffset], u[pWgEnd] = uint32(off), uint32(off+cnt)
 		words := u // a copy per dispatch
-		b.dispatchWork(k, b.charge(float64(cnt)*perWG), words[:], groups1D(cnt, 1), g.in0, g.in1, g.out)
+		b.dispatchWork(k, b.charge(float64(cnt)*perWG), words[:], groups1D(cnt, 1), bufs...)
 	}
 }
 
