@@ -394,6 +394,22 @@ func (n *Net) run(x *nn.Tensor, want map[string]bool) map[string]*nn.Tensor {
 	return vals
 }
 
+// convActivation is the conv-epilogue form of act, where there is one: a
+// convolution followed by it (and its folded batch norm) then costs one pass.
+func convActivation(act string) (nn.Activation, bool) {
+	switch act {
+	case ActLinear:
+		return nn.ActIdentity, true
+	case ActRelu:
+		return nn.ActReLU, true
+	case ActRelu6:
+		return nn.ActReLU6, true
+	case ActTanh:
+		return nn.ActTanh, true
+	}
+	return nn.Activation{}, false
+}
+
 func activate(y *nn.Tensor, act string) *nn.Tensor {
 	switch act {
 	case ActRelu:
@@ -450,6 +466,9 @@ func apply(st step, ins []*nn.Tensor) *nn.Tensor {
 			o.PadH, o.PadW = p[0], p[2]
 		} else {
 			x = PadZeros(x, p[0], p[1], p[2], p[3])
+		}
+		if act, ok := convActivation(nd.Act); ok {
+			return nn.ConvEpilogue(x, st.w, nil, st.b, o, act)
 		}
 		return activate(nn.Conv2D(x, st.w, st.b, o), nd.Act)
 	case OpDense:

@@ -147,7 +147,7 @@ func (g *Generator) Forward(src, z *nn.Tensor) *nn.Tensor {
 			x = nn.Upsample2x(x)
 		}
 	}
-	return nn.Tanh(g.ConvImg.Forward(nn.LeakyRelu(x, slope)))
+	return g.ConvImg.ForwardAct(nn.LeakyRelu(x, slope), nn.ActTanh)
 }
 
 func shapeOf(t *nn.Tensor) any {
