@@ -58,16 +58,7 @@ fn phi_cdf(x: f32) -> f32 {
     return 0.5 * erfc_(-x * INV_SQRT2);
 }
 
-// tanh_ avoids exp overflow for large |x| and keeps relative precision near 0.
-fn tanh_(x: f32) -> f32 {
-    let a = abs(x);
-    if (a < 0.0625) {
-        let x2 = x * x;
-        return x * (1.0 + x2 * (-0.33333333 + x2 * 0.13333333));
-    }
-    let t = exp(-2.0 * a);
-    return sign(x) * (1.0 - t) / (1.0 + t);
-}
+{{tanh_fn}}
 
 fn sigmoid_(x: f32) -> f32 {
     return 1.0 / (1.0 + exp(-x));

@@ -18,8 +18,23 @@ var generators = map[string]map[string]func() string{
 		"unary_f":  func() string { return unaryCases(func(d *backend.UnaryDef) string { return d.WGSL }) },
 		"unary_df": func() string { return unaryCases(func(d *backend.UnaryDef) string { return d.WGSLGrad }) },
 		"binary_f": binaryCases,
+		"tanh_fn":  func() string { return tanhWGSL },
 	},
+	"epilogue_act.wgsl": {"tanh_fn": func() string { return tanhWGSL }},
 }
+
+// tanhWGSL is the tanh of the element-wise ops and of the conv epilogue, one
+// definition for both: the built-in tanh overflows to NaN for large |x| on
+// some drivers and loses relative precision near 0.
+const tanhWGSL = `fn tanh_(x: f32) -> f32 {
+    let a = abs(x);
+    if (a < 0.0625) {
+        let x2 = x * x;
+        return x * (1.0 + x2 * (-0.33333333 + x2 * 0.13333333));
+    }
+    let t = exp(-2.0 * a);
+    return sign(x) * (1.0 - t) / (1.0 + t);
+}`
 
 var sources sync.Map // file name -> generated source
 
