@@ -237,7 +237,7 @@ func (d *Device) allocUnscoped(shape []int) *Tensor {
 		panic(&AllocError{N: n, Err: err})
 	}
 	d.live++
-	return &Tensor{dev: d, st: &storage{buf: buf, refs: 1}, shape: append([]int(nil), shape...)}
+	return &Tensor{dev: d, st: &storage{buf: buf, refs: 1, version: newStamp()}, shape: append([]int(nil), shape...)}
 }
 
 // view makes a new tensor sharing t's storage with another shape (same numel).

@@ -199,6 +199,7 @@ func binaryInto(dst *Tensor, op binOp, a, b *Tensor) {
 		panic(fmt.Sprintf("nn: %v: broadcast of %v and %v needs rank %d > %d", op, a.shape, b.shape, len(sh), backend.MaxRank))
 	}
 	dst.dev.be.Binary(op, dst.buf(), a.buf(), b.buf(), backend.Broadcast{Shape: sh, AStrides: st[0], BStrides: st[1]})
+	dst.written()
 }
 
 func binary(op binOp, a, b *Tensor) *Tensor {

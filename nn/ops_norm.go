@@ -41,6 +41,12 @@ func BatchNorm(x, runMean, runVar *Tensor, training bool, momentum, eps float32)
 	if x.Rank() < 2 || runMean.Numel() != x.shape[1] || runVar.Numel() != x.shape[1] {
 		panic(fmt.Sprintf("nn: BatchNorm: x %v, running stats %s", x.shape, shapesString(runMean, runVar)))
 	}
+	if training {
+		// the fused UpdateRunning writes them in place (the composed path
+		// below goes through CopyFrom, which stamps them again)
+		runMean.written()
+		runVar.written()
+	}
 	if f := x.dev.fused(); f != nil {
 		return fusedBatchNorm(f, x, runMean, runVar, training, momentum, eps)
 	}

@@ -94,6 +94,7 @@ func copyBlock(dst, src *Tensor, outer, n, inner, dn, off int, fromDst bool) {
 		return
 	}
 	dst.dev.be.Copy(dst.buf(), src.buf(), p)
+	dst.written()
 }
 
 func outerInner(shape []int, axis int) (outer, inner int) {

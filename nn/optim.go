@@ -56,6 +56,9 @@ func (a *Adam) Step() {
 			continue
 		}
 		prm.dev.be.Adam(prm.buf(), prm.grad.buf(), a.m[i].buf(), a.v[i].buf(), prm.Numel(), p)
+		prm.written()
+		a.m[i].written()
+		a.v[i].written()
 	}
 }
 
@@ -128,6 +131,7 @@ func (e *EMA) Update() {
 		d.be.Unary(backend.Affine, a.buf(), sh.buf(), n, backend.Args{Alpha: e.Decay})
 		d.be.Unary(backend.Affine, b.buf(), prm.T.buf(), n, backend.Args{Alpha: 1 - e.Decay})
 		d.be.Binary(backend.Add, sh.buf(), a.buf(), b.buf(), backend.Broadcast{Shape: []int{n}, AStrides: []int{1}, BStrides: []int{1}})
+		sh.written()
 		a.Release()
 		b.Release()
 	}
@@ -138,8 +142,9 @@ func (e *EMA) Update() {
 func (e *EMA) Shadow() []*Param { return e.shadow }
 
 // Swap exchanges the live parameters' values with the averages (cheap: the
-// buffers are swapped). Call it before evaluating with the averages and again
-// afterwards to restore the training weights.
+// buffers are swapped, and with them their versions). Call it before
+// evaluating with the averages and again afterwards to restore the training
+// weights.
 func (e *EMA) Swap() {
 	for i, prm := range e.live {
 		swapStorage(prm.T, e.shadow[i].T)

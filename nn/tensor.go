@@ -16,6 +16,7 @@ package nn
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"catsynth/nn/backend"
 )
@@ -25,7 +26,35 @@ import (
 type storage struct {
 	buf  backend.Buffer
 	refs int
+	// version stamps the contents: a fresh stamp at allocation and at every
+	// write into the buffer after it (see Tensor.Version).
+	version uint64
 }
+
+// stamps hands out write stamps, unique in the process (devices may run on
+// different goroutines), so that two storages never share one.
+var stamps atomic.Uint64
+
+func newStamp() uint64 { return stamps.Add(1) }
+
+// Version identifies the current contents of t's storage: it changes
+// whenever they may have changed, and only then. Every path in package nn
+// that writes into an existing tensor takes a fresh stamp for it: Upload,
+// CopyFrom, Buffer (the caller may write through it), the optimizer step
+// (Adam.Step, a kernel updating parameters in place), EMA.Update, the
+// running statistics of BatchNorm in training, and the internal "into"
+// helpers; a newly allocated tensor starts with a fresh stamp. Views share
+// their storage and so its version. Swapping storages (EMA.Swap,
+// ClipGradNorm) moves each version with its storage, so a tensor's version
+// after a swap is the other storage's, which is different because stamps
+// are unique. A cache of values computed from tensors (SpectralNorm's eval
+// weight) is therefore valid exactly while their versions are the ones it
+// recorded.
+func (t *Tensor) Version() uint64 { return t.st.version }
+
+// written gives t's storage a fresh stamp: call it with (before or after)
+// any in-place write into a tensor that existed before the write.
+func (t *Tensor) written() { t.st.version = newStamp() }
 
 // Tensor is a contiguous float32 array of a given shape living on a Device.
 //
@@ -60,7 +89,12 @@ func (t *Tensor) Numel() int { return numel(t.shape) }
 func (t *Tensor) Device() *Device { return t.dev }
 
 // Buffer returns the backend buffer (for backends' tests and fused kernels).
-func (t *Tensor) Buffer() backend.Buffer { return t.buf() }
+// It counts as a write (a fresh Version): the caller may write through it.
+func (t *Tensor) Buffer() backend.Buffer {
+	b := t.buf()
+	t.written()
+	return b
+}
 
 func (t *Tensor) buf() backend.Buffer {
 	if t.released {
@@ -105,6 +139,7 @@ func (t *Tensor) Upload(src []float32) {
 		panic(fmt.Sprintf("nn: Upload of %d values into tensor %v", len(src), t.shape))
 	}
 	t.dev.be.Upload(t.buf(), src)
+	t.written()
 }
 
 // Release returns the tensor's buffer to the backend pool (once no view uses
@@ -171,10 +206,12 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 	}
 	n := t.Numel()
 	t.dev.be.Copy(t.buf(), src.buf(), backend.Strided{Shape: []int{n}, SrcStrides: []int{1}, DstStrides: []int{1}})
+	t.written()
 }
 
 // swapStorage exchanges the buffers of two tensors of equal size; used to
 // update tensors "in place" through ops whose outputs may not alias inputs.
+// Each storage keeps its version, so both tensors' versions change.
 func swapStorage(a, b *Tensor) {
 	if a.Numel() != b.Numel() {
 		panic(fmt.Sprintf("nn: swapStorage %v and %v", a.shape, b.shape))
