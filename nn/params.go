@@ -21,6 +21,9 @@ type paramStore struct {
 	list     []*Param
 	byName   map[string]*Param
 	training bool
+	// owned releases device state that layers keep beside the registered
+	// tensors (SpectralNorm's eval weight); Release runs them.
+	owned []func()
 }
 
 // Params is a view of a model's parameter registry under a name prefix.
@@ -145,8 +148,17 @@ func (p *Params) ZeroGrad() {
 	}
 }
 
-// Release frees every tensor of the registry (all prefixes).
+// own registers f to free state a layer keeps outside the registry when
+// the registry is released.
+func (p *Params) own(f func()) { p.s.owned = append(p.s.owned, f) }
+
+// Release frees every tensor of the registry (all prefixes) and what its
+// layers keep beside them (SpectralNorm's cached eval weight).
 func (p *Params) Release() {
+	for _, f := range p.s.owned {
+		f()
+	}
+	p.s.owned = nil
 	for _, prm := range p.s.list {
 		prm.T.Release()
 	}

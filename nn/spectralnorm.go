@@ -14,11 +14,35 @@ import (
 //
 // In training mode each Weight call runs one power iteration step, updating
 // u and v in place (no gradient flows through them); in eval mode the stored
-// u and v are used as they are.
+// u and v are used as they are, and the effective weight is cached (see
+// Weight).
 type SpectralNorm struct {
 	Orig, U, V *Tensor
 	Eps        float32 // normalization floor, PyTorch's 1e-12
 	ps         *Params
+
+	// cache is the eval-mode weight Orig / Sigma, unscoped and owned here
+	// (released with the registry, or by Release); key says what it was
+	// computed from.
+	cache *Tensor
+	key   snKey
+}
+
+// snKey is what the cached weight depends on: the contents (Versions) of
+// weight_orig, u, v and of the cache itself, and weight_orig's shape (Eps
+// only enters the power iteration, whose writes to u and v are versioned).
+type snKey struct {
+	orig, u, v, w uint64
+	shape         []int
+}
+
+func (sn *SpectralNorm) currentKey() snKey {
+	return snKey{orig: sn.Orig.Version(), u: sn.U.Version(), v: sn.V.Version(), w: sn.cache.Version(),
+		shape: sn.Orig.shape}
+}
+
+func (k snKey) equal(o snKey) bool {
+	return k.orig == o.orig && k.u == o.u && k.v == o.v && k.w == o.w && sameShape(k.shape, o.shape)
 }
 
 // NewSpectralNorm registers weight_orig of shape (initialized by init) and
@@ -31,6 +55,7 @@ func NewSpectralNorm(ps *Params, init Init, shape ...int) *SpectralNorm {
 	sn.Orig = ps.New("weight_orig", init, shape...)
 	sn.U = ps.NewBuffer("weight_u", unitNormal, o)
 	sn.V = ps.NewBuffer("weight_v", unitNormal, k)
+	ps.own(sn.Release)
 	return sn
 }
 
@@ -81,9 +106,62 @@ func (sn *SpectralNorm) Sigma() *Tensor {
 
 // Weight returns the normalized weight (same shape as weight_orig), after one
 // power-iteration step in training mode.
+//
+// In eval mode, when no gradient is wanted (autograd off, or none of
+// weight_orig, u, v requires one), it returns a view of a cached weight
+// computed once: a second call dispatches nothing. The cache is recomputed
+// whenever the Version of weight_orig, u, v or of the cached tensor itself
+// differs from the one it was computed from, or weight_orig's shape
+// changed. Every in-place write in package nn (Upload, CopyFrom, optimizer
+// steps, EMA Update and Swap, checkpoint loading, PowerIteration) gives the
+// tensor a new Version (see Tensor.Version), so a stale weight cannot be
+// returned. A returned weight is a snapshot, as an uncached one is: while a
+// view from an earlier call is alive, a recomputation goes to a new buffer
+// rather than overwriting it.
 func (sn *SpectralNorm) Weight() *Tensor {
 	if sn.ps.Training() {
+		sn.Release() // stale from the first power iteration on
 		sn.PowerIteration(1)
+		return Div(sn.Orig, sn.Sigma())
 	}
-	return Div(sn.Orig, sn.Sigma())
+	d := sn.Orig.dev
+	if d.GradEnabled() && (sn.Orig.RequiresGrad() || sn.U.RequiresGrad() || sn.V.RequiresGrad()) {
+		return Div(sn.Orig, sn.Sigma())
+	}
+	for _, t := range []*Tensor{sn.Orig, sn.U, sn.V} {
+		t.buf() // panics on a released tensor, as the uncached path does
+	}
+	if sn.cache == nil || !sn.key.equal(sn.currentKey()) {
+		sn.refresh()
+	}
+	return d.view(sn.cache, sn.cache.shape)
+}
+
+// refresh computes the cached eval weight Orig / Sigma.
+func (sn *SpectralNorm) refresh() {
+	d := sn.Orig.dev
+	if c := sn.cache; c != nil && (c.st.refs > 1 || c.dev != d || !sameShape(c.shape, sn.Orig.shape)) {
+		// a view handed out earlier is alive (leave its values alone), or
+		// the cache no longer fits weight_orig
+		sn.Release()
+	}
+	if sn.cache == nil {
+		sn.cache = d.allocUnscoped(sn.Orig.shape)
+	}
+	d.NoGrad(func() {
+		s := d.Scope()
+		binaryInto(sn.cache, divOp, sn.Orig, sn.Sigma())
+		s.Close()
+	})
+	sn.key = sn.currentKey()
+}
+
+// Release frees the cached eval weight (views of it handed out stay valid
+// until released). The registry's Release calls it; a later eval Weight
+// computes the cache again.
+func (sn *SpectralNorm) Release() {
+	if sn.cache != nil {
+		sn.cache.Release()
+		sn.cache = nil
+	}
 }
