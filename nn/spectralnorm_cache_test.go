@@ -124,7 +124,14 @@ func TestSpectralNormCacheInvalidation(t *testing.T) {
 			func(t *testing.T, n *snNet) { ema.Swap() },
 			func(t *testing.T, n *snNet) { ema.Update() }, // while swapped: the averages' storage is live
 			func(t *testing.T, n *snNet) { ema.Swap() },
-			func(t *testing.T, n *snNet) { ema.Swap() },
+			func(t *testing.T, n *snNet) { ema.Swap() }, // the cache now holds the averages' weight
+			func(t *testing.T, n *snNet) {
+				// back to the live weights, the averages move on, and back
+				// to them again: the same storage as the cache's, rewritten
+				ema.Swap()
+				ema.Update()
+				ema.Swap()
+			},
 			func(t *testing.T, n *snNet) { ema.Swap(); ema.Release() },
 		}},
 		{"upload orig, u, v", []func(*testing.T, *snNet){
@@ -221,6 +228,19 @@ func TestSpectralNormCachedEqualsUncached(t *testing.T) {
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("after Upload: weight[%d] = %g, want %g", i, got[i], want[i])
+			}
+		}
+		s.Close()
+	})
+	// a write into a returned weight does not stick to the cache
+	dev.NoGrad(func() {
+		s := dev.Scope()
+		want := mustData(t, Div(sn.Orig, sn.Sigma()))
+		sn.Weight().CopyFrom(dev.Zeros(sn.Orig.Shape()...))
+		got := mustData(t, sn.Weight())
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("after a write into a returned weight: weight[%d] = %g, want %g", i, got[i], want[i])
 			}
 		}
 		s.Close()

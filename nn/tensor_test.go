@@ -99,4 +99,11 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	dev.composeFused = false
+	// stamps are unique: fresh tensors, even never written ones, differ
+	a, b := dev.Empty(4), dev.Empty(4)
+	if a.Version() == b.Version() {
+		t.Errorf("two new tensors share version %d", a.Version())
+	}
+	a.Release()
+	b.Release()
 }
