@@ -92,8 +92,9 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs.StringVar(&f.head, "head", "", "discriminator head: reinit (new T+1 head; the default, and the only one for --a free and the baselines) or affinity (source head read through A; the default for --a frozen|softmax)")
 	fs.StringVar(&f.train, "train", transfer.TrainAll, "all (G, D, and A unless --a frozen) or affinity (only A, and the SPADE convs with --train-spade; D frozen)")
 	fs.StringVar(&f.aLayer, "a", "", "how CAT uses A: free (default with --train all: A starts a free input layer, no row constraint, trained at --lr-a, new D head), "+
-		"frozen (A kept fixed, the default before issue 14: it lost the layout with the 64 px source on street), "+
-		"softmax (A trained as a row softmax of logits; the default with --train affinity); docs/TRANSFER.md")
+		"frozen (A kept fixed; the default before issue 14, it lost the layout with the 64 px source on street), "+
+		"softmax (A trained as a row softmax of logits; the default with --train affinity, and better than free with the weak 32 px source on an unseen domain); "+
+		"docs/TRANSFER.md, \"The default A variant\"")
 	fs.BoolVar(&f.trainA, "train-a", false, "the same as --a softmax (kept for old command lines)")
 	fs.BoolVar(&f.freeA, "free-a", false, "the same as --a free, now the default (kept for old command lines)")
 	fs.BoolVar(&f.trainSPADE, "train-spade", false, "with --train affinity: also train the SPADE/CLADE scale/shift convolutions")
