@@ -58,9 +58,9 @@ const (
 	// estimate instead of at random and trained at LRA. The source head
 	// cannot be read through it, so the head defaults to HeadReinit. On a
 	// shifted domain with a weak source (source64 on street) a soft A kept
-	// a distribution lost the layout within 50 steps, this variant learnt
-	// like finetune (docs/TRANSFER.md, "The mechanism"); on an unseen
-	// domain with the 32 px source ASoftmax did better.
+	// a distribution lost the layout within 50 steps while this variant
+	// learnt like finetune (docs/TRANSFER.md, "The default A variant"); on
+	// an unseen domain with the 32 px source ASoftmax did better.
 	AFree = "free"
 	// AFrozen keeps A fixed: every row stays the estimate's distribution
 	// over source classes.
