@@ -30,8 +30,9 @@ type TransferConfig struct {
 	// default 10 (and always at the run's last step).
 	PreviewEvery int
 	// Options are the transfer's; the zero value is what `catsynth
-	// transfer` does by default (CAT with a frozen A read by the source
-	// discriminator head, generator and discriminator trained).
+	// transfer` does by default (CAT with A as the start of a free input
+	// layer, a new discriminator head, generator and discriminator
+	// trained: transfer.AFree).
 	Options transfer.Options
 }
 

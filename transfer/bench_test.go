@@ -35,10 +35,10 @@ func benchStep(b *testing.B, o Options) {
 	}
 }
 
-func BenchmarkStepAll(b *testing.B) { benchStep(b, Options{TrainA: true}) }
+func BenchmarkStepAll(b *testing.B) { benchStep(b, Options{A: ASoftmax}) }
 func BenchmarkStepAffinityOnly(b *testing.B) {
-	benchStep(b, Options{Train: TrainAffinity, TrainA: true})
+	benchStep(b, Options{Train: TrainAffinity, A: ASoftmax})
 }
 func BenchmarkStepAffinitySPADE(b *testing.B) {
-	benchStep(b, Options{Train: TrainAffinity, TrainA: true, TrainSPADE: true})
+	benchStep(b, Options{Train: TrainAffinity, A: ASoftmax, TrainSPADE: true})
 }

@@ -75,7 +75,7 @@ func TestDiffusionFoldIsExact(t *testing.T) {
 			_, src := tinyDiffusionSource(t, t.TempDir(), seed)
 			dev := testscenes.CPU()
 			A := randomA(r, tgtNames, srcNames)
-			m, err := New(dev, src, tgtNames, A, Options{Init: init, TrainA: init == InitCAT, Config: models.TrainConfig{Seed: seed, LRG: 1e-3}})
+			m, err := New(dev, src, tgtNames, A, Options{Init: init, A: softmaxIfCAT(init), Config: models.TrainConfig{Seed: seed, LRG: 1e-3}})
 			if err != nil {
 				t.Fatal(err)
 			}

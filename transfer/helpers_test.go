@@ -122,3 +122,11 @@ func critic(m *Model) *gan.Discriminator {
 func plainGenerate(g models.Model, labels []int32, h, w int, seeds []uint64) ([]*image.RGBA, error) {
 	return models.Conditioned{Net: g}.Generate(context.Background(), labels, h, w, seeds, nil)
 }
+
+// softmaxIfCAT is ASoftmax for CAT and "" for the baselines (which have no A).
+func softmaxIfCAT(init string) string {
+	if init == InitCAT {
+		return ASoftmax
+	}
+	return ""
+}

@@ -119,7 +119,7 @@ func prepare(kind string, source, target []string, A *affinity.Matrix, o Options
 		spec.FreezeNet, spec.TrainLabelPath = true, o.TrainSPADE
 	}
 	switch {
-	case o.Init == InitCAT && o.FreeA:
+	case o.Init == InitCAT && o.A == AFree:
 		spec.NewLayer = func(ps *nn.Params) (models.LabelLayer, error) {
 			err := nn.Catch(func() { m.Input = affinity.NewFreeLayerFrom(ps.Sub(InputPrefix), m.InitA) })
 			return m.Input, err
@@ -128,7 +128,7 @@ func prepare(kind string, source, target []string, A *affinity.Matrix, o Options
 		spec.NewLayer = func(ps *nn.Params) (models.LabelLayer, error) {
 			var lerr error
 			err := nn.Catch(func() {
-				m.Layer, lerr = affinity.NewLayer(ps.Sub(affinity.ParamPrefix), m.InitA, affinity.LayerOptions{Train: o.TrainA, Temperature: o.Temperature})
+				m.Layer, lerr = affinity.NewLayer(ps.Sub(affinity.ParamPrefix), m.InitA, affinity.LayerOptions{Train: o.A == ASoftmax, Temperature: o.Temperature})
 			})
 			if err == nil {
 				err = lerr

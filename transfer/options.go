@@ -20,6 +20,7 @@
 package transfer
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -50,35 +51,48 @@ const (
 	HeadAffinity = "affinity"
 )
 
+// A values: how CAT's label layer uses the affinity matrix.
+const (
+	// AFree (the default for CAT) starts a free T x S input layer from A:
+	// the finetune baseline's unconstrained layer, initialised with the
+	// estimate instead of at random and trained at LRA. The source head
+	// cannot be read through it, so the head defaults to HeadReinit. On a
+	// shifted domain with a weak source (source64 on street) a soft A kept
+	// a distribution lost the layout within 50 steps while this variant
+	// learnt like finetune (docs/TRANSFER.md, "The default A variant"); on
+	// an unseen domain with the 32 px source ASoftmax did better.
+	AFree = "free"
+	// AFrozen keeps A fixed: every row stays the estimate's distribution
+	// over source classes.
+	AFrozen = "frozen"
+	// ASoftmax trains A as a row softmax of logits at LRA, so its rows stay
+	// distributions.
+	ASoftmax = "softmax"
+)
+
 // Train values: which parameters are trained.
 const (
-	// TrainAll trains G (and A when Options.TrainA), D and the EMA of G.
+	// TrainAll trains G (and A unless it is AFrozen), D and the EMA of G.
 	TrainAll = "all"
-	// TrainAffinity trains only A (which must then be trainable) and, with
+	// TrainAffinity trains only A (ASoftmax, its default there) and, with
 	// Options.TrainSPADE, the SPADE/CLADE convolutions that read the label
 	// map; D stays frozen (so the head must be HeadAffinity) and no EMA is
 	// kept. (The page trains A another way: see package app.)
 	TrainAffinity = "affinity"
 )
 
-// Options configure a transfer. The zero value is CAT with a frozen A, the
-// source head read through A, everything trained, and the family's default
-// hyperparameters.
+// Options configure a transfer. The zero value is CAT with A as the start
+// of a free input layer (AFree), a re-initialised discriminator head,
+// everything trained, and the family's default hyperparameters.
 type Options struct {
 	Init  string `json:"init"`  // InitCAT (default), InitFinetune, InitScratch
-	Head  string `json:"head"`  // HeadAffinity (default for CAT), HeadReinit (forced for the baselines)
+	Head  string `json:"head"`  // HeadReinit (default, forced for the baselines and AFree), HeadAffinity (default for AFrozen and ASoftmax)
 	Train string `json:"train"` // TrainAll (default), TrainAffinity
-	// TrainA trains A as a row softmax of logits (rows stay distributions);
-	// false keeps A frozen. CAT only.
-	TrainA bool `json:"train_a"`
-	// FreeA (CAT only) starts a free T x S input layer from A instead of
-	// keeping A a distribution over source classes: the finetune
-	// baseline's layer (no row constraint, trained at LRA) initialised
-	// with the estimate. The source head cannot be read through it, so the
-	// head defaults to HeadReinit. On a shifted target domain with a weak
-	// source a row-stochastic A collapsed where this learns
-	// (docs/TRANSFER.md).
-	FreeA bool `json:"free_a"`
+	// A (CAT only) says how the label layer uses A: AFree (default with
+	// TrainAll), AFrozen, ASoftmax (default with TrainAffinity). State
+	// files written before this field read train_a / free_a instead (see
+	// UnmarshalJSON).
+	A string `json:"a,omitempty"`
 	// TrainSPADE (TrainAffinity only) also trains the SPADE/CLADE
 	// scale/shift convolutions (mlp_shared, mlp_gamma, mlp_beta).
 	TrainSPADE bool `json:"train_spade"`
@@ -103,10 +117,16 @@ func (o Options) withDefaults() Options {
 	if o.Train == "" {
 		o.Train = TrainAll
 	}
+	if o.A == "" && o.Init == InitCAT {
+		o.A = AFree
+		if o.Train == TrainAffinity {
+			o.A = ASoftmax
+		}
+	}
 	if o.Head == "" {
-		o.Head = HeadAffinity
-		if o.Init != InitCAT || o.FreeA {
-			o.Head = HeadReinit
+		o.Head = HeadReinit
+		if o.Init == InitCAT && o.A != AFree {
+			o.Head = HeadAffinity
 		}
 	}
 	if o.Temperature == 0 {
@@ -140,24 +160,24 @@ func (o Options) Validate() error {
 		if o.Head == HeadAffinity {
 			return fmt.Errorf("transfer: init %s has no affinity matrix to read the source head through: use head %s", o.Init, HeadReinit)
 		}
-		if o.TrainA {
-			return fmt.Errorf("transfer: init %s has no affinity matrix to train", o.Init)
+		if o.A != "" {
+			return fmt.Errorf("transfer: init %s has no affinity matrix to use as %s", o.Init, o.A)
 		}
 		if o.Train == TrainAffinity {
 			return fmt.Errorf("transfer: affinity-only training needs init %s", InitCAT)
 		}
 	}
-	if o.FreeA {
+	switch o.A {
+	case "", AFrozen, ASoftmax:
+	case AFree:
 		switch {
-		case o.Init != InitCAT:
-			return fmt.Errorf("transfer: a free A needs init %s (init %s has no affinity matrix)", InitCAT, o.Init)
-		case o.TrainA:
-			return fmt.Errorf("transfer: a free A is trained already; TrainA (row softmax) is the other way of training it: pick one")
 		case o.Head == HeadAffinity:
-			return fmt.Errorf("transfer: the source head cannot be read through a free A (its rows are not distributions): use head %s", HeadReinit)
+			return fmt.Errorf("transfer: the source head cannot be read through a free A (its rows are not distributions): use head %s, or A %s or %s", HeadReinit, AFrozen, ASoftmax)
 		case o.Train == TrainAffinity:
-			return fmt.Errorf("transfer: affinity-only training reads the frozen source head through A, which a free A cannot give: use TrainA")
+			return fmt.Errorf("transfer: affinity-only training reads the frozen source head through A, which a free A cannot give: use A %s", ASoftmax)
 		}
+	default:
+		return fmt.Errorf("transfer: A %q: want %s, %s or %s", o.A, AFree, AFrozen, ASoftmax)
 	}
 	if o.TrainSPADE && o.Train != TrainAffinity {
 		return fmt.Errorf("transfer: TrainSPADE only applies to affinity-only training (everything is trained already)")
@@ -166,12 +186,40 @@ func (o Options) Validate() error {
 		if o.Head != HeadAffinity {
 			return fmt.Errorf("transfer: affinity-only training keeps the discriminator frozen, so it must keep the source head read through A (head %s)", HeadAffinity)
 		}
-		if !o.TrainA && !o.TrainSPADE {
-			return fmt.Errorf("transfer: affinity-only training with a frozen A and frozen SPADE convolutions trains nothing: train A, or the SPADE convolutions")
+		if o.A == AFrozen && !o.TrainSPADE {
+			return fmt.Errorf("transfer: affinity-only training with a frozen A and frozen SPADE convolutions trains nothing: train A (%s), or the SPADE convolutions", ASoftmax)
 		}
 	}
 	if !(o.Temperature > 0) || !(o.LRA > 0) || math.IsInf(o.Temperature, 0) || math.IsInf(float64(o.LRA), 0) {
 		return fmt.Errorf("transfer: temperature %v and lr_a %v must be positive", o.Temperature, o.LRA)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads Options, including those of state files and benchmark
+// results written before the A field: there "train_a" true meant ASoftmax,
+// "free_a" true AFree, and neither (for CAT) AFrozen, the default then.
+func (o *Options) UnmarshalJSON(b []byte) error {
+	type plain Options
+	var x struct {
+		plain
+		TrainA *bool `json:"train_a"`
+		FreeA  *bool `json:"free_a"`
+	}
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*o = Options(x.plain)
+	if o.A != "" || (x.TrainA == nil && x.FreeA == nil) {
+		return nil
+	}
+	switch {
+	case x.FreeA != nil && *x.FreeA:
+		o.A = AFree
+	case x.TrainA != nil && *x.TrainA:
+		o.A = ASoftmax
+	case o.Init == "" || o.Init == InitCAT:
+		o.A = AFrozen
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func TestFoldIsExact(t *testing.T) {
 			_, src := tinySource(t, t.TempDir(), tc.norm, seed)
 			dev := testscenes.CPU()
 			A := randomA(r, tgtNames, srcNames)
-			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, TrainA: tc.init == InitCAT, Config: models.TrainConfig{Seed: seed}})
+			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, A: softmaxIfCAT(tc.init), Config: models.TrainConfig{Seed: seed}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,13 +100,14 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 		headOut                   int // D outputs: T+1 or S+1
 		spadeMoves, spadeFrozenOK bool
 	}{
-		{"cat-frozenA-affhead", Options{}, true, true, false, len(srcNames) + 1, true, false},
-		{"cat-trainedA-reinit", Options{TrainA: true, Head: HeadReinit}, true, true, true, len(tgtNames) + 1, true, false},
+		{"cat-default-freeA", Options{}, true, true, true, len(tgtNames) + 1, true, false},
+		{"cat-frozenA-affhead", Options{A: AFrozen}, true, true, false, len(srcNames) + 1, true, false},
+		{"cat-trainedA-reinit", Options{A: ASoftmax, Head: HeadReinit}, true, true, true, len(tgtNames) + 1, true, false},
 		{"finetune", Options{Init: InitFinetune}, true, true, true, len(tgtNames) + 1, true, false},
-		{"cat-freeA", Options{FreeA: true}, true, true, true, len(tgtNames) + 1, true, false},
+		{"cat-freeA", Options{A: AFree}, true, true, true, len(tgtNames) + 1, true, false},
 		{"scratch", Options{Init: InitScratch}, true, true, false, len(tgtNames) + 1, true, false},
-		{"affinity-only", Options{Train: TrainAffinity, TrainA: true}, false, false, true, len(srcNames) + 1, false, true},
-		{"affinity+spade", Options{Train: TrainAffinity, TrainA: true, TrainSPADE: true}, false, false, true, len(srcNames) + 1, true, false},
+		{"affinity-only", Options{Train: TrainAffinity, A: ASoftmax}, false, false, true, len(srcNames) + 1, false, true},
+		{"affinity+spade", Options{Train: TrainAffinity, A: ASoftmax, TrainSPADE: true}, false, false, true, len(srcNames) + 1, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, seed := testscenes.RNG(t)
@@ -200,9 +201,9 @@ func TestModesTrainWhatTheySay(t *testing.T) {
 	}
 }
 
-// TestFreeAStartsFromA: with FreeA the input layer holds A's entries, so
-// the first forward pass equals CAT's with a frozen A, and it then moves
-// freely (entries may leave the simplex).
+// TestFreeAStartsFromA: with AFree (the default) the input layer holds A's
+// entries, so the first forward pass equals CAT's with a frozen A, and it
+// then moves freely (entries may leave the simplex).
 func TestFreeAStartsFromA(t *testing.T) {
 	r, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
@@ -217,9 +218,9 @@ func TestFreeAStartsFromA(t *testing.T) {
 		t.Cleanup(m.Release)
 		return m
 	}
-	free, frozen := build(Options{FreeA: true}), build(Options{})
-	if free.Layer != nil || free.Input == nil || free.Options.Head != HeadReinit {
-		t.Fatalf("free A: layer %v, input %v, head %s", free.Layer != nil, free.Input != nil, free.Options.Head)
+	free, frozen := build(Options{}), build(Options{A: AFrozen})
+	if free.Layer != nil || free.Input == nil || free.Options.Head != HeadReinit || free.Options.A != AFree {
+		t.Fatalf("default A: layer %v, input %v, head %s, A %q", free.Layer != nil, free.Input != nil, free.Options.Head, free.Options.A)
 	}
 	if d := maxDiff(data(t, free.Input.W), A.Flat()); d != 0 {
 		t.Fatalf("input layer differs from A by %g", d)
@@ -252,7 +253,7 @@ func TestSaveResumeAndLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		o    Options
-	}{{"softmax A", Options{TrainA: true}}, {"free A", Options{FreeA: true}}} {
+	}{{"softmax A", Options{A: ASoftmax}}, {"free A (default)", Options{}}} {
 		t.Run(tc.name, func(t *testing.T) { testSaveResumeAndLoad(t, tc.o) })
 	}
 }
@@ -337,13 +338,13 @@ func TestBadInput(t *testing.T) {
 		{"A shape", tgtNames, wrongShape, Options{}, "3 x 5"},
 		{"A names", tgtNames, renamed, Options{}, "does not match"},
 		{"finetune head through A", tgtNames, nil, Options{Init: InitFinetune, Head: HeadAffinity}, "no affinity matrix"},
-		{"affinity-only with reinit head", tgtNames, A, Options{Train: TrainAffinity, TrainA: true, Head: HeadReinit}, "frozen"},
-		{"affinity-only trains nothing", tgtNames, A, Options{Train: TrainAffinity}, "trains nothing"},
+		{"affinity-only with reinit head", tgtNames, A, Options{Train: TrainAffinity, A: ASoftmax, Head: HeadReinit}, "frozen"},
+		{"affinity-only trains nothing", tgtNames, A, Options{Train: TrainAffinity, A: AFrozen}, "trains nothing"},
 		{"unknown init", tgtNames, A, Options{Init: "magic"}, "init"},
-		{"free A with finetune", tgtNames, A, Options{Init: InitFinetune, FreeA: true}, "needs init cat"},
-		{"free A and softmax A", tgtNames, A, Options{FreeA: true, TrainA: true}, "pick one"},
-		{"free A with source head", tgtNames, A, Options{FreeA: true, Head: HeadAffinity}, "use head reinit"},
-		{"free A affinity-only", tgtNames, A, Options{FreeA: true, Train: TrainAffinity}, "free A cannot"},
+		{"free A with finetune", tgtNames, A, Options{Init: InitFinetune, A: AFree}, "no affinity matrix"},
+		{"unknown A", tgtNames, A, Options{A: "sharp"}, `A "sharp"`},
+		{"free A with source head", tgtNames, A, Options{Head: HeadAffinity}, "use head reinit"},
+		{"free A affinity-only", tgtNames, A, Options{A: AFree, Train: TrainAffinity}, "free A cannot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := New(dev, src, tc.target, tc.A, tc.o)
@@ -429,7 +430,7 @@ func TestSegmenterDropsFake(t *testing.T) {
 func TestInfiniteTemperatureRefused(t *testing.T) {
 	r, seed := testscenes.RNG(t)
 	_, src := tinySource(t, t.TempDir(), gan.NormCLADE, seed)
-	for _, o := range []Options{{TrainA: true, Temperature: math.Inf(1)}, {TrainA: true, LRA: float32(math.Inf(1))}, {TrainA: true, Temperature: math.NaN()}} {
+	for _, o := range []Options{{A: ASoftmax, Temperature: math.Inf(1)}, {A: ASoftmax, LRA: float32(math.Inf(1))}, {A: ASoftmax, Temperature: math.NaN()}} {
 		m, err := New(testscenes.CPU(), src, tgtNames, randomA(r, tgtNames, srcNames), o)
 		if err == nil {
 			m.Release()

@@ -75,7 +75,7 @@ func besidePrototypes(spec string) string {
 
 type transferFlags struct {
 	source, target, affinity, out, backend, prototypes, backbone string
-	init, head, train                                            string
+	init, head, train, aLayer                                    string
 	steps, batch, limit, sampleEvery, ckptEvery                  int
 	trainA, freeA, trainSPADE, resume, f16, force                bool
 	lrG, lrD, lrA, ema, labelMix, temperature                    float64
@@ -89,10 +89,14 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 	fs.StringVar(&f.affinity, "affinity", "combined", "A.json, or an estimator: text, seg, vision, combined, onehot[:METHOD] (top-1 of METHOD, default combined)")
 	fs.StringVar(&f.out, "out", "", "adapted model (a normal generator for target label maps); state, samples and A go beside it")
 	fs.StringVar(&f.init, "init", transfer.InitCAT, "cat (source weights + A), finetune (source weights + a new random input layer), scratch (no source weights)")
-	fs.StringVar(&f.head, "head", "", "discriminator head: affinity (source head read through A; default for cat) or reinit (new T+1 head)")
-	fs.StringVar(&f.train, "train", transfer.TrainAll, "all (G, D, A when --train-a) or affinity (only A, and the SPADE convs with --train-spade; D frozen)")
-	fs.BoolVar(&f.trainA, "train-a", false, "train A (row softmax of logits) instead of keeping it frozen")
-	fs.BoolVar(&f.freeA, "free-a", false, "start a free input layer from A (no row constraint, trained at --lr-a; new D head) instead of keeping A a distribution")
+	fs.StringVar(&f.head, "head", "", "discriminator head: reinit (new T+1 head; the default, and the only one for --a free and the baselines) or affinity (source head read through A; the default for --a frozen|softmax)")
+	fs.StringVar(&f.train, "train", transfer.TrainAll, "all (G, D, and A unless --a frozen) or affinity (only A, and the SPADE convs with --train-spade; D frozen)")
+	fs.StringVar(&f.aLayer, "a", "", "how CAT uses A: free (default with --train all: A starts a free input layer, no row constraint, trained at --lr-a, new D head), "+
+		"frozen (A kept fixed; the default before issue 14, it lost the layout with the 64 px source on street), "+
+		"softmax (A trained as a row softmax of logits; the default with --train affinity, and better than free with the weak 32 px source on an unseen domain); "+
+		"docs/TRANSFER.md, \"The default A variant\"")
+	fs.BoolVar(&f.trainA, "train-a", false, "the same as --a softmax (kept for old command lines)")
+	fs.BoolVar(&f.freeA, "free-a", false, "the same as --a free, now the default (kept for old command lines)")
 	fs.BoolVar(&f.trainSPADE, "train-spade", false, "with --train affinity: also train the SPADE/CLADE scale/shift convolutions")
 	fs.IntVar(&f.steps, "steps", 1000, "total finetuning steps")
 	fs.IntVar(&f.batch, "batch", 4, "batch size")
@@ -117,23 +121,32 @@ func transferFlagSet(f *transferFlags) *flag.FlagSet {
 
 // aMode says how A is used, for the progress line.
 func aMode(o transfer.Options) string {
-	switch {
-	case o.Init != transfer.InitCAT:
+	if o.Init != transfer.InitCAT {
 		return "none"
-	case o.FreeA:
-		return "free"
-	case o.TrainA:
-		return "trained"
 	}
-	return "frozen"
+	return o.A
 }
 
-// options turns the flags into transfer.Options.
-func (f *transferFlags) options() transfer.Options {
-	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, TrainA: f.trainA, FreeA: f.freeA, TrainSPADE: f.trainSPADE,
+// options turns the flags into transfer.Options; --train-a and --free-a
+// are the old spellings of --a softmax and --a free.
+func (f *transferFlags) options() (transfer.Options, error) {
+	a := f.aLayer
+	for _, old := range []struct {
+		set       bool
+		flag, val string
+	}{{f.trainA, "--train-a", transfer.ASoftmax}, {f.freeA, "--free-a", transfer.AFree}} {
+		if !old.set {
+			continue
+		}
+		if a != "" && a != old.val {
+			return transfer.Options{}, fmt.Errorf("%w: %s means --a %s, but A is also given as %s: pick one", errUsage, old.flag, old.val, a)
+		}
+		a = old.val
+	}
+	return transfer.Options{Init: f.init, Head: f.head, Train: f.train, A: a, TrainSPADE: f.trainSPADE,
 		Temperature: f.temperature, LRA: float32(f.lrA),
 		Config: models.TrainConfig{BatchSize: f.batch, LRG: float32(f.lrG), LRD: float32(f.lrD), EMADecay: float32(f.ema),
-			LambdaLabelMix: float32(f.labelMix), NoLabelMix: f.labelMix == 0, Seed: f.seed}}
+			LambdaLabelMix: float32(f.labelMix), NoLabelMix: f.labelMix == 0, Seed: f.seed}}, nil
 }
 
 func runTransfer(ctx context.Context, args []string, stderr io.Writer) error {
@@ -207,13 +220,16 @@ func openTarget(spec string, limit int) (dataset.Dataset, error) {
 // newTransferModel loads the source, gets A (file or estimator) and builds
 // the model; the A used is written beside --out.
 func newTransferModel(ctx context.Context, dev *nn.Device, f transferFlags, target []string, stderr io.Writer) (*transfer.Model, error) {
-	src, err := modelref.Source(f.source)
+	o, err := f.options()
 	if err != nil {
 		return nil, err
 	}
-	o := f.options()
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	src, err := modelref.Source(f.source)
+	if err != nil {
+		return nil, err
 	}
 	var A *affinity.Matrix
 	if o.Init == "" || o.Init == transfer.InitCAT {

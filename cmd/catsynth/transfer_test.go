@@ -72,6 +72,8 @@ func TestTransferCommand(t *testing.T) {
 	out := filepath.Join(dir, "t", "coast.safetensors.zst")
 	if se, err := runTr(t, "--source", src, "--target", data, "--affinity", "combined", "--steps", "2", "--out", out); err != nil {
 		t.Fatalf("%v\n%s", err, se)
+	} else if !strings.Contains(se, "head reinit, train all, A free") {
+		t.Errorf("the default is not CAT with a free A and a new head:\n%s", se)
 	}
 	for _, p := range []string{out, transfer.StatePath(out), sideName(out, ".affinity.json"), sideName(out, "_samples/samples_000002.png"), sideName(out, ".images.txt")} {
 		if _, err := os.Stat(p); err != nil {
@@ -109,6 +111,7 @@ func TestTransferCommand(t *testing.T) {
 		{"--init", "scratch"}, {"--init", "finetune"}, {"--affinity", "onehot:text"},
 		{"--affinity", "text", "--train", "affinity", "--train-a", "--train-spade"},
 		{"--affinity", "text", "--train-a", "--head", "reinit"},
+		{"--affinity", "text", "--a", "frozen"}, {"--affinity", "text", "--free-a"},
 	} {
 		o := filepath.Join(dir, fmt.Sprintf("mode%d", i), "m.safetensors.zst") // a new file each: existing ones are refused
 		if se, err := runTr(t, append([]string{"--source", src, "--target", data, "--steps", "1", "--out", o}, tc...)...); err != nil {
@@ -189,6 +192,9 @@ func TestTransferBadInput(t *testing.T) {
 		{"vision without prototypes", []string{"--affinity", "vision"}, "prototypes"},
 		{"source without state", []string{"--source", alone}, "discriminator"},
 		{"unknown estimator", []string{"--affinity", "magic"}, "magic"},
+		{"unknown A variant", []string{"--a", "sharp"}, `A "sharp"`},
+		{"old and new A flags disagree", []string{"--train-a", "--a", "free"}, "pick one"},
+		{"free A with the source head", []string{"--head", "affinity"}, "use head reinit, or A frozen or softmax"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--source", src, "--target", good, "--steps", "1", "--out", filepath.Join(t.TempDir(), "m.safetensors.zst")}, tc.args...)
