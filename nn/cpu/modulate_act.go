@@ -31,17 +31,41 @@ func (be *Backend) ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias b
 		if gb != nil {
 			ga, ba = p.Offset+gb[c], bb[c]
 		}
-		m, rs := float32(0), float32(1)
 		if a.Norm {
-			m, rs = ms[c], float32(1/math.Sqrt(float64(vs[c])+float64(a.Eps)))
-		}
-		for j, v := range xo {
-			if a.Norm {
+			m, rs := ms[c], float32(1/math.Sqrt(float64(vs[c])+float64(a.Eps)))
+			for j, v := range xo {
 				v = (v - m) * rs
+				yo[j] = v*(g[j]+ga) + (b[j] + ba)
 			}
-			yo[j] = e.Apply(v*(g[j]+ga)+(b[j]+ba), 0, 0)
+		} else {
+			for j, v := range xo {
+				yo[j] = v*(g[j]+ga) + (b[j] + ba)
+			}
 		}
+		actRow(yo, e)
 	})
+}
+
+// actRow applies e's activation in place on one row (still in cache), with
+// the switch outside the loops; the values are Epilogue.Apply's.
+func actRow(y []float32, e backend.Epilogue) {
+	switch e.Act {
+	case backend.ActNone:
+	case backend.ActLeakyReLU:
+		for j, v := range y {
+			if v < 0 {
+				y[j] = e.Slope * v
+			}
+		}
+	case backend.ActReLU:
+		for j, v := range y {
+			y[j] = max(v, 0)
+		}
+	default:
+		for j, v := range y {
+			y[j] = e.Apply(v, 0, 0)
+		}
+	}
 }
 
 // ModulateActGrad implements backend.ActivatedModulation (element-wise).
