@@ -58,17 +58,29 @@ func (s *SPADE) LabelConvNames() []string {
 }
 
 // Forward normalizes x (B, C, h, w) conditioned on seg (B, L, h, w).
-func (s *SPADE) Forward(x, seg *Tensor) *Tensor {
+func (s *SPADE) Forward(x, seg *Tensor) *Tensor { return s.ForwardAct(x, seg, ActIdentity) }
+
+// ForwardAct is act(Forward(x, seg)) as one modulation op (see
+// ModulateWith): in eval mode the batch norm (running statistics), the
+// modulation and act are one pass; in training the batch-statistics
+// normalisation stays its own op and the modulation carries act.
+func (s *SPADE) ForwardAct(x, seg *Tensor, act Activation) *Tensor {
 	if seg.Dim(1) != s.labelNC || seg.Dim(2) != x.Dim(2) || seg.Dim(3) != x.Dim(3) {
 		panic(fmt.Sprintf("nn: SPADE: x %v with seg %v (want %d channels at x's size)", x.Shape(), seg.Shape(), s.labelNC))
 	}
-	normalized := s.Norm.Forward(x)
+	// The gamma and beta convolutions' biases go to the modulation.
+	o := ModulateOpts{Offset: 1, GammaBias: s.Gamma.B, BetaBias: s.Beta.B, Act: act}
+	n := s.Norm
+	if n.ps.Training() {
+		x = n.Forward(x)
+	} else {
+		o.Mean, o.Var, o.Eps = n.RunningMean, n.RunningVar, n.Eps
+	}
 	a := seg
 	if s.Shared != nil {
 		a = Relu(s.Shared.Forward(seg))
 	}
-	// The gamma and beta convolutions' biases go to the modulation.
 	gamma := Conv2D(a, s.Gamma.Weight(), nil, s.Gamma.Opts)
 	beta := Conv2D(a, s.Beta.Weight(), nil, s.Beta.Opts)
-	return ModulateBias(normalized, gamma, beta, s.Gamma.B, s.Beta.B, 1)
+	return ModulateWith(x, gamma, beta, o)
 }

@@ -53,8 +53,10 @@ func (b *ResBlock) Forward(x, seg *nn.Tensor) *nn.Tensor {
 	if b.ConvS != nil {
 		xs = b.ConvS.Forward(b.NormS.Forward(x, seg))
 	}
-	dx := b.Conv0.Forward(nn.LeakyRelu(b.Norm0.Forward(x, seg), slope))
-	dx = b.Conv1.Forward(nn.LeakyRelu(b.Norm1.Forward(dx, seg), slope))
+	// The leaky ReLUs ride in the SPADE modulations (one op each).
+	lrelu := nn.ActLeakyReLU(slope)
+	dx := b.Conv0.Forward(b.Norm0.ForwardAct(x, seg, lrelu))
+	dx = b.Conv1.Forward(b.Norm1.ForwardAct(dx, seg, lrelu))
 	return nn.Add(xs, dx)
 }
 

@@ -16,8 +16,15 @@ import (
 // power iteration of each forward leaves them (almost) unchanged.
 func TestSPADEBlockGradcheck(t *testing.T) {
 	r, _ := testscenes.RNG(t)
-	for _, norm := range []string{NormSPADE, NormCLADE} {
-		t.Run(norm, func(t *testing.T) {
+	for _, tc := range []struct {
+		norm string
+		eval bool // running statistics: batch norm folded into the modulation
+	}{{NormSPADE, false}, {NormCLADE, false}, {NormSPADE, true}, {NormCLADE, true}} {
+		norm, name := tc.norm, tc.norm
+		if tc.eval {
+			name += "_eval"
+		}
+		t.Run(name, func(t *testing.T) {
 			dev := testscenes.CPU()
 			ps := nn.NewParams(dev, r.Uint64())
 			cfg := GeneratorConfig{SPADEHidden: 5, Norm: norm}.withDefaults()
@@ -36,6 +43,18 @@ func TestSPADEBlockGradcheck(t *testing.T) {
 				}
 				c.SN.Orig.Upload(vals)
 				c.SN.PowerIteration(200)
+			}
+			if tc.eval {
+				ps.SetTraining(false)
+				for _, n := range []*nn.SPADE{blk.Norm0, blk.Norm1, blk.NormS} {
+					c := n.Norm.RunningMean.Numel()
+					m, v := make([]float32, c), make([]float32, c)
+					for i := range m {
+						m[i], v[i] = float32(r.NormFloat64()), float32(0.3+r.Float64())
+					}
+					n.Norm.RunningMean.Upload(m)
+					n.Norm.RunningVar.Upload(v)
+				}
 			}
 			rnd := func(n int) []float32 {
 				v := make([]float32, n)

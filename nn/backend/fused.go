@@ -134,3 +134,50 @@ func (p Modulation) Check(op string) {
 		panic(fmt.Sprintf("%s: bad modulation %+v", op, p))
 	}
 }
+
+// ActivatedModulation is implemented by backends whose modulation kernel
+// can also normalise x per channel with given statistics before it (batch
+// norm in eval mode, from the running statistics) and apply an activation
+// after it: SPADE's norm, modulation and leaky ReLU in one pass and one dispatch
+// instead of three. Package nn composes the same function from
+// NormalizeWith, Modulate and the element-wise activation when a backend
+// lacks it; that composition is the reference. Only the per-element layout
+// (p.Per == PerElement, SPADE and CLADE) is covered.
+type ActivatedModulation interface {
+	// ModulateAct writes y = act(xn * (gamma + p.Offset) + beta), with
+	// p.Bias's per-channel biases added to gamma and beta as in Modulate,
+	// xn = (x - mean[c]) * rsqrt(variance[c] + a.Eps) under a.Norm (mean
+	// and variance C values each; nil otherwise) and xn = x otherwise.
+	ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias Buffer, p Modulation, a ModAct)
+	// ModulateActGrad is ModulateGrad of the activated modulation without
+	// the normalisation (a.Norm must be false: the caller hands the
+	// normalised x and scales dx by rsqrt(variance + eps) itself): from the
+	// forward's output y, dz = dy * act'(y) (as Epilogue.Derivative), then
+	// dx = dz * (gamma + p.Offset) (gamma with gbias added under p.Bias),
+	// dgamma = dz * x and dbeta = dz, all overwritten.
+	ModulateActGrad(dx, dgamma, dbeta, dy, y, x, gamma, gbias Buffer, p Modulation, a ModAct)
+}
+
+// ModAct is what ModulateAct adds to a modulation: a per-channel
+// normalisation before it (Norm, with Eps) and an activation after it (Act
+// and Slope as in Epilogue). The zero value is the plain modulation.
+type ModAct struct {
+	Norm  bool
+	Eps   float32
+	Act   Activation
+	Slope float32
+}
+
+// Epilogue is the activation of a as an Epilogue (for Apply and
+// Derivative).
+func (a ModAct) Epilogue() Epilogue { return Epilogue{Act: a.Act, Slope: a.Slope} }
+
+// Check panics with a message naming op when a is not valid for p, or a
+// gradient (grad) is asked with the normalisation.
+func (a ModAct) Check(op string, p Modulation, grad bool) {
+	p.Check(op)
+	a.Epilogue().Check(op)
+	if p.Per != PerElement || a.Eps < 0 || grad && a.Norm {
+		panic(fmt.Sprintf("%s: bad fused modulation %+v with %+v (per-element only; no normalisation in the gradient)", op, p, a))
+	}
+}

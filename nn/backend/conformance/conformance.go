@@ -57,6 +57,7 @@ func Cases() []Case {
 	cs = append(cs, compositeCases()...)
 	cs = append(cs, fusedCases()...)
 	cs = append(cs, epilogueCases()...)
+	cs = append(cs, modActCases()...)
 	return cs
 }
 
