@@ -78,7 +78,7 @@ func (s *SPADE) ForwardAct(x, seg *Tensor, act Activation) *Tensor {
 	}
 	a := seg
 	if s.Shared != nil {
-		a = Relu(s.Shared.Forward(seg))
+		a = s.Shared.ForwardAct(seg, ActReLU) // the ReLU rides in the conv epilogue
 	}
 	gamma := Conv2D(a, s.Gamma.Weight(), nil, s.Gamma.Opts)
 	beta := Conv2D(a, s.Beta.Weight(), nil, s.Beta.Opts)
