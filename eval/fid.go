@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
+	"catsynth/internal/linalg"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -60,12 +62,31 @@ func centred(f Features, d int) ([]float64, *mat.Dense) {
 	return mu, x
 }
 
+// factor is a D x K matrix F, a factor of a covariance C = F F^T, held
+// row-major in data: F(i, j) is data[i*ld+j], or data[j*ld+i] when trans is
+// set (F is then stored K x D, as the centred rows are).
+type factor struct {
+	data  []float64
+	ld    int
+	trans bool
+	d, k  int
+}
+
+// denseFactor wraps a D x K gonum matrix as a factor.
+func denseFactor(m *mat.Dense) factor {
+	r, c := m.Dims()
+	raw := m.RawMatrix()
+	return factor{data: raw.Data, ld: raw.Stride, d: r, k: c}
+}
+
 // covFactor returns the mean of the rows, a D x K factor F of their unbiased
 // covariance (F F^T = C) and tr(C). With N <= D rows the centred rows
 // themselves are the cheapest factor (K = N, C has rank <= N-1 and is never
-// formed); otherwise C is formed and factored by Cholesky (K = D), or by its
-// symmetric square root when rounding leaves it semi-definite.
-func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float64, err error) {
+// formed); otherwise C is formed (by linalg.Syrk, while holding products,
+// which keeps two sets' parallel products from competing for the cores) and
+// factored by Cholesky (K = D), or by its symmetric square root when
+// rounding leaves it semi-definite.
+func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac factor, trace float64, err error) {
 	n := len(f)
 	mu, x := centred(f, d)
 	scale := 1 / math.Sqrt(float64(n-1))
@@ -73,21 +94,24 @@ func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float6
 	trace = mat.Norm(x, 2)
 	trace *= trace
 	if n <= d {
-		return mu, x.T(), trace, nil
+		return mu, factor{data: x.RawMatrix().Data, ld: d, trans: true, d: d, k: n}, trace, nil
 	}
-	cov := mat.NewSymDense(d, nil)
-	cov.SymOuterK(1, x.T())
+	covData := make([]float64, d*d)
+	products.Lock()
+	linalg.Syrk(true, d, n, 1, x.RawMatrix().Data, d, covData, d)
+	products.Unlock()
+	cov := mat.NewSymDense(d, covData)
 	var ch mat.Cholesky
 	if ch.Factorize(cov) {
 		var l mat.TriDense
 		ch.LTo(&l)
-		return mu, mat.DenseCopyOf(&l), trace, nil
+		return mu, denseFactor(mat.DenseCopyOf(&l)), trace, nil
 	}
 	s, err := sqrtSym(cov)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, factor{}, 0, err
 	}
-	return mu, mat.DenseCopyOf(s), trace, nil
+	return mu, denseFactor(mat.DenseCopyOf(s)), trace, nil
 }
 
 // traceSqrtFactors returns tr(sqrt(C1 C2)) for C1 = F1 F1^T and C2 = F2 F2^T.
@@ -97,25 +121,20 @@ func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float6
 // and G^T G (symmetric PSD: no non-symmetric eigensolver, no complex parts,
 // unlike scipy's sqrtm in the usual FID code). For sets of N images in D
 // dimensions with N < D that matrix is N x N instead of D x D.
-func traceSqrtFactors(f1, f2 mat.Matrix) (float64, error) {
-	var g mat.Dense
-	g.Mul(f1.T(), f2)
-	k1, k2 := g.Dims()
-	var m mat.Dense
-	if k1 <= k2 {
-		m.Mul(&g, g.T())
-	} else {
-		m.Mul(g.T(), &g)
-	}
+func traceSqrtFactors(f1, f2 factor) (float64, error) {
+	k1, k2, d := f1.k, f2.k, f1.d
+	g := make([]float64, k1*k2)
+	// op(A) = F1^T is the stored matrix itself when F1 is stored transposed.
+	linalg.Gemm(!f1.trans, f2.trans, k1, k2, d, 1, f1.data, f1.ld, f2.data, f2.ld, 0, g, k2)
 	k := min(k1, k2)
-	sym := mat.NewSymDense(k, nil)
-	for i := range k {
-		for j := i; j < k; j++ {
-			sym.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
-		}
+	m := make([]float64, k*k)
+	if k1 <= k2 {
+		linalg.Syrk(false, k, k2, 1, g, k2, m, k) // G G^T
+	} else {
+		linalg.Syrk(true, k, k1, 1, g, k2, m, k) // G^T G
 	}
 	var es mat.EigenSym
-	if !es.Factorize(sym, false) {
+	if !es.Factorize(mat.NewSymDense(k, m), false) {
 		return 0, errors.New("eval: eigendecomposition did not converge")
 	}
 	tr := 0.0
@@ -174,19 +193,21 @@ func FID(a, b Features) (float64, error) {
 	if len(a) < 2 || len(b) < 2 {
 		return 0, fmt.Errorf("eval: FID needs at least 2 images per set, got %d and %d", len(a), len(b))
 	}
-	// The two sets' covariances are independent: factor them side by side.
+	// The two sets' covariances are independent: factor them side by side
+	// (their products, each on all cores, one after the other).
 	var (
-		mu2  []float64
-		f2   mat.Matrix
-		tr2  float64
-		err2 error
-		done = make(chan struct{})
+		mu2      []float64
+		f2       factor
+		tr2      float64
+		err2     error
+		done     = make(chan struct{})
+		products sync.Mutex
 	)
 	go func() {
 		defer close(done)
-		mu2, f2, tr2, err2 = covFactor(b, db)
+		mu2, f2, tr2, err2 = covFactor(b, db, &products)
 	}()
-	mu1, f1, tr1, err := covFactor(a, da)
+	mu1, f1, tr1, err := covFactor(a, da, &products)
 	<-done
 	if err == nil {
 		err = err2
