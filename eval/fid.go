@@ -133,12 +133,12 @@ func traceSqrtFactors(f1, f2 factor) (float64, error) {
 	} else {
 		linalg.Syrk(true, k, k1, 1, g, k2, m, k) // G^T G
 	}
-	var es mat.EigenSym
-	if !es.Factorize(mat.NewSymDense(k, m), false) {
-		return 0, errors.New("eval: eigendecomposition did not converge")
+	vals, err := linalg.SymEigenvalues(k, m, k)
+	if err != nil {
+		return 0, fmt.Errorf("eval: FID: %w", err)
 	}
 	tr := 0.0
-	for _, v := range es.Values(nil) {
+	for _, v := range vals {
 		tr += math.Sqrt(math.Max(v, 0))
 	}
 	return tr, nil

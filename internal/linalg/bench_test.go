@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // BenchmarkGemm times square products C = A B per micro-kernel, reporting
@@ -36,4 +38,36 @@ func BenchmarkSyrk(b *testing.B) {
 		Syrk(true, d, n, 1, x, d, c, d)
 	}
 	b.ReportMetric(float64(d)*float64(d)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSymEigenvalues times the eigenvalues of a random symmetric PSD
+// matrix (as FID's G^T G) with SymEigenvalues, and with gonum's EigenSym
+// for comparison at 1024.
+func BenchmarkSymEigenvalues(b *testing.B) {
+	for _, n := range []int{1024, 2048} {
+		r := rand.New(rand.NewPCG(3, uint64(n)))
+		g := randSlice(r, n*n)
+		s := make([]float64, n*n)
+		Syrk(false, n, n, 1, g, n, s, n)
+		a := make([]float64, n*n)
+		b.Run(fmt.Sprintf("linalg/n%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(a, s)
+				if _, err := SymEigenvalues(n, a, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if n > 1024 {
+			continue
+		}
+		b.Run(fmt.Sprintf("gonum/n%d", n), func(b *testing.B) {
+			for b.Loop() {
+				var es mat.EigenSym
+				if !es.Factorize(mat.NewSymDense(n, append([]float64(nil), s...)), false) {
+					b.Fatal("EigenSym failed")
+				}
+			}
+		})
+	}
 }
