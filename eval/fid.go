@@ -97,16 +97,16 @@ func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac facto
 		return mu, factor{data: x.RawMatrix().Data, ld: d, trans: true, d: d, k: n}, trace, nil
 	}
 	covData := make([]float64, d*d)
+	l := make([]float64, d*d)
 	products.Lock()
 	linalg.Syrk(true, d, n, 1, x.RawMatrix().Data, d, covData, d)
+	copy(l, covData)
+	ok := linalg.Cholesky(d, l, d)
 	products.Unlock()
-	cov := mat.NewSymDense(d, covData)
-	var ch mat.Cholesky
-	if ch.Factorize(cov) {
-		var l mat.TriDense
-		ch.LTo(&l)
-		return mu, denseFactor(mat.DenseCopyOf(&l)), trace, nil
+	if ok {
+		return mu, factor{data: l, ld: d, d: d, k: d}, trace, nil
 	}
+	cov := mat.NewSymDense(d, covData)
 	s, err := sqrtSym(cov)
 	if err != nil {
 		return nil, factor{}, 0, err

@@ -14,6 +14,19 @@ func Syrk(trans bool, n, k int, alpha float64, a []float64, lda int, c []float64
 }
 
 func syrk(kn microKernel, trans bool, n, k int, alpha float64, a []float64, lda int, c []float64, ldc int) {
+	syrkLower(kn, trans, n, k, alpha, a, lda, 0, c, ldc)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c[i*ldc+j] = c[j*ldc+i]
+		}
+	}
+}
+
+// syrkLower sets the lower triangle of C to alpha op(A) op(A)^T + beta C as
+// Syrk does, block column by block column; the upper triangle of each
+// diagonal block is written too and the rest of the upper triangle is left
+// alone.
+func syrkLower(kn microKernel, trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
 	if n == 0 {
 		return
 	}
@@ -23,15 +36,10 @@ func syrk(kn microKernel, trans bool, n, k int, alpha float64, a []float64, lda 
 		cb := c[j0*ldc+j0:]
 		if trans {
 			// C[j0:, j0:j0+w] = A[:, j0:]^T A[:, j0:j0+w].
-			gemm(kn, true, false, n-j0, w, k, alpha, a[j0:], lda, a[j0:], lda, 0, cb, ldc)
+			gemm(kn, true, false, n-j0, w, k, alpha, a[j0:], lda, a[j0:], lda, beta, cb, ldc)
 		} else {
 			// C[j0:, j0:j0+w] = A[j0:, :] A[j0:j0+w, :]^T.
-			gemm(kn, false, true, n-j0, w, k, alpha, a[j0*lda:], lda, a[j0*lda:], lda, 0, cb, ldc)
-		}
-	}
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			c[i*ldc+j] = c[j*ldc+i]
+			gemm(kn, false, true, n-j0, w, k, alpha, a[j0*lda:], lda, a[j0*lda:], lda, beta, cb, ldc)
 		}
 	}
 }
