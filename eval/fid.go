@@ -39,11 +39,11 @@ func (f Features) dim(what string) (int, error) {
 	return d, nil
 }
 
-// centred returns the mean of the rows and the rows minus that mean as an
-// N x D matrix.
-func centred(f Features, d int) ([]float64, *mat.Dense) {
+// centred returns the mean of the rows, the rows minus that mean times
+// scale as a row-major N x D slice, and the sum of squares of that slice.
+func centred(f Features, d int, scale float64) (mu, x []float64, sumSq float64) {
 	n := len(f)
-	mu := make([]float64, d)
+	mu = make([]float64, d)
 	for _, r := range f {
 		for j, v := range r {
 			mu[j] += v
@@ -52,14 +52,16 @@ func centred(f Features, d int) ([]float64, *mat.Dense) {
 	for j := range mu {
 		mu[j] /= float64(n)
 	}
-	x := mat.NewDense(n, d, nil)
+	x = make([]float64, n*d)
 	for i, r := range f {
-		row := x.RawRowView(i)
+		row := x[i*d : (i+1)*d]
 		for j, v := range r {
-			row[j] = v - mu[j]
+			c := (v - mu[j]) * scale
+			row[j] = c
+			sumSq += c * c
 		}
 	}
-	return mu, x
+	return mu, x, sumSq
 }
 
 // factor is a D x K matrix F, a factor of a covariance C = F F^T, held
@@ -88,25 +90,23 @@ func denseFactor(m *mat.Dense) factor {
 // rounding leaves it semi-definite.
 func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac factor, trace float64, err error) {
 	n := len(f)
-	mu, x := centred(f, d)
-	scale := 1 / math.Sqrt(float64(n-1))
-	x.Scale(scale, x)
-	trace = mat.Norm(x, 2)
-	trace *= trace
+	mu, x, trace := centred(f, d, 1/math.Sqrt(float64(n-1)))
 	if n <= d {
-		return mu, factor{data: x.RawMatrix().Data, ld: d, trans: true, d: d, k: n}, trace, nil
+		return mu, factor{data: x, ld: d, trans: true, d: d, k: n}, trace, nil
 	}
-	covData := make([]float64, d*d)
 	l := make([]float64, d*d)
 	products.Lock()
-	linalg.Syrk(true, d, n, 1, x.RawMatrix().Data, d, covData, d)
-	copy(l, covData)
+	linalg.Syrk(true, d, n, 1, x, d, l, d)
 	ok := linalg.Cholesky(d, l, d)
+	if !ok {
+		// Cholesky overwrote the covariance: form it again (rare).
+		linalg.Syrk(true, d, n, 1, x, d, l, d)
+	}
 	products.Unlock()
 	if ok {
 		return mu, factor{data: l, ld: d, d: d, k: d}, trace, nil
 	}
-	cov := mat.NewSymDense(d, covData)
+	cov := mat.NewSymDense(d, l)
 	s, err := sqrtSym(cov)
 	if err != nil {
 		return nil, factor{}, 0, err

@@ -113,10 +113,14 @@ func gemm(kn microKernel, tA, tB bool, m, n, k int, alpha float64, a []float64, 
 	}
 	blocks := (m + mc - 1) / mc
 	workers = min(workers, blocks)
-	bp := make([]float64, roundUp(min(nc, n), nr)*min(kn.kc, k))
+	bpBuf := getBuf(roundUp(min(nc, n), nr) * min(kn.kc, k))
+	defer bufPool.Put(bpBuf)
+	bp := *bpBuf
 	aps := make([][]float64, workers)
 	for w := range aps {
-		aps[w] = make([]float64, mc*min(kn.kc, k))
+		buf := getBuf(mc * min(kn.kc, k))
+		defer bufPool.Put(buf)
+		aps[w] = *buf
 	}
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
@@ -148,6 +152,20 @@ func gemm(kn microKernel, tA, tB bool, m, n, k int, alpha float64, a []float64, 
 			wg.Wait()
 		}
 	}
+}
+
+// bufPool keeps packing buffers (*[]float64) between products, so that a
+// factorisation's many products do not each fault in fresh pages.
+var bufPool sync.Pool
+
+// getBuf returns a pooled buffer of n values (contents undefined).
+func getBuf(n int) *[]float64 {
+	if p, ok := bufPool.Get().(*[]float64); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float64, n)
+	return &s
 }
 
 // checkMat panics unless s holds an r x c matrix with leading dimension ld.
