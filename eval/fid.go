@@ -66,12 +66,21 @@ func centred(f Features, d int, scale float64) (mu, x []float64, sumSq float64) 
 
 // factor is a D x K matrix F, a factor of a covariance C = F F^T, held
 // row-major in data: F(i, j) is data[i*ld+j], or data[j*ld+i] when trans is
-// set (F is then stored K x D, as the centred rows are).
+// set (F is then stored K x D, as the centred rows are). lower marks a
+// lower triangular F (a Cholesky factor, K = D).
 type factor struct {
-	data  []float64
-	ld    int
-	trans bool
-	d, k  int
+	data         []float64
+	ld           int
+	trans, lower bool
+	d, k         int
+}
+
+// at returns the part of F's storage that starts at row p of F.
+func (f factor) at(p int) []float64 {
+	if f.trans {
+		return f.data[p:]
+	}
+	return f.data[p*f.ld:]
 }
 
 // denseFactor wraps a D x K gonum matrix as a factor.
@@ -104,7 +113,7 @@ func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac facto
 	}
 	products.Unlock()
 	if ok {
-		return mu, factor{data: l, ld: d, d: d, k: d}, trace, nil
+		return mu, factor{data: l, ld: d, lower: true, d: d, k: d}, trace, nil
 	}
 	cov := mat.NewSymDense(d, l)
 	s, err := sqrtSym(cov)
@@ -124,8 +133,22 @@ func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac facto
 func traceSqrtFactors(f1, f2 factor) (float64, error) {
 	k1, k2, d := f1.k, f2.k, f1.d
 	g := make([]float64, k1*k2)
-	// op(A) = F1^T is the stored matrix itself when F1 is stored transposed.
-	linalg.Gemm(!f1.trans, f2.trans, k1, k2, d, 1, f1.data, f1.ld, f2.data, f2.ld, 0, g, k2)
+	// G = sum over row blocks P of F1[P, :]^T F2[P, :]; a lower triangular
+	// factor is zero right of column max(P) there, which leaves a third of
+	// the product when both are. op(A) = F1^T is the stored matrix itself
+	// when F1 is stored transposed.
+	const pb = 256
+	for p0 := 0; p0 < d; p0 += pb {
+		p1 := min(p0+pb, d)
+		rows, cols := k1, k2
+		if f1.lower {
+			rows = p1
+		}
+		if f2.lower {
+			cols = p1
+		}
+		linalg.Gemm(!f1.trans, f2.trans, rows, cols, p1-p0, 1, f1.at(p0), f1.ld, f2.at(p0), f2.ld, 1, g, k2)
+	}
 	k := min(k1, k2)
 	m := make([]float64, k*k)
 	if k1 <= k2 {
