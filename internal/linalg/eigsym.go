@@ -22,7 +22,8 @@ const symvSplit = 256
 // form by Householder reflections in panels (LAPACK's dsytrd scheme: the
 // reflectors of a panel are accumulated as V and W and applied to the
 // trailing matrix as A - V W^T - W V^T through Gemm; the matrix-vector
-// products inside a panel use the SIMD dot kernel on both cores), then
+// products inside a panel read the lower triangle once with a fused SIMD
+// dot-and-axpy, on both cores), then
 // computes the eigenvalues of the tridiagonal matrix with gonum's Dsterf
 // (implicit QL/QR without vectors).
 func SymEigenvalues(n int, a []float64, lda int) ([]float64, error) {
@@ -49,6 +50,7 @@ func tridiagonalize(n int, a []float64, lda int, d, e []float64) {
 	v := make([]float64, n*nb)
 	w := make([]float64, n*nb)
 	y := make([]float64, n)
+	tmp := make([]float64, n)
 	for j0 := 0; j0 < n; j0 += nb {
 		// The last panels are reduced without a trailing update.
 		last := n-j0 <= 2*nb
@@ -60,7 +62,7 @@ func tridiagonalize(n int, a []float64, lda int, d, e []float64) {
 				w = make([]float64, n*width)
 			}
 		}
-		panel(n, a, lda, j0, width, v, w, y, d, e)
+		panel(n, a, lda, j0, width, v, w, y, tmp, d, e)
 		if last {
 			return
 		}
@@ -77,7 +79,7 @@ func tridiagonalize(n int, a []float64, lda int, d, e []float64) {
 // reflectors in v and the matching w (row r of each at [r*nb:], column c for
 // row j0+c) for the rows after each reflector's own: the trailing matrix is
 // then A - V W^T - W V^T. Rows after the panel are not updated.
-func panel(n int, a []float64, lda, j0, nb int, v, w, y, d, e []float64) {
+func panel(n int, a []float64, lda, j0, nb int, v, w, y, tmp, d, e []float64) {
 	for c := range nb {
 		i := j0 + c
 		row := a[i*lda+i : i*lda+n]
@@ -115,7 +117,7 @@ func panel(n int, a []float64, lda, j0, nb int, v, w, y, d, e []float64) {
 		// y = tau (A' u) with A' the up-to-date trailing matrix
 		// A[i+1:, i+1:] - V W^T - W V^T (the earlier columns only).
 		yy := y[:m]
-		symv(a[(i+1)*lda+i+1:], lda, m, x, yy)
+		symv(a[(i+1)*lda+i+1:], lda, m, x, yy, tmp)
 		if c > 0 {
 			var t1, t2 [2 * tridiagBlock]float64
 			tv, tw := t1[:c], t2[:c]
@@ -147,22 +149,33 @@ func panel(n int, a []float64, lda, j0, nb int, v, w, y, d, e []float64) {
 	}
 }
 
-// symv sets y[r] = sum_j s[r*lds+j] x[j] for r, j < m: the product of a
-// symmetric block (both triangles stored) with x, rows split over the
-// workers for large m.
-func symv(s []float64, lds, m int, x, y []float64) {
-	rows := func(r0, r1 int) {
+// symv sets y = S x for the m x m symmetric block S at s (leading
+// dimension lds), reading only its lower triangle: row r gives y[r] its dot
+// with x[:r+1] and adds x[r] S[r, :r] to y[:r] in the same pass, so the
+// block is read once, half of it. For large m the rows are split over two
+// goroutines at m/sqrt(2) (equal halves of the triangle), the second with
+// its own accumulator in tmp (m values), added at the end.
+func symv(s []float64, lds, m int, x, y, tmp []float64) {
+	rows := func(r0, r1 int, acc []float64) {
 		for r := r0; r < r1; r++ {
-			y[r] = dot(s[r*lds:r*lds+m], x)
+			row := s[r*lds : r*lds+r+1]
+			xr := x[r]
+			acc[r] += dotAxpy(row[:r], x, acc, xr) + row[r]*xr
 		}
 	}
+	clear(y[:m])
 	if m < symvSplit || maxWorkers < 2 {
-		rows(0, m)
+		rows(0, m, y)
 		return
 	}
+	split := int(float64(m) / math.Sqrt2)
+	acc := tmp[:m]
+	clear(acc)
 	var wg sync.WaitGroup
-	half := m / 2
-	wg.Go(func() { rows(half, m) })
-	rows(0, half)
+	wg.Go(func() { rows(split, m, acc) })
+	rows(0, split, y)
 	wg.Wait()
+	for r, v := range acc {
+		y[r] += v
+	}
 }

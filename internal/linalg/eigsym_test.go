@@ -10,7 +10,7 @@ import (
 )
 
 // dots returns every dot kernel this CPU can run, the portable one first.
-func dots() []dotKernel { return append([]dotKernel{{"go", dotGo}}, archDots...) }
+func dots() []dotKernel { return append([]dotKernel{{"go", dotGo, dotAxpyGo}}, archDots...) }
 
 // randSym returns a random symmetric n x n matrix (lda n): uniform entries,
 // or with psd set the Gram matrix of n x n/2 uniform values, so that about
@@ -39,11 +39,11 @@ func TestSymEigenvaluesMatchGonum(t *testing.T) {
 	const seed = 44
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
-	savedDot, savedKernel := dot, kernel
-	defer func() { dot, kernel = savedDot, savedKernel }()
+	savedDot, savedAxpy, savedKernel := dot, dotAxpy, kernel
+	defer func() { dot, dotAxpy, kernel = savedDot, savedAxpy, savedKernel }()
 	for _, dk := range dots() {
 		for _, kn := range kernels() {
-			dot, kernel = dk.fn, kn
+			dot, dotAxpy, kernel = dk.fn, dk.axpy, kn
 			for _, n := range []int{1, 2, 3, 31, 64, 65, 97, 300} {
 				for _, psd := range []bool{false, true} {
 					name := fmt.Sprintf("%s/%s/n%d/psd%v", dk.name, kn.name, n, psd)
@@ -93,6 +93,20 @@ func TestDotMatchesReference(t *testing.T) {
 			}
 			if got := dk.fn(x, y); !(math.Abs(got-want) <= 1e-14*float64(n+1)) {
 				t.Errorf("%s n%d: dot %.17g, reference %.17g", dk.name, n, got, want)
+			}
+			alpha := r.Float64() - 0.5
+			z := randSlice(r, n+2)
+			wantZ := append([]float64(nil), z...)
+			for i := range x {
+				wantZ[i] += alpha * x[i]
+			}
+			if got := dk.axpy(x, y, z, alpha); !(math.Abs(got-want) <= 1e-14*float64(n+1)) {
+				t.Errorf("%s n%d: fused dot %.17g, reference %.17g", dk.name, n, got, want)
+			}
+			for i := range z {
+				if !(math.Abs(z[i]-wantZ[i]) <= 1e-15) {
+					t.Fatalf("%s n%d: fused axpy y[%d] = %.17g, reference %.17g", dk.name, n, i, z[i], wantZ[i])
+				}
 			}
 		}
 	}
