@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
+	"catsynth/internal/linalg"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -37,11 +39,11 @@ func (f Features) dim(what string) (int, error) {
 	return d, nil
 }
 
-// centred returns the mean of the rows and the rows minus that mean as an
-// N x D matrix.
-func centred(f Features, d int) ([]float64, *mat.Dense) {
+// centred returns the mean of the rows, the rows minus that mean times
+// scale as a row-major N x D slice, and the sum of squares of that slice.
+func centred(f Features, d int, scale float64) (mu, x []float64, sumSq float64) {
 	n := len(f)
-	mu := make([]float64, d)
+	mu = make([]float64, d)
 	for _, r := range f {
 		for j, v := range r {
 			mu[j] += v
@@ -50,44 +52,75 @@ func centred(f Features, d int) ([]float64, *mat.Dense) {
 	for j := range mu {
 		mu[j] /= float64(n)
 	}
-	x := mat.NewDense(n, d, nil)
+	x = make([]float64, n*d)
 	for i, r := range f {
-		row := x.RawRowView(i)
+		row := x[i*d : (i+1)*d]
 		for j, v := range r {
-			row[j] = v - mu[j]
+			c := (v - mu[j]) * scale
+			row[j] = c
+			sumSq += c * c
 		}
 	}
-	return mu, x
+	return mu, x, sumSq
+}
+
+// factor is a D x K matrix F, a factor of a covariance C = F F^T, held
+// row-major in data: F(i, j) is data[i*ld+j], or data[j*ld+i] when trans is
+// set (F is then stored K x D, as the centred rows are). lower marks a
+// lower triangular F (a Cholesky factor, K = D).
+type factor struct {
+	data         []float64
+	ld           int
+	trans, lower bool
+	d, k         int
+}
+
+// at returns the part of F's storage that starts at row p of F.
+func (f factor) at(p int) []float64 {
+	if f.trans {
+		return f.data[p:]
+	}
+	return f.data[p*f.ld:]
+}
+
+// denseFactor wraps a D x K gonum matrix as a factor.
+func denseFactor(m *mat.Dense) factor {
+	r, c := m.Dims()
+	raw := m.RawMatrix()
+	return factor{data: raw.Data, ld: raw.Stride, d: r, k: c}
 }
 
 // covFactor returns the mean of the rows, a D x K factor F of their unbiased
 // covariance (F F^T = C) and tr(C). With N <= D rows the centred rows
 // themselves are the cheapest factor (K = N, C has rank <= N-1 and is never
-// formed); otherwise C is formed and factored by Cholesky (K = D), or by its
-// symmetric square root when rounding leaves it semi-definite.
-func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float64, err error) {
+// formed); otherwise C is formed (by linalg.Syrk, while holding products,
+// which keeps two sets' parallel products from competing for the cores) and
+// factored by Cholesky (K = D), or by its symmetric square root when
+// rounding leaves it semi-definite.
+func covFactor(f Features, d int, products *sync.Mutex) (mu []float64, fac factor, trace float64, err error) {
 	n := len(f)
-	mu, x := centred(f, d)
-	scale := 1 / math.Sqrt(float64(n-1))
-	x.Scale(scale, x)
-	trace = mat.Norm(x, 2)
-	trace *= trace
+	mu, x, trace := centred(f, d, 1/math.Sqrt(float64(n-1)))
 	if n <= d {
-		return mu, x.T(), trace, nil
+		return mu, factor{data: x, ld: d, trans: true, d: d, k: n}, trace, nil
 	}
-	cov := mat.NewSymDense(d, nil)
-	cov.SymOuterK(1, x.T())
-	var ch mat.Cholesky
-	if ch.Factorize(cov) {
-		var l mat.TriDense
-		ch.LTo(&l)
-		return mu, mat.DenseCopyOf(&l), trace, nil
+	l := make([]float64, d*d)
+	products.Lock()
+	linalg.Syrk(true, d, n, 1, x, d, l, d)
+	ok := linalg.Cholesky(d, l, d)
+	if !ok {
+		// Cholesky overwrote the covariance: form it again (rare).
+		linalg.Syrk(true, d, n, 1, x, d, l, d)
 	}
+	products.Unlock()
+	if ok {
+		return mu, factor{data: l, ld: d, lower: true, d: d, k: d}, trace, nil
+	}
+	cov := mat.NewSymDense(d, l)
 	s, err := sqrtSym(cov)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, factor{}, 0, err
 	}
-	return mu, mat.DenseCopyOf(s), trace, nil
+	return mu, denseFactor(mat.DenseCopyOf(s)), trace, nil
 }
 
 // traceSqrtFactors returns tr(sqrt(C1 C2)) for C1 = F1 F1^T and C2 = F2 F2^T.
@@ -97,29 +130,38 @@ func covFactor(f Features, d int) (mu []float64, factor mat.Matrix, trace float6
 // and G^T G (symmetric PSD: no non-symmetric eigensolver, no complex parts,
 // unlike scipy's sqrtm in the usual FID code). For sets of N images in D
 // dimensions with N < D that matrix is N x N instead of D x D.
-func traceSqrtFactors(f1, f2 mat.Matrix) (float64, error) {
-	var g mat.Dense
-	g.Mul(f1.T(), f2)
-	k1, k2 := g.Dims()
-	var m mat.Dense
-	if k1 <= k2 {
-		m.Mul(&g, g.T())
-	} else {
-		m.Mul(g.T(), &g)
+func traceSqrtFactors(f1, f2 factor) (float64, error) {
+	k1, k2, d := f1.k, f2.k, f1.d
+	g := make([]float64, k1*k2)
+	// G = sum over row blocks P of F1[P, :]^T F2[P, :]; a lower triangular
+	// factor is zero right of column max(P) there, which leaves a third of
+	// the product when both are. op(A) = F1^T is the stored matrix itself
+	// when F1 is stored transposed.
+	const pb = 256
+	for p0 := 0; p0 < d; p0 += pb {
+		p1 := min(p0+pb, d)
+		rows, cols := k1, k2
+		if f1.lower {
+			rows = p1
+		}
+		if f2.lower {
+			cols = p1
+		}
+		linalg.Gemm(!f1.trans, f2.trans, rows, cols, p1-p0, 1, f1.at(p0), f1.ld, f2.at(p0), f2.ld, 1, g, k2)
 	}
 	k := min(k1, k2)
-	sym := mat.NewSymDense(k, nil)
-	for i := range k {
-		for j := i; j < k; j++ {
-			sym.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
-		}
+	m := make([]float64, k*k)
+	if k1 <= k2 {
+		linalg.Syrk(false, k, k2, 1, g, k2, m, k) // G G^T
+	} else {
+		linalg.Syrk(true, k, k1, 1, g, k2, m, k) // G^T G
 	}
-	var es mat.EigenSym
-	if !es.Factorize(sym, false) {
-		return 0, errors.New("eval: eigendecomposition did not converge")
+	vals, err := linalg.SymEigenvalues(k, m, k)
+	if err != nil {
+		return 0, fmt.Errorf("eval: FID: %w", err)
 	}
 	tr := 0.0
-	for _, v := range es.Values(nil) {
+	for _, v := range vals {
 		tr += math.Sqrt(math.Max(v, 0))
 	}
 	return tr, nil
@@ -174,19 +216,21 @@ func FID(a, b Features) (float64, error) {
 	if len(a) < 2 || len(b) < 2 {
 		return 0, fmt.Errorf("eval: FID needs at least 2 images per set, got %d and %d", len(a), len(b))
 	}
-	// The two sets' covariances are independent: factor them side by side.
+	// The two sets' covariances are independent: factor them side by side
+	// (their products, each on all cores, one after the other).
 	var (
-		mu2  []float64
-		f2   mat.Matrix
-		tr2  float64
-		err2 error
-		done = make(chan struct{})
+		mu2      []float64
+		f2       factor
+		tr2      float64
+		err2     error
+		done     = make(chan struct{})
+		products sync.Mutex
 	)
 	go func() {
 		defer close(done)
-		mu2, f2, tr2, err2 = covFactor(b, db)
+		mu2, f2, tr2, err2 = covFactor(b, db, &products)
 	}()
-	mu1, f1, tr1, err := covFactor(a, da)
+	mu1, f1, tr1, err := covFactor(a, da, &products)
 	<-done
 	if err == nil {
 		err = err2

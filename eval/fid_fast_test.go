@@ -24,6 +24,8 @@ func TestFIDMatchesReference(t *testing.T) {
 		{12, 12, 13, 0.2}, // n == d and n == d+1 (Cholesky of a barely full-rank covariance)
 		{16, 200, 300, 1}, // both larger than d
 		{32, 33, 500, 0},
+		{300, 700, 400, 0.3}, // d > 256: the covariance and product GEMMs cross their blocks
+		{300, 290, 301, 0},   // a Gram factor against a Cholesky one at d > 256
 	}
 	for i, c := range cases {
 		seed := uint64(100 + i)
