@@ -96,6 +96,21 @@ def peer_generator(size, norm, quick):
     return 1 / t
 
 
+def peer_oasis(quick):
+    """Seconds per image of the official OASIS ADE20K generator (151 classes,
+    base width 64, 6 blocks, SPADE hidden 128) at 256 px, batch 1."""
+    torch = torch_setup()
+    import torch.nn.functional as F
+    sys.path.insert(0, HERE)
+    from torch_oasis_generator import Generator
+    g = Generator(151, 64, 64, 6, 128, "spade").eval()
+    labels = (torch.arange(256 * 256) // 11 % 151).reshape(1, 256, 256)  # BenchmarkGenerateOASIS's map
+    onehot = F.one_hot(labels, 151).permute(0, 3, 1, 2).float()
+    z = torch.randn(1, 64)
+    with torch.no_grad():
+        return median_time(lambda: g(onehot, z), 1 if quick else 3, warm=1)
+
+
 def peer_fid(n, quick):
     import numpy as np
     d = 2048
@@ -234,6 +249,8 @@ def run_peer(row, quick):
         return peer_conv(args[0], quick)
     if kind == "generator":
         return peer_generator(int(args[0]), args[1], quick)
+    if kind == "oasis":
+        return peer_oasis(quick)
     if kind == "fid":
         return peer_fid(int(args[0]), quick)
     if kind == "inception":
@@ -320,6 +337,10 @@ def rows(bins, quick):
                       lambda size=size, norm=norm: go_bench_metric(
                           gan, f"^BenchmarkGenerate$/^{size}px$/^{norm}$", gen_n, "images/s", cpu),
                       f"generator:{size}:{norm}"))
+    R.append(("models", "official OASIS ADE20K generator, 256 px SPADE (74.3M parameters)", "s/image", False, "torch",
+              lambda: go_bench_metric(gan, "^BenchmarkGenerateOASIS$", "1x" if quick else "2x", "ms/image",
+                                      dict(cpu, CATSYNTH_BENCH_LARGE="1")) / 1e3,
+              "oasis"))
     R.append(("models", "InceptionV3 features (batch 4, 299 px)", "ms/image", False, "torch (same layer shapes, by hand)",
               lambda: go_bench_metric(ev, "^BenchmarkFeatures$/^inception_v3$", "1x" if quick else "3x", "ms/image", cpu),
               "inception"))
