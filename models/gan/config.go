@@ -33,7 +33,16 @@ const (
 const (
 	NoiseImage = "image"
 	NoisePixel = "pixel"
+	// NoiseMixed is OASIS's per-image vector plus MixedPixelScale times a
+	// vector per pixel: the image's style stays one global variable, and
+	// texture gets a random source other than the borders.
+	NoiseMixed = "mixed"
 )
+
+// MixedPixelScale is the standard deviation of NoiseMixed's per-pixel part
+// (the per-image part has 1): small enough that a model trained with
+// per-image noise starts from images close to its own.
+const MixedPixelScale = 0.5
 
 // baseChannels are OASIS's generator widths in units of the base width ch
 // (opt.channels_G): fc outputs 16ch and block i maps [i] -> [i+1].
@@ -69,9 +78,10 @@ type GeneratorConfig struct {
 	// Norm is NormSPADE (default when empty) or NormCLADE.
 	Norm string `json:"norm"`
 	// Noise is how z enters: NoiseImage (default when empty; OASIS) one
-	// vector per image, the same at every pixel, or NoisePixel a vector per
+	// vector per image, the same at every pixel, NoisePixel a vector per
 	// pixel, drawn independently, so that texture has a random source other
-	// than the borders (docs/GAN.md, "Stripes").
+	// than the borders (docs/GAN.md, "Stripes"), or NoiseMixed the sum of
+	// the two.
 	Noise string `json:"noise,omitempty"`
 	// ClassNames optionally names the S source classes (for messages).
 	ClassNames []string `json:"class_names,omitempty"`
@@ -116,8 +126,8 @@ func (c GeneratorConfig) Validate() error {
 		return fmt.Errorf("gan: SPADE hidden width %d / kernel %d (want >= 1 and an odd kernel)", c.SPADEHidden, c.SPADEKernel)
 	case c.Norm != NormSPADE && c.Norm != NormCLADE:
 		return fmt.Errorf("gan: unknown norm %q (want %q or %q)", c.Norm, NormSPADE, NormCLADE)
-	case c.Noise != "" && c.Noise != NoiseImage && c.Noise != NoisePixel:
-		return fmt.Errorf("gan: unknown noise %q (want %q or %q)", c.Noise, NoiseImage, NoisePixel)
+	case c.Noise != "" && c.Noise != NoiseImage && c.Noise != NoisePixel && c.Noise != NoiseMixed:
+		return fmt.Errorf("gan: unknown noise %q (want %q, %q or %q)", c.Noise, NoiseImage, NoisePixel, NoiseMixed)
 	case c.ClassNames != nil && len(c.ClassNames) != c.LabelNC:
 		return fmt.Errorf("gan: %d class names for %d label channels", len(c.ClassNames), c.LabelNC)
 	}

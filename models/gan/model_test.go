@@ -2,6 +2,7 @@ package gan
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +103,71 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := NewTrainer(testscenes.CPU(), tinyG(5), tinyD(6), TrainConfig{}); err == nil {
 		t.Error("class count mismatch between G and D: no error")
 	}
+}
+
+// TestMixedNoise: NoiseMixed is the per-image vector of the same seed
+// (what a NoiseImage model draws) at every pixel plus MixedPixelScale times
+// a per-pixel part: its mean over pixels is the image vector, its spread
+// about it is MixedPixelScale, and the training noise is mixed the same way.
+func TestMixedNoise(t *testing.T) {
+	dev := testscenes.CPU()
+	cfg := tinyG(3)
+	cfg.Noise = NoiseMixed
+	g, err := NewGenerator(dev, cfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	imageCfg := cfg
+	imageCfg.Noise = NoiseImage
+	gi, err := NewGenerator(dev, imageCfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gi.Release()
+	const h, w = 32, 32
+	hw := h * w
+	seeds := []uint64{11, 12}
+	check := func(name string, z, vec []float32) {
+		for i := range seeds {
+			for k := range cfg.ZDim {
+				plane := z[(i*cfg.ZDim+k)*hw : (i*cfg.ZDim+k+1)*hw]
+				mean, sq := 0.0, 0.0
+				for _, v := range plane {
+					mean += float64(v)
+				}
+				mean /= float64(hw)
+				for _, v := range plane {
+					sq += (float64(v) - mean) * (float64(v) - mean)
+				}
+				sd := math.Sqrt(sq / float64(hw-1))
+				// The mean of hw draws of sd 0.5 is within 5 standard errors.
+				if d := math.Abs(mean - float64(vec[i*cfg.ZDim+k])); d > 5*MixedPixelScale/math.Sqrt(float64(hw)) {
+					t.Errorf("%s: image %d channel %d: mean over pixels %.4f, image vector %.4f", name, i, k, mean, vec[i*cfg.ZDim+k])
+				}
+				if sd < 0.8*MixedPixelScale || sd > 1.2*MixedPixelScale {
+					t.Errorf("%s: image %d channel %d: spread about the mean %.3f, want about %.2f", name, i, k, sd, MixedPixelScale)
+				}
+			}
+		}
+	}
+	z, err := g.Noise(seeds, h, w).Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vec, err := gi.Noise(seeds, h, w).Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Noise", z, vec)
+	zt, err := g.trainingNoise(2, h, w, 99).Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The training draws of one seed: each image's first ZDim values are its vector.
+	all := models.NoiseValues(2*cfg.noiseDraws(hw), 99)
+	tv := append(slices.Clone(all[:cfg.ZDim]), all[cfg.noiseDraws(hw):cfg.noiseDraws(hw)+cfg.ZDim]...)
+	check("trainingNoise", zt, tv)
 }
 
 // TestPixelNoise: with NoisePixel every pixel gets its own z, drawn from

@@ -62,7 +62,7 @@ func (g *Generator) Generate(ctx context.Context, labels *nn.Tensor, seeds []uin
 }
 
 // Noise draws the noise of images made with seeds at h x w: one vector
-// per image (NoiseImage), or a map (B, Z, H, W) per pixel (NoisePixel),
+// per image (NoiseImage), or a map (B, Z, H, W) (NoisePixel, NoiseMixed),
 // from each image's seed; nil without noise.
 func (g *Generator) Noise(seeds []uint64, h, w int) *nn.Tensor {
 	c := g.Config
@@ -70,10 +70,15 @@ func (g *Generator) Noise(seeds []uint64, h, w int) *nn.Tensor {
 	switch {
 	case c.ZDim == 0:
 		return nil
-	case c.Noise == NoisePixel:
-		return nn.Reshape(models.Noise(dev, c.ZDim*h*w, seeds), len(seeds), c.ZDim, h, w)
+	case c.Noise == NoiseImage:
+		return models.Noise(dev, c.ZDim, seeds)
 	}
-	return models.Noise(dev, c.ZDim, seeds)
+	hw := h * w
+	z := make([]float32, len(seeds)*c.ZDim*hw)
+	for i, s := range seeds {
+		c.noiseMap(models.NoiseValues(c.noiseDraws(hw), s), hw, z[i*c.ZDim*hw:])
+	}
+	return dev.FromData(z, len(seeds), c.ZDim, h, w)
 }
 
 // trainingNoise is a batch's noise for training from one seed (a fresh one
@@ -84,10 +89,48 @@ func (g *Generator) trainingNoise(b, h, w int, seed uint64) *nn.Tensor {
 	switch {
 	case c.ZDim == 0:
 		return nil
-	case c.Noise == NoisePixel:
-		return nn.Reshape(models.NoiseBatch(dev, b, c.ZDim*h*w, seed), b, c.ZDim, h, w)
+	case c.Noise == NoiseImage:
+		return models.NoiseBatch(dev, b, c.ZDim, seed)
 	}
-	return models.NoiseBatch(dev, b, c.ZDim, seed)
+	hw := h * w
+	n := c.noiseDraws(hw)
+	v := models.NoiseValues(b*n, seed)
+	z := make([]float32, b*c.ZDim*hw)
+	for i := range b {
+		c.noiseMap(v[i*n:(i+1)*n], hw, z[i*c.ZDim*hw:])
+	}
+	return dev.FromData(z, b, c.ZDim, h, w)
+}
+
+// noiseDraws is how many normal values one image's noise takes at hw pixels.
+func (c GeneratorConfig) noiseDraws(hw int) int {
+	switch c.Noise {
+	case NoisePixel:
+		return c.ZDim * hw
+	case NoiseMixed:
+		return c.ZDim * (1 + hw)
+	}
+	return c.ZDim
+}
+
+// noiseAt is channel k of the noise at pixel p of an image whose draws are v.
+func (c GeneratorConfig) noiseAt(v []float32, k, p, hw int) float32 {
+	switch c.Noise {
+	case NoisePixel:
+		return v[k*hw+p]
+	case NoiseMixed:
+		return v[k] + MixedPixelScale*v[c.ZDim+k*hw+p]
+	}
+	return v[k]
+}
+
+// noiseMap writes one image's noise map (Z, hw) from its draws v into dst.
+func (c GeneratorConfig) noiseMap(v []float32, hw int, dst []float32) {
+	for k := range c.ZDim {
+		for p := range hw {
+			dst[k*hw+p] = c.noiseAt(v, k, p, hw)
+		}
+	}
 }
 
 // LabelConvs names fc's weight and the first conv of every SPADE; the

@@ -42,32 +42,24 @@ func (g *Generator) GenerateStyled(ctx context.Context, labels *nn.Tensor, style
 }
 
 // styledNoise is the noise map (B, Z, H, W) of a style map: at each pixel
-// the value Noise draws there for the pixel's seed (the image vector, or
-// the pixel's own vector with NoisePixel); nil without noise.
+// the value Noise draws there for the pixel's seed (the image vector, the
+// pixel's own vector, or their mix); nil without noise.
 func (g *Generator) styledNoise(styles models.StyleMap, b, h, w int) *nn.Tensor {
 	c := g.Config
 	if c.ZDim == 0 {
 		return nil
 	}
 	hw := h * w
-	n := c.ZDim
-	if c.Noise == NoisePixel {
-		n = c.ZDim * hw
-	}
 	draws := make([][]float32, len(styles.Seeds))
 	for i, s := range styles.Seeds {
-		draws[i] = models.NoiseValues(n, s)
+		draws[i] = models.NoiseValues(c.noiseDraws(hw), s)
 	}
 	z := make([]float32, b*c.ZDim*hw)
 	for bi := range b {
 		for p := range hw {
 			v := draws[styles.Index[bi*hw+p]]
 			for k := range c.ZDim {
-				if c.Noise == NoisePixel {
-					z[(bi*c.ZDim+k)*hw+p] = v[k*hw+p]
-				} else {
-					z[(bi*c.ZDim+k)*hw+p] = v[k]
-				}
+				z[(bi*c.ZDim+k)*hw+p] = c.noiseAt(v, k, p, hw)
 			}
 		}
 	}

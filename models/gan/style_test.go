@@ -15,7 +15,7 @@ import (
 // Generate for both noise modes; a second style on the left half changes
 // the left strip far more than the far right one; bad maps are refused.
 func TestGenerateStyled(t *testing.T) {
-	for _, mode := range []string{NoiseImage, NoisePixel} {
+	for _, mode := range []string{NoiseImage, NoisePixel, NoiseMixed} {
 		t.Run(mode, func(t *testing.T) {
 			seed := uint64(rand.Uint32())
 			t.Logf("seed %d", seed)
