@@ -14,5 +14,9 @@ type TrainConfig struct {
 	NoLabelMix     bool    `json:"no_labelmix"`     // GAN: LabelMix off
 	EMADecay       float32 `json:"ema_decay"`       // decay of the weight average
 	DWarmup        int     `json:"d_warmup"`        // GAN: the first K steps train only the discriminator
+	// LambdaModeSeek weighs the GAN's mode-seeking term (0: off): each map
+	// is drawn twice with different noise, and the generator is penalised
+	// when the two images differ little for how much the noise differs.
+	LambdaModeSeek float32 `json:"lambda_mode_seek,omitempty"`
 	Seed           uint64  `json:"seed"`
 }

@@ -93,6 +93,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	lrD := fs.Float64("lr-d", 4e-4, "discriminator learning rate")
 	ema := fs.Float64("ema", 0.999, "EMA decay of the generator weights used for sampling")
 	lambdaLM := fs.Float64("labelmix", 10, "LabelMix weight (0: off)")
+	modeSeek := fs.Float64("mode-seek", 0, "mode-seeking weight (0: off): each map drawn twice per generator step, images that differ little for different noise are penalised (more seed diversity; the generator step costs twice)")
 	sampleEvery := fs.Int("sample-every", 500, "write a sample grid every K steps")
 	ckptEvery := fs.Int("ckpt-every", 500, "write a checkpoint every K steps")
 	f16 := fs.Bool("f16", false, "store the model file as float16 (half the size)")
@@ -147,7 +148,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		return err
 	}
 	tc := gan.TrainConfig{BatchSize: *batch, LRG: float32(*lrG), LRD: float32(*lrD), EMADecay: float32(*ema),
-		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed, DWarmup: *dWarmup}
+		LambdaLabelMix: float32(*lambdaLM), NoLabelMix: *lambdaLM == 0, Seed: *seed, DWarmup: *dWarmup, LambdaModeSeek: float32(*modeSeek)}
 	// --init from a model file: its generator's architecture, not the preset's.
 	var initModel *nn.Checkpoint
 	if *initFrom != "" && (strings.HasPrefix(*initFrom, modelref.EmbeddedPrefix) || !strings.Contains(*initFrom, ".state.")) {

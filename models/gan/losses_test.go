@@ -169,3 +169,62 @@ func TestSoftAdvLossMatchesAdvLoss(t *testing.T) {
 		t.Errorf("SoftAdvLoss %v, AdvLoss %v", got, want)
 	}
 }
+
+// TestModeSeekLoss: the term is 1 / (mean|x1-x2| / mean|z1-z2| + 1e-5) on
+// hand values, its gradient against finite differences pushes the two
+// images apart, and no gradient reaches the noise.
+func TestModeSeekLoss(t *testing.T) {
+	r, _ := testscenes.RNG(t)
+	dev := testscenes.CPU()
+	const n = 6
+	rand := func() []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	a, b, za, zb := rand(), rand(), rand(), rand()
+	mean := func(p, q []float32) float64 {
+		s := 0.0
+		for i := range p {
+			s += math.Abs(float64(p[i] - q[i]))
+		}
+		return s / float64(len(p))
+	}
+	want := func(a []float32) float64 { return 1 / (mean(a, b)/mean(za, zb) + 1e-5) }
+	x1 := dev.FromData(a, 1, n)
+	x1.SetRequiresGrad(true)
+	z1 := dev.FromData(za, 1, n)
+	z1.SetRequiresGrad(true)
+	loss := ModeSeekLoss(x1, dev.FromData(b, 1, n), z1, dev.FromData(zb, 1, n))
+	got, err := loss.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(got[0])-want(a)) > 1e-5*want(a) {
+		t.Fatalf("loss %v, want %v", got[0], want(a))
+	}
+	loss.Backward()
+	g, err := x1.Grad().Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		const h = 1e-3
+		p, m := append([]float32(nil), a...), append([]float32(nil), a...)
+		p[i] += h
+		m[i] -= h
+		fd := (want(p) - want(m)) / (2 * h)
+		if math.Abs(float64(g[i])-fd) > 1e-3*math.Max(1, math.Abs(fd)) {
+			t.Errorf("d/dx1[%d]: %v, finite differences %v", i, g[i], fd)
+		}
+		// Moving x1 away from x2 lowers the loss.
+		if (a[i] > b[i]) != (g[i] < 0) {
+			t.Errorf("d/dx1[%d] = %v does not push x1 (%v) away from x2 (%v)", i, g[i], a[i], b[i])
+		}
+	}
+	if z1.Grad() != nil {
+		t.Error("a gradient reached the noise")
+	}
+}

@@ -47,6 +47,7 @@ const (
 	LossDReal    = "d_real"    // discriminator on real images
 	LossDFake    = "d_fake"    // discriminator on generated images
 	LossLabelMix = "label_mix" // lambda * LabelMix consistency
+	LossModeSeek = "mode_seek" // lambda * the mode-seeking term (ModeSeekLoss)
 )
 
 // DLoss is the discriminator's total loss of a step.
@@ -128,7 +129,7 @@ func (t *Trainer) Release() {
 // own classes.
 func (t *Trainer) Step(b models.Batch) (models.Losses, error) {
 	it := iteration{G: t.G, D: t.D, classes: t.G.Config.LabelNC, optG: t.optG, optD: t.optD,
-		ema: t.EMA, lambda: labelMixWeight(t.Config), rng: t.rng, what: "gan"}
+		ema: t.EMA, lambda: labelMixWeight(t.Config), modeSeek: t.Config.LambdaModeSeek, rng: t.rng, what: "gan"}
 	if t.Steps < t.Config.DWarmup {
 		it.optG = nil // D learns the current G first (a warm-started G with a fresh D)
 	}
@@ -165,6 +166,7 @@ type iteration struct {
 	// class t has the soft target (0, layer(onehot(t))).
 	softHead bool
 	lambda   float32 // LabelMix weight, 0: off
+	modeSeek float32 // mode-seeking weight, 0: off (see ModeSeekLoss)
 	rng      *rand.Rand
 	what     string // message prefix
 }
@@ -220,7 +222,24 @@ func (it iteration) run(b models.Batch) (models.Losses, error) {
 		if trainD {
 			setRequiresGrad(it.D.Params.Trainable(), false)
 		}
-		lossG := realLoss(it.D.Forward(it.G.Forward(input(), noise())))
+		var lossG *nn.Tensor
+		if it.modeSeek > 0 && gc.ZDim > 0 {
+			// Every map twice, with two noise draws: the adversarial loss on
+			// all 2B images plus the mode-seeking term between the pairs.
+			x := input()
+			z1, z2 := noise(), noise()
+			fake := it.G.Forward(nn.Concat([]*nn.Tensor{x, x}, 0), nn.Concat([]*nn.Tensor{z1, z2}, 0))
+			labels2 := append(append(make([]int32, 0, 2*len(b.Labels)), b.Labels...), b.Labels...)
+			wt2 := nn.Concat([]*nn.Tensor{wt, wt}, 0)
+			adv := it.realLoss(nn.Concat([]*nn.Tensor{y, y}, 0), labels2, wt2)(it.D.Forward(fake))
+			ms := nn.MulScalar(ModeSeekLoss(nn.Narrow(fake, 0, 0, n), nn.Narrow(fake, 0, n, n), z1, z2), it.modeSeek)
+			lossG = nn.Add(adv, ms)
+			if v, err := models.Finite(ms, "mode seeking"); err == nil {
+				l[LossModeSeek] = v
+			}
+		} else {
+			lossG = realLoss(it.D.Forward(it.G.Forward(input(), noise())))
+		}
 		lossG.Backward()
 		if trainD {
 			setRequiresGrad(it.D.Params.Trainable(), true)
@@ -257,6 +276,26 @@ func (it iteration) run(b models.Batch) (models.Losses, error) {
 	}
 	it.ema.Update()
 	return l, dev.Flush()
+}
+
+// ModeSeekLoss is the mode-seeking term of Mao et al. (CVPR 2019) for two
+// images x1, x2 of the same maps from noise z1, z2:
+//
+//	1 / (mean|x1 - x2| / mean|z1 - z2| + 1e-5)
+//
+// small when the images differ as much as their noise does, so a generator
+// that ignores its noise (the same image for every seed) pays for it. The
+// noise distance is a constant: no gradient reaches z.
+func ModeSeekLoss(x1, x2, z1, z2 *nn.Tensor) *nn.Tensor {
+	var dz float32
+	x1.Device().NoGrad(func() {
+		v, err := nn.L1(z1, z2).Data()
+		if err == nil && len(v) == 1 {
+			dz = v[0]
+		}
+	})
+	ratio := nn.DivScalar(nn.L1(x1, x2), max(dz, 1e-8))
+	return nn.Recip(nn.AddScalar(ratio, 1e-5))
 }
 
 // realLoss returns the discriminator loss of "these pixels are real and of
