@@ -1,6 +1,9 @@
 package eval
 
-import "math"
+import (
+	"image"
+	"math"
+)
 
 // Diversity is the mean pairwise distance between feature rows, each
 // normalised to unit length: a perceptual spread (an LPIPS-like distance
@@ -38,4 +41,39 @@ func Diversity(f Features) float64 {
 		return 0
 	}
 	return s / float64(k)
+}
+
+// PixelDiversity is the mean pairwise distance between images in pixel
+// space: the mean absolute difference of their RGB values (0..255) over
+// the pixels they share. Beside Diversity it says how much of an image a
+// new seed changes, where pooled features can move with little change.
+func PixelDiversity(imgs []image.Image) float64 {
+	s, k := 0.0, 0
+	for i := range imgs {
+		for j := i + 1; j < len(imgs); j++ {
+			s += pixelDistance(imgs[i], imgs[j])
+			k++
+		}
+	}
+	if k == 0 {
+		return 0
+	}
+	return s / float64(k)
+}
+
+func pixelDistance(a, b image.Image) float64 {
+	ra, rb := a.Bounds(), b.Bounds()
+	w, h := min(ra.Dx(), rb.Dx()), min(ra.Dy(), rb.Dy())
+	if w == 0 || h == 0 {
+		return 0
+	}
+	d := 0.0
+	for y := range h {
+		for x := range w {
+			r1, g1, b1, _ := a.At(ra.Min.X+x, ra.Min.Y+y).RGBA()
+			r2, g2, b2, _ := b.At(rb.Min.X+x, rb.Min.Y+y).RGBA()
+			d += math.Abs(float64(r1)-float64(r2)) + math.Abs(float64(g1)-float64(g2)) + math.Abs(float64(b1)-float64(b2))
+		}
+	}
+	return d / 257 / float64(3*w*h)
 }

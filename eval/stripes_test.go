@@ -3,6 +3,7 @@ package eval
 import (
 	"image"
 	"image/color"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -57,5 +58,33 @@ func TestDiversity(t *testing.T) {
 	}
 	if d := Diversity(Features{{1, 0}}); d != 0 {
 		t.Errorf("one row: %g", d)
+	}
+}
+
+// TestPixelDiversity: identical images have none, black against white
+// 255, and the mean runs over all pairs.
+func TestPixelDiversity(t *testing.T) {
+	fill := func(v uint8) image.Image {
+		im := image.NewRGBA(image.Rect(0, 0, 4, 3))
+		for i := range im.Pix {
+			im.Pix[i] = v
+		}
+		return im
+	}
+	black, white, gray := fill(0), fill(255), fill(51)
+	cases := []struct {
+		name string
+		imgs []image.Image
+		want float64
+	}{
+		{"same", []image.Image{gray, gray}, 0},
+		{"black-white", []image.Image{black, white}, 255},
+		{"three", []image.Image{black, gray, white}, (51 + 255 + 204) / 3.0},
+		{"one", []image.Image{gray}, 0},
+	}
+	for _, c := range cases {
+		if d := PixelDiversity(c.imgs); math.Abs(d-c.want) > 1e-9 {
+			t.Errorf("%s: %g, want %g", c.name, d, c.want)
+		}
 	}
 }

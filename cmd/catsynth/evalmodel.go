@@ -56,7 +56,7 @@ func evalModel(ctx context.Context, spec, data, backendName string, n, seeds int
 		return eval.Embed(net, px, len(imgs))
 	}
 	var real, gen []image.Image
-	var seedDiv float64
+	var seedDiv, seedPix float64
 	progress := countProgress(stdout, "maps", 0)
 	for i := range n {
 		smp, err := ds.Load(i)
@@ -83,6 +83,7 @@ func evalModel(ctx context.Context, spec, data, backendName string, n, seeds int
 			return err
 		}
 		seedDiv += eval.Diversity(f) / float64(n)
+		seedPix += eval.PixelDiversity(cells) / float64(n)
 		real, gen = append(real, smp.Image), append(gen, cells[0])
 		progress(i+1, n)
 	}
@@ -98,5 +99,6 @@ func evalModel(ctx context.Context, spec, data, backendName string, n, seeds int
 	fmt.Fprintf(stdout, "  stripes: %.2f x the real images' (column/row-mean high-pass energy; 1 = as real)\n", eval.StripeRatio(gen, real))
 	fmt.Fprintf(stdout, "  seed diversity: %.3f (mean feature distance between seeds of one map)\n", seedDiv)
 	fmt.Fprintf(stdout, "  map diversity: generated %.3f, real %.3f (between different maps: the data's spread)\n", eval.Diversity(gf), eval.Diversity(rf))
+	fmt.Fprintf(stdout, "  in pixels (mean |RGB difference|, 0-255): seeds of one map %.1f, real images of different maps %.1f\n", seedPix, eval.PixelDiversity(real))
 	return nil
 }

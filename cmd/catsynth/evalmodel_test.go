@@ -1,0 +1,62 @@
+package main
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// modelScores are the numbers `eval --model` prints.
+type modelScores struct {
+	stripes, seedDiv, mapDiv, realDiv, seedPix, realPix float64
+}
+
+var (
+	stripesLine = regexp.MustCompile(`stripes: ([0-9.]+) x`)
+	seedLine    = regexp.MustCompile(`seed diversity: ([0-9.]+)`)
+	mapLine     = regexp.MustCompile(`map diversity: generated ([0-9.]+), real ([0-9.]+)`)
+	pixelLine   = regexp.MustCompile(`seeds of one map ([0-9.]+), real images of different maps ([0-9.]+)`)
+)
+
+// evalModelScores runs `eval --model` and parses what it prints.
+func evalModelScores(t *testing.T, args ...string) modelScores {
+	t.Helper()
+	out, errOut, code := runCLI(t, "", append([]string{"eval"}, args...)...)
+	if code != 0 {
+		t.Fatalf("eval %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	num := func(re *regexp.Regexp, group int) float64 {
+		m := re.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("eval %v: no %q in\n%s", args, re, out)
+		}
+		v, err := strconv.ParseFloat(m[group], 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("eval %v: %q: %v", args, m[0], err)
+		}
+		return v
+	}
+	t.Logf("eval %v:\n%s", args, out)
+	return modelScores{num(stripesLine, 1), num(seedLine, 1), num(mapLine, 1), num(mapLine, 2), num(pixelLine, 1), num(pixelLine, 2)}
+}
+
+// TestEvalModelScores: `eval --model` prints every score, each in its
+// range, and refuses fewer than two maps or seeds.
+func TestEvalModelScores(t *testing.T) {
+	s := evalModelScores(t, "--model", "embedded:tiny32", "--n", "3", "--seeds", "2")
+	for _, c := range []struct {
+		name   string
+		v, max float64
+	}{{"stripes", s.stripes, 100}, {"seed diversity", s.seedDiv, 2}, {"map diversity", s.mapDiv, 2}, {"real diversity", s.realDiv, 2}, {"seed pixels", s.seedPix, 255}, {"real pixels", s.realPix, 255}} {
+		if c.v < 0 || c.v > c.max {
+			t.Errorf("%s %g outside [0, %g]", c.name, c.v, c.max)
+		}
+	}
+	if s.realDiv == 0 || s.realPix == 0 {
+		t.Errorf("real images of different maps do not differ: %+v", s)
+	}
+	if _, _, code := runCLI(t, "", "eval", "--model", "embedded:tiny32", "--n", "3", "--seeds", "1"); code == 0 {
+		t.Error("--seeds 1 accepted")
+	}
+}
