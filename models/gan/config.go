@@ -33,16 +33,23 @@ const (
 const (
 	NoiseImage = "image"
 	NoisePixel = "pixel"
-	// NoiseMixed is OASIS's per-image vector plus MixedPixelScale times a
-	// vector per pixel: the image's style stays one global variable, and
-	// texture gets a random source other than the borders.
+	// NoiseMixed is OASIS's per-image vector plus a smooth per-pixel part:
+	// values drawn on a grid of MixedCell-pixel cells, bilinearly
+	// interpolated, MixedPixelScale their standard deviation. The image's
+	// style stays one global variable; the coarse layers, where every cell
+	// of the first latent map touches a border, get a random source other
+	// than the zero padding; and no per-pixel grain reaches the output.
 	NoiseMixed = "mixed"
 )
 
 // MixedPixelScale is the standard deviation of NoiseMixed's per-pixel part
-// (the per-image part has 1): small enough that a model trained with
-// per-image noise starts from images close to its own.
+// at its grid points (the per-image part has 1): small enough that a model
+// trained with per-image noise starts from images close to its own.
 const MixedPixelScale = 0.5
+
+// MixedCell is the spacing in pixels of NoiseMixed's grid: a cell of the
+// first latent map of the 128 px presets (128 / 2^(NumBlocks-1), 5 blocks).
+const MixedCell = 16
 
 // baseChannels are OASIS's generator widths in units of the base width ch
 // (opt.channels_G): fc outputs 16ch and block i maps [i] -> [i+1].

@@ -106,51 +106,66 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestMixedNoise: NoiseMixed is the per-image vector of the same seed
-// (what a NoiseImage model draws) at every pixel plus MixedPixelScale times
-// a per-pixel part: its mean over pixels is the image vector, its spread
-// about it is MixedPixelScale, and the training noise is mixed the same way.
+// (what a NoiseImage model draws) plus a smooth per-pixel part: at the
+// grid points (every MixedCell pixels) it spreads with MixedPixelScale,
+// between them it changes by little from one pixel to the next (no
+// grain), and the training noise is made the same way.
 func TestMixedNoise(t *testing.T) {
 	dev := testscenes.CPU()
 	cfg := tinyG(3)
 	cfg.Noise = NoiseMixed
+	imageCfg := cfg
+	imageCfg.Noise = NoiseImage
+	const h, w = 128, 128
+	hw := h * w
+	// check takes the maps z (B, Z, h, w) and each image's vector.
+	check := func(name string, z, vec []float32, b int) {
+		var sum, sq float64
+		n, steep := 0, 0.0
+		for i := range b {
+			for k := range cfg.ZDim {
+				plane := z[(i*cfg.ZDim+k)*hw : (i*cfg.ZDim+k+1)*hw]
+				part := func(y, x int) float64 { return float64(plane[y*w+x] - vec[i*cfg.ZDim+k]) }
+				for y := range h {
+					for x := range w {
+						if x+1 < w {
+							steep = math.Max(steep, math.Abs(part(y, x+1)-part(y, x)))
+						}
+						if y+1 < h {
+							steep = math.Max(steep, math.Abs(part(y+1, x)-part(y, x)))
+						}
+						if y%MixedCell == 0 && x%MixedCell == 0 {
+							sum += part(y, x)
+							sq += part(y, x) * part(y, x)
+							n++
+						}
+					}
+				}
+			}
+		}
+		mean := sum / float64(n)
+		sd := math.Sqrt(sq/float64(n) - mean*mean)
+		t.Logf("%s: per-pixel part at %d grid points: mean %.3f, sd %.3f; largest step between neighbours %.3f", name, n, mean, sd, steep)
+		if math.Abs(mean) > 0.1 || sd < 0.8*MixedPixelScale || sd > 1.2*MixedPixelScale {
+			t.Errorf("%s: the per-pixel part at the grid points has mean %.3f and sd %.3f, want 0 and %.2f", name, mean, sd, MixedPixelScale)
+		}
+		// Neighbouring grid values differ by less than 8 (a normal
+		// difference of variance 2 beyond 5.6 sd), spread over a cell.
+		if limit := MixedPixelScale * 8 / MixedCell; steep > limit {
+			t.Errorf("%s: a step of %.3f between neighbouring pixels (grain; smooth allows %.3f)", name, steep, limit)
+		}
+	}
 	g, err := NewGenerator(dev, cfg, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Release()
-	imageCfg := cfg
-	imageCfg.Noise = NoiseImage
 	gi, err := NewGenerator(dev, imageCfg, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gi.Release()
-	const h, w = 32, 32
-	hw := h * w
 	seeds := []uint64{11, 12}
-	check := func(name string, z, vec []float32) {
-		for i := range seeds {
-			for k := range cfg.ZDim {
-				plane := z[(i*cfg.ZDim+k)*hw : (i*cfg.ZDim+k+1)*hw]
-				mean, sq := 0.0, 0.0
-				for _, v := range plane {
-					mean += float64(v)
-				}
-				mean /= float64(hw)
-				for _, v := range plane {
-					sq += (float64(v) - mean) * (float64(v) - mean)
-				}
-				sd := math.Sqrt(sq / float64(hw-1))
-				// The mean of hw draws of sd 0.5 is within 5 standard errors.
-				if d := math.Abs(mean - float64(vec[i*cfg.ZDim+k])); d > 5*MixedPixelScale/math.Sqrt(float64(hw)) {
-					t.Errorf("%s: image %d channel %d: mean over pixels %.4f, image vector %.4f", name, i, k, mean, vec[i*cfg.ZDim+k])
-				}
-				if sd < 0.8*MixedPixelScale || sd > 1.2*MixedPixelScale {
-					t.Errorf("%s: image %d channel %d: spread about the mean %.3f, want about %.2f", name, i, k, sd, MixedPixelScale)
-				}
-			}
-		}
-	}
 	z, err := g.Noise(seeds, h, w).Data()
 	if err != nil {
 		t.Fatal(err)
@@ -159,15 +174,15 @@ func TestMixedNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("Noise", z, vec)
+	check("Noise", z, vec, 2)
 	zt, err := g.trainingNoise(2, h, w, 99).Data()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The training draws of one seed: each image's first ZDim values are its vector.
-	all := models.NoiseValues(2*cfg.noiseDraws(hw), 99)
-	tv := append(slices.Clone(all[:cfg.ZDim]), all[cfg.noiseDraws(hw):cfg.noiseDraws(hw)+cfg.ZDim]...)
-	check("trainingNoise", zt, tv)
+	n := cfg.noiseDraws(h, w)
+	all := models.NoiseValues(2*n, 99)
+	check("trainingNoise", zt, append(slices.Clone(all[:cfg.ZDim]), all[n:n+cfg.ZDim]...), 2)
 }
 
 // TestPixelNoise: with NoisePixel every pixel gets its own z, drawn from

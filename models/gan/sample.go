@@ -73,10 +73,10 @@ func (g *Generator) Noise(seeds []uint64, h, w int) *nn.Tensor {
 	case c.Noise == NoiseImage:
 		return models.Noise(dev, c.ZDim, seeds)
 	}
-	hw := h * w
-	z := make([]float32, len(seeds)*c.ZDim*hw)
+	m := c.ZDim * h * w
+	z := make([]float32, len(seeds)*m)
 	for i, s := range seeds {
-		c.noiseMap(models.NoiseValues(c.noiseDraws(hw), s), hw, z[i*c.ZDim*hw:])
+		c.noiseMap(models.NoiseValues(c.noiseDraws(h, w), s), h, w, z[i*m:(i+1)*m])
 	}
 	return dev.FromData(z, len(seeds), c.ZDim, h, w)
 }
@@ -92,43 +92,63 @@ func (g *Generator) trainingNoise(b, h, w int, seed uint64) *nn.Tensor {
 	case c.Noise == NoiseImage:
 		return models.NoiseBatch(dev, b, c.ZDim, seed)
 	}
-	hw := h * w
-	n := c.noiseDraws(hw)
+	n, m := c.noiseDraws(h, w), c.ZDim*h*w
 	v := models.NoiseValues(b*n, seed)
-	z := make([]float32, b*c.ZDim*hw)
+	z := make([]float32, b*m)
 	for i := range b {
-		c.noiseMap(v[i*n:(i+1)*n], hw, z[i*c.ZDim*hw:])
+		c.noiseMap(v[i*n:(i+1)*n], h, w, z[i*m:(i+1)*m])
 	}
 	return dev.FromData(z, b, c.ZDim, h, w)
 }
 
-// noiseDraws is how many normal values one image's noise takes at hw pixels.
-func (c GeneratorConfig) noiseDraws(hw int) int {
+// mixedGrid is the size of NoiseMixed's grid of points at h x w: one per
+// MixedCell pixels, plus the far edge, so every pixel lies between four.
+func mixedGrid(h, w int) (gh, gw int) {
+	return (h+MixedCell-1)/MixedCell + 1, (w+MixedCell-1)/MixedCell + 1
+}
+
+// noiseDraws is how many normal values one image's noise takes at h x w.
+func (c GeneratorConfig) noiseDraws(h, w int) int {
 	switch c.Noise {
 	case NoisePixel:
-		return c.ZDim * hw
+		return c.ZDim * h * w
 	case NoiseMixed:
-		return c.ZDim * (1 + hw)
+		gh, gw := mixedGrid(h, w)
+		return c.ZDim * (1 + gh*gw)
 	}
 	return c.ZDim
 }
 
-// noiseAt is channel k of the noise at pixel p of an image whose draws are v.
-func (c GeneratorConfig) noiseAt(v []float32, k, p, hw int) float32 {
+// noiseMap writes one image's noise map (Z, h, w) from its draws v into
+// dst: the vector at every pixel (NoiseImage), a vector per pixel
+// (NoisePixel), or the vector plus MixedPixelScale times the bilinear
+// interpolation of a grid of vectors (NoiseMixed).
+func (c GeneratorConfig) noiseMap(v []float32, h, w int, dst []float32) {
+	hw := h * w
 	switch c.Noise {
 	case NoisePixel:
-		return v[k*hw+p]
+		copy(dst, v[:c.ZDim*hw])
+		return
 	case NoiseMixed:
-		return v[k] + MixedPixelScale*v[c.ZDim+k*hw+p]
+		gh, gw := mixedGrid(h, w)
+		for k := range c.ZDim {
+			grid := v[c.ZDim+k*gh*gw : c.ZDim+(k+1)*gh*gw]
+			plane := dst[k*hw : (k+1)*hw]
+			for y := range h {
+				gy, fy := y/MixedCell, float32(y%MixedCell)/MixedCell
+				for x := range w {
+					gx, fx := x/MixedCell, float32(x%MixedCell)/MixedCell
+					top := grid[gy*gw+gx]*(1-fx) + grid[gy*gw+gx+1]*fx
+					bottom := grid[(gy+1)*gw+gx]*(1-fx) + grid[(gy+1)*gw+gx+1]*fx
+					plane[y*w+x] = v[k] + MixedPixelScale*(top*(1-fy)+bottom*fy)
+				}
+			}
+		}
+		return
 	}
-	return v[k]
-}
-
-// noiseMap writes one image's noise map (Z, hw) from its draws v into dst.
-func (c GeneratorConfig) noiseMap(v []float32, hw int, dst []float32) {
 	for k := range c.ZDim {
 		for p := range hw {
-			dst[k*hw+p] = c.noiseAt(v, k, p, hw)
+			dst[k*hw+p] = v[k]
 		}
 	}
 }

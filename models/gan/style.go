@@ -50,16 +50,17 @@ func (g *Generator) styledNoise(styles models.StyleMap, b, h, w int) *nn.Tensor 
 		return nil
 	}
 	hw := h * w
-	draws := make([][]float32, len(styles.Seeds))
+	maps := make([][]float32, len(styles.Seeds))
 	for i, s := range styles.Seeds {
-		draws[i] = models.NoiseValues(c.noiseDraws(hw), s)
+		maps[i] = make([]float32, c.ZDim*hw)
+		c.noiseMap(models.NoiseValues(c.noiseDraws(h, w), s), h, w, maps[i])
 	}
 	z := make([]float32, b*c.ZDim*hw)
 	for bi := range b {
 		for p := range hw {
-			v := draws[styles.Index[bi*hw+p]]
+			m := maps[styles.Index[bi*hw+p]]
 			for k := range c.ZDim {
-				z[(bi*c.ZDim+k)*hw+p] = c.noiseAt(v, k, p, hw)
+				z[(bi*c.ZDim+k)*hw+p] = m[k*hw+p]
 			}
 		}
 	}
