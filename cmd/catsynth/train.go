@@ -84,7 +84,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "model file to write (the EMA generator; the training state goes beside it)")
 	preset := fs.String("preset", "source128", "model size: "+strings.Join(gan.PresetNames(), ", "))
 	norm := fs.String("norm", "", "generator normalization: spade (default) or clade")
-	noise := fs.String("noise", "", "how the noise enters: image (default, OASIS: one vector per image), pixel (one per pixel) or mixed (the image vector plus a per-pixel part)")
+	noise := fs.String("noise", "", "how the noise enters: image (default, OASIS: one vector per image), pixel (one per pixel) or mixed (the image vector plus a smooth per-pixel part, a grid every 16 px)")
 	steps := fs.Int("steps", 10000, "total training steps")
 	batch := fs.Int("batch", 4, "batch size")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
