@@ -109,3 +109,44 @@ func composedModulateWith(x, gamma, beta *Tensor, o ModulateOpts) *Tensor {
 	}
 	return o.Act.Apply(ModulateBias(x, gamma, beta, o.GammaBias, o.BetaBias, o.Offset))
 }
+
+// ModulateJoint is ModulateWith(x, gamma, beta, o) for gamma and beta
+// given as the two channel halves of one tensor gb (N, 2C, ...) (per
+// sample gamma's C channels, then beta's), as one convolution with 2C
+// outputs computes them: SPADE's eval path, where gamma and beta come from
+// one conv instead of two. With no gradient to record and a backend with
+// backend.ActivatedModulation it is one backend call that reads both
+// halves in place (ModAct.Joint); otherwise gb is split into gamma and
+// beta (two copies) and ModulateWith runs on them, so gradients are
+// exactly ModulateWith's.
+func ModulateJoint(x, gb *Tensor, o ModulateOpts) *Tensor {
+	if x.Rank() < 2 || gb.Rank() != x.Rank() || gb.shape[0] != x.shape[0] || gb.shape[1] != 2*x.shape[1] || !sameShape(gb.shape[2:], x.shape[2:]) {
+		panic(fmt.Sprintf("nn: ModulateJoint: x %v with joint gamma and beta %v (want 2C channels)", x.shape, gb.shape))
+	}
+	if (o.Mean == nil) != (o.Var == nil) || o.Mean != nil && (o.Mean.Numel() != x.shape[1] || o.Var.Numel() != x.shape[1]) {
+		panic(fmt.Sprintf("nn: ModulateJoint: x %v with statistics %s", x.shape, shapesString(o.Mean, o.Var)))
+	}
+	d := x.dev
+	f := d.modAct()
+	if f == nil || (o.GammaBias == nil) != (o.BetaBias == nil) || needsGrad(x, gb, o.GammaBias, o.BetaBias) {
+		c := x.shape[1]
+		h := Split(gb, 1, c, c)
+		return ModulateWith(x, h[0], h[1], o)
+	}
+	p, _ := modLayout(x, x) // per element
+	p.Offset, p.Bias = o.Offset, o.GammaBias != nil
+	if p.Bias && (o.GammaBias.Numel() != p.C || o.BetaBias.Numel() != p.C) {
+		panic(fmt.Sprintf("nn: ModulateJoint: x %v with biases %s", x.shape, shapesString(o.GammaBias, o.BetaBias)))
+	}
+	a := backend.ModAct{Norm: o.Mean != nil, Eps: o.Eps, Act: o.Act.Kind, Slope: o.Act.Slope, Joint: true}
+	a.Check("nn: ModulateJoint", p, false)
+	buf := func(t *Tensor) backend.Buffer {
+		if t == nil {
+			return nil
+		}
+		return t.buf()
+	}
+	y := d.alloc(x.shape)
+	f.ModulateAct(y.buf(), x.buf(), buf(o.Mean), buf(o.Var), gb.buf(), nil, buf(o.GammaBias), buf(o.BetaBias), p, a)
+	return y
+}

@@ -17,11 +17,42 @@ import "fmt"
 // Names: first_norm.{running_mean,running_var,num_batches_tracked},
 // mlp_shared.0.{weight,bias} (SPADE only), mlp_gamma.{weight,bias},
 // mlp_beta.{weight,bias}.
+//
+// In eval mode, when no gradient is wanted, gamma and beta are computed by
+// one convolution with 2C outputs (a wider GEMM and one dispatch instead
+// of two) whose weight is a cached concatenation of mlp_gamma.weight and
+// mlp_beta.weight (see jointWeight); the parameters stay two tensors under
+// their official names.
 type SPADE struct {
 	Norm            *BatchNorm2d
 	Shared          *Conv2d // nil for CLADE
 	Gamma, Beta     *Conv2d
 	normNC, labelNC int
+	ps              *Params
+
+	// joint is the eval-mode weight [2C, hidden, k, k]: mlp_gamma.weight
+	// then mlp_beta.weight along the output channels, unscoped and owned
+	// here (released with the registry, or by Release); key says what it
+	// was built from.
+	joint *Tensor
+	key   jointKey
+}
+
+// jointKey is what the joint weight depends on: the contents (Versions) of
+// the gamma and beta weights and of the joint weight itself, and the two
+// weights' shapes.
+type jointKey struct {
+	gamma, beta, w uint64
+	gshape, bshape []int
+}
+
+func (s *SPADE) currentKey() jointKey {
+	return jointKey{gamma: s.Gamma.W.Version(), beta: s.Beta.W.Version(), w: s.joint.Version(),
+		gshape: s.Gamma.W.shape, bshape: s.Beta.W.shape}
+}
+
+func (k jointKey) equal(o jointKey) bool {
+	return k.gamma == o.gamma && k.beta == o.beta && k.w == o.w && sameShape(k.gshape, o.gshape) && sameShape(k.bshape, o.bshape)
 }
 
 // SPADEConfig sizes a SPADE layer.
@@ -35,7 +66,8 @@ type SPADEConfig struct {
 
 // NewSPADE registers a SPADE (or CLADE) layer under ps.
 func NewSPADE(ps *Params, c SPADEConfig) *SPADE {
-	s := &SPADE{Norm: NewBatchNorm2d(ps.Sub("first_norm"), c.NormNC), normNC: c.NormNC, labelNC: c.LabelNC}
+	s := &SPADE{Norm: NewBatchNorm2d(ps.Sub("first_norm"), c.NormNC), normNC: c.NormNC, labelNC: c.LabelNC, ps: ps}
+	ps.own(s.Release)
 	if c.CLADE {
 		s.Gamma = NewConv2d(ps.Sub("mlp_gamma"), c.LabelNC, c.NormNC, 1, 1, 0, true)
 		s.Beta = NewConv2d(ps.Sub("mlp_beta"), c.LabelNC, c.NormNC, 1, 1, 0, true)
@@ -80,7 +112,79 @@ func (s *SPADE) ForwardAct(x, seg *Tensor, act Activation) *Tensor {
 	if s.Shared != nil {
 		a = s.Shared.ForwardAct(seg, ActReLU) // the ReLU rides in the conv epilogue
 	}
+	if w := s.jointWeight(); w != nil {
+		return ModulateJoint(x, Conv2D(a, w, nil, s.Gamma.Opts), o)
+	}
 	gamma := Conv2D(a, s.Gamma.Weight(), nil, s.Gamma.Opts)
 	beta := Conv2D(a, s.Beta.Weight(), nil, s.Beta.Opts)
 	return ModulateWith(x, gamma, beta, o)
+}
+
+// jointWeight returns a view of the cached joint gamma/beta weight
+// [2C, hidden, k, k] in eval mode when no gradient is wanted for the two
+// weights (autograd off, or neither requires one), and nil otherwise
+// (training mode, which releases the cache; a gradient wanted; spectrally
+// normalised or grouped weights; the two convs' options differing): there
+// gamma and beta stay two convolutions, whose gradients reach the two
+// parameters directly.
+//
+// The cache is rebuilt whenever the Version of either weight or of the
+// cache itself differs from the one it was built from, or a weight's
+// shape changed. Every in-place write in package nn (Upload, CopyFrom,
+// optimizer steps, EMA Update and Swap, checkpoint loading) gives the
+// tensor a new Version (see Tensor.Version), so a stale weight cannot be
+// used. As SpectralNorm's eval weight, a returned view is a snapshot:
+// while one from an earlier call is alive, a rebuild goes to a new buffer.
+func (s *SPADE) jointWeight() *Tensor {
+	if s.ps.Training() {
+		s.Release() // stale from the first optimizer step on
+		return nil
+	}
+	g, b := s.Gamma, s.Beta
+	if g.SN != nil || b.SN != nil || g.Opts != b.Opts || g.Opts.Groups > 1 {
+		return nil
+	}
+	d := g.W.dev
+	if d.GradEnabled() && (g.W.RequiresGrad() || b.W.RequiresGrad()) {
+		return nil
+	}
+	g.W.buf() // panics on a released tensor, as the separate path does
+	b.W.buf()
+	if s.joint == nil || !s.key.equal(s.currentKey()) {
+		s.rebuildJoint()
+	}
+	return d.view(s.joint, s.joint.shape)
+}
+
+// rebuildJoint concatenates the gamma and beta weights into the cache (two
+// copies).
+func (s *SPADE) rebuildJoint() {
+	gw, bw := s.Gamma.W, s.Beta.W
+	d := gw.dev
+	shape := append([]int{gw.shape[0] + bw.shape[0]}, gw.shape[1:]...)
+	if !sameShape(gw.shape[1:], bw.shape[1:]) {
+		panic(fmt.Sprintf("nn: SPADE: gamma weight %v and beta weight %v", gw.shape, bw.shape))
+	}
+	if j := s.joint; j != nil && (j.st.refs > 1 || j.dev != d || !sameShape(j.shape, shape)) {
+		// a view handed out earlier is alive (leave its values alone), or
+		// the cache no longer fits the weights
+		s.Release()
+	}
+	if s.joint == nil {
+		s.joint = d.allocUnscoped(shape)
+	}
+	inner := numel(gw.shape[1:])
+	copyBlock(s.joint, gw, 1, gw.shape[0], inner, shape[0], 0, false)
+	copyBlock(s.joint, bw, 1, bw.shape[0], inner, shape[0], gw.shape[0], false)
+	s.key = s.currentKey()
+}
+
+// Release frees the cached joint weight (views of it handed out stay valid
+// until released). The registry's Release calls it; a later eval forward
+// builds the cache again.
+func (s *SPADE) Release() {
+	if s.joint != nil {
+		s.joint.Release()
+		s.joint = nil
+	}
 }

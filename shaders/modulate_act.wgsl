@@ -2,11 +2,15 @@
 // gamma and beta laid out as x, element-wise:
 // y = act(xn * (gamma + offset + gbias[c]) + beta + bbias[c]) with
 // xn = (x - mean[c]) * inverseSqrt(variance[c] + eps) under NORM, else x;
-// act from epilogue_act.wgsl. Template constants NORM and BIAS; a buffer
-// whose flag is off is a placeholder, never read. Binding counts stay
-// within WebGPU's default of 8 storage buffers per stage.
+// act from epilogue_act.wgsl. Under JOINT gamma and beta are the two
+// channel halves of one (N, 2C, S) buffer bound as agamma (SPADE's gamma
+// and beta from one convolution) and abeta is not read. Template constants
+// NORM, BIAS and JOINT; a buffer whose flag is off is a placeholder, never
+// read. Binding counts stay within WebGPU's default of 8 storage buffers
+// per stage.
 override NORM: bool = false;
 override BIAS: bool = false;
+override JOINT: bool = false;
 const WG: u32 = 64u;
 
 struct ModActParams { total: u32, c: u32, s: u32, offset: f32, eps: f32, pad0: u32, pad1: u32, pad2: u32 }
@@ -38,7 +42,20 @@ fn modulate_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         ga = ap.offset + agbias[c];
         ba = abbias[c];
     }
-    ay[i] = act(v * (agamma[i] + ga) + (abeta[i] + ba));
+    var g: f32;
+    var b: f32;
+    if (JOINT) {
+        // row n*C + c of x is row n*2C + c of the joint buffer (gamma),
+        // and C rows further on is beta
+        let cs = ap.c * ap.s;
+        let gi = i + (i / cs) * cs;
+        g = agamma[gi];
+        b = agamma[gi + cs];
+    } else {
+        g = agamma[i];
+        b = abeta[i];
+    }
+    ay[i] = act(v * (g + ga) + (b + ba));
 }
 
 // modulate_act_grad: dz = dy * act'(z) read from y, dx = dz * (gamma +

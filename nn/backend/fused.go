@@ -148,6 +148,8 @@ type ActivatedModulation interface {
 	// p.Bias's per-channel biases added to gamma and beta as in Modulate,
 	// xn = (x - mean[c]) * rsqrt(variance[c] + a.Eps) under a.Norm (mean
 	// and variance C values each; nil otherwise) and xn = x otherwise.
+	// Under a.Joint gamma holds gamma and beta as one (N, 2C, S) buffer
+	// and beta is not read.
 	ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias Buffer, p Modulation, a ModAct)
 	// ModulateActGrad is ModulateGrad of the activated modulation without
 	// the normalisation (a.Norm must be false: the caller hands the
@@ -159,13 +161,30 @@ type ActivatedModulation interface {
 }
 
 // ModAct is what ModulateAct adds to a modulation: a per-channel
-// normalisation before it (Norm, with Eps) and an activation after it (Act
-// and Slope as in Epilogue). The zero value is the plain modulation.
+// normalisation before it (Norm, with Eps), an activation after it (Act
+// and Slope as in Epilogue) and where gamma and beta lie (Joint). The zero
+// value is the plain modulation with gamma and beta in buffers of their
+// own.
 type ModAct struct {
 	Norm  bool
 	Eps   float32
 	Act   Activation
 	Slope float32
+	// Joint says that gamma and beta are the two channel halves of one
+	// (N, 2C, S) buffer, passed as gamma (beta is not read and may be
+	// nil): per sample the C gamma channels, then the C beta channels, as
+	// one convolution with 2C outputs writes them (SPADE's gamma and beta
+	// convs computed as one; see Modulation.JointRow). Forward only: the
+	// gradient keeps separate buffers.
+	Joint bool
+}
+
+// JointRow is, for row r = n*C + c of x viewed as (N*C, S), the offsets of
+// that row's gamma and beta in a joint (N, 2C, S) buffer (ModAct.Joint).
+func (p Modulation) JointRow(r int) (gamma, beta int) {
+	n := r / p.C
+	gamma = (r + n*p.C) * p.S
+	return gamma, gamma + p.C*p.S
 }
 
 // Epilogue is the activation of a as an Epilogue (for Apply and
@@ -177,7 +196,7 @@ func (a ModAct) Epilogue() Epilogue { return Epilogue{Act: a.Act, Slope: a.Slope
 func (a ModAct) Check(op string, p Modulation, grad bool) {
 	p.Check(op)
 	a.Epilogue().Check(op)
-	if p.Per != PerElement || a.Eps < 0 || grad && a.Norm {
-		panic(fmt.Sprintf("%s: bad fused modulation %+v with %+v (per-element only; no normalisation in the gradient)", op, p, a))
+	if p.Per != PerElement || a.Eps < 0 || grad && (a.Norm || a.Joint) {
+		panic(fmt.Sprintf("%s: bad fused modulation %+v with %+v (per-element only; no normalisation or joint gamma and beta in the gradient)", op, p, a))
 	}
 }

@@ -11,12 +11,19 @@ var _ backend.ActivatedModulation = (*Backend)(nil)
 // ModulateAct implements backend.ActivatedModulation: per (n, c) row, the
 // normalisation's mean and rsqrt, then per value the modulation and the
 // activation, in float32 in the order of the composed ops (NormalizeWith,
-// Modulate, the activation).
+// Modulate, the activation). Under a.Joint the row's gamma and beta are
+// read from their halves of the one buffer; the arithmetic is the same.
 func (be *Backend) ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias backend.Buffer, p backend.Modulation, a backend.ModAct) {
 	a.Check("cpu: ModulateAct", p, false)
 	n := p.N * p.C * p.S
 	xs, ys := need(x, n, "ModulateAct x"), need(y, n, "ModulateAct y")
-	gs, bs := need(gamma, n, "ModulateAct gamma"), need(beta, n, "ModulateAct beta")
+	var gs, bs []float32
+	if a.Joint {
+		gs = need(gamma, 2*n, "ModulateAct joint gamma and beta")
+		bs = gs
+	} else {
+		gs, bs = need(gamma, n, "ModulateAct gamma"), need(beta, n, "ModulateAct beta")
+	}
 	gb, bb := modBiases(p, gbias, bbias)
 	var ms, vs []float32
 	if a.Norm {
@@ -26,7 +33,11 @@ func (be *Backend) ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias b
 	modRows(p, func(r, _ int) {
 		c := r % p.C
 		lo, hi := r*s, (r+1)*s
-		xo, yo, g, b := xs[lo:hi], ys[lo:hi], gs[lo:hi], bs[lo:hi]
+		gl, bl := lo, lo
+		if a.Joint {
+			gl, bl = p.JointRow(r)
+		}
+		xo, yo, g, b := xs[lo:hi], ys[lo:hi], gs[gl:gl+s], bs[bl:bl+s]
 		ga, ba := p.Offset, float32(0)
 		if gb != nil {
 			ga, ba = p.Offset+gb[c], bb[c]

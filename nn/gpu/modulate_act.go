@@ -13,14 +13,24 @@ func modActUniforms(p backend.Modulation, a backend.ModAct) []uint32 {
 
 // modActKernel is the modulate_act.wgsl entry with its template constants.
 func (b *Backend) modActKernel(entry string, reads, writes int, p backend.Modulation, a backend.ModAct) *kernel {
-	consts := map[string]float64{"NORM": boolF(a.Norm), "BIAS": boolF(p.Bias), "ACT": float64(a.Act), "SLOPE": float64(a.Slope)}
+	consts := map[string]float64{"NORM": boolF(a.Norm), "BIAS": boolF(p.Bias), "JOINT": boolF(a.Joint), "ACT": float64(a.Act), "SLOPE": float64(a.Slope)}
 	return b.kernelFiles([]string{"modulate_act.wgsl", "epilogue_act.wgsl"}, entry, reads, writes, consts)
 }
 
 // ModulateAct implements backend.ActivatedModulation: one element-wise dispatch.
 func (b *Backend) ModulateAct(y, x, mean, variance, gamma, beta, gbias, bbias backend.Buffer, p backend.Modulation, a backend.ModAct) {
 	a.Check("gpu: ModulateAct", p, false)
-	bs := b.modBuffers("ModulateAct", p, []backend.Buffer{x, y}, []backend.Buffer{gamma, beta})
+	var bs []*Buffer
+	if a.Joint {
+		// gamma and beta are the halves of one buffer: beta's binding is
+		// a placeholder
+		bs = b.modBuffers("ModulateAct", p, []backend.Buffer{x, y}, nil)
+		g := b.buf(gamma)
+		checkLen("ModulateAct", "joint gamma and beta", g, 2*p.N*p.C*p.S)
+		bs = append(bs, g, bs[0])
+	} else {
+		bs = b.modBuffers("ModulateAct", p, []backend.Buffer{x, y}, []backend.Buffer{gamma, beta})
+	}
 	bx := bs[0]
 	m, v, gb, bb := bx, bx, bx, bx // placeholders for what a and p leave out
 	if a.Norm {

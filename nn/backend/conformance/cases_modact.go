@@ -26,6 +26,14 @@ var modActVariants = []struct {
 	{backend.Modulation{N: 1, C: 4, S: 70, Offset: 1, Bias: true}, backend.ModAct{Norm: true, Eps: 1e-5, Act: backend.ActReLU6}},
 	{backend.Modulation{N: 2, C: 2, S: 65, Offset: 0, Bias: true}, backend.ModAct{Act: backend.ActTanh}},
 	{backend.Modulation{N: 1, C: 6, S: 11, Offset: 1}, backend.ModAct{Norm: true, Eps: 1e-5, Act: backend.ActLeakyReLU, Slope: 0.01}},
+	// gamma and beta as the halves of one (N, 2C, S) buffer: SPADE's eval
+	// path with its joint gamma/beta conv, without biases or the
+	// normalisation, a batch of one and a batch of three (the per-sample
+	// stride of the halves)
+	{backend.Modulation{N: 2, C: 3, S: 35, Offset: 1, Bias: true}, backend.ModAct{Norm: true, Eps: 1e-5, Act: backend.ActLeakyReLU, Slope: 0.2, Joint: true}},
+	{backend.Modulation{N: 3, C: 4, S: 13, Offset: 1}, backend.ModAct{Act: backend.ActReLU, Joint: true}},
+	{backend.Modulation{N: 1, C: 5, S: 9, Offset: 0}, backend.ModAct{Norm: true, Eps: 1e-3, Joint: true}},
+	{backend.Modulation{N: 3, C: 2, S: 65, Offset: 1, Bias: true}, backend.ModAct{Norm: true, Eps: 1e-5, Joint: true}},
 }
 
 func modActName(p backend.Modulation, a backend.ModAct) string {
@@ -33,6 +41,9 @@ func modActName(p backend.Modulation, a backend.ModAct) string {
 	norm := ""
 	if a.Norm {
 		norm = "_norm"
+	}
+	if a.Joint {
+		norm += "_joint"
 	}
 	return fmt.Sprintf("%s%s_%s", modName(p), norm, act)
 }
@@ -66,6 +77,18 @@ func refModAct(x, g, b, gb, bb, m, v []float32, p backend.Modulation, a backend.
 			math.Abs(float64(b[i])) + math.Abs(float64(bb[c]))
 	}
 	return z, xn, scale
+}
+
+// jointParams lays gamma and beta (N, C, S each) out as one (N, 2C, S)
+// buffer, per sample gamma's C channels then beta's (ModAct.Joint).
+func jointParams(g, b []float32, p backend.Modulation) []float32 {
+	cs := p.C * p.S
+	out := make([]float32, 0, 2*len(g))
+	for n := range p.N {
+		out = append(out, g[n*cs:(n+1)*cs]...)
+		out = append(out, b[n*cs:(n+1)*cs]...)
+	}
+	return out
 }
 
 // refActGrad is act'(z) in float64, PyTorch's at the kinks.
@@ -118,7 +141,11 @@ func modActCases() []Case {
 		cs = append(cs, Case{Name: "modulate_act/" + name, run: func(e *env) []output {
 			x, g, b, gb, bb, m, v, gbuf, bbuf, mbuf, vbuf := draw(e)
 			y := e.alloc(n)
-			modActOf(e).ModulateAct(y, e.upload(x), mbuf, vbuf, e.upload(g), e.upload(b), gbuf, bbuf, p, a)
+			gamma, beta := e.upload(g), e.upload(b)
+			if a.Joint {
+				gamma, beta = e.upload(jointParams(g, b, p)), nil
+			}
+			modActOf(e).ModulateAct(y, e.upload(x), mbuf, vbuf, gamma, beta, gbuf, bbuf, p, a)
 			z, _, scale := refModAct(x, g, b, gb, bb, m, v, p, a)
 			want := make([]float64, n) // scale bounds |y|'s terms too: |act'| <= 1
 			for i := range z {
@@ -126,8 +153,8 @@ func modActCases() []Case {
 			}
 			return []output{{name: "y", got: e.download(y, n), want: want, scale: scale, tol: 2e-6}}
 		}})
-		if a.Norm {
-			continue // the gradient takes the normalised x (no statistics)
+		if a.Norm || a.Joint {
+			continue // the gradient takes the normalised x (no statistics) and separate buffers
 		}
 		cs = append(cs, Case{Name: "modulate_act_grad/" + name, run: func(e *env) []output {
 			x, g, b, gb, bb, m, v, gbuf, _, _, _ := draw(e)
