@@ -33,9 +33,9 @@ import (
 // state opens as a source, resumes in the Go trainer (every netG/netD/netEMA
 // and Adam moment name) and trains a Go step; the trainer resumes its own
 // state; `catsynth transfer` and `catsynth affinity --method seg` run from it.
-// Skipped where no Python has torch.
+// Skipped where no Python has torch, numpy and PIL.
 func TestTorchTrainer(t *testing.T) {
-	py := torchpeer.Python(t)
+	py := torchpeer.PythonWith(t, "PIL")
 	script, err := filepath.Abs("../../python/catsynth_train/train_gan.py")
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +359,7 @@ func diffNames(want, got map[string]string) string {
 // dataset), and refuses bad input naming the file, without touching what
 // is already saved.
 func TestTorchTrainerInputs(t *testing.T) {
-	py := torchpeer.Python(t)
+	py := torchpeer.PythonWith(t, "PIL")
 	script, err := filepath.Abs("../../python/catsynth_train/train_gan.py")
 	if err != nil {
 		t.Fatal(err)
