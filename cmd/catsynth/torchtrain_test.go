@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"catsynth/affinity"
 	"catsynth/dataset"
@@ -71,9 +72,17 @@ func TestTorchTrainer(t *testing.T) {
 			train := func(steps int, more ...string) string {
 				args := append(append([]string{}, tc.launch...), script, "--data", data, "--preset", "tiny", "--steps", fmt.Sprint(steps),
 					"--batch", "2", "--out", out, "--device", "cpu", "--workers", "0", "--log-every", "1", "--seed", "7", "--check-out", check)
-				cmd := exec.Command(py, append(append(args, tc.extra...), more...)...)
+				// A run takes seconds; a hung one (the trainer's own teardown
+				// watchdog should prevent it) fails here instead of eating the
+				// suite's timeout.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, py, append(append(args, tc.extra...), more...)...)
 				cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1", "OMP_WAIT_POLICY=passive")
 				res, err := cmd.CombinedOutput()
+				if ctx.Err() != nil {
+					t.Fatalf("%s: still running after 5 minutes (killed)\n%s", strings.Join(cmd.Args, " "), res)
+				}
 				if err != nil {
 					t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, res)
 				}

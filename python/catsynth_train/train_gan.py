@@ -16,6 +16,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -466,8 +467,26 @@ def main(argv=None):
         print(f"wrote {args.out} and {state_path(args.out)} (step {tr.step})", flush=True)
     if run.world > 1:
         tr.check_in_sync()
+        leave_process_group(run)
+
+
+def leave_process_group(run, timeout=60):
+    """Barrier, then destroy the process group. Everything is saved and the
+    ranks agree by now, but gloo's teardown hangs now and then (PyTorch
+    issue 75097): past timeout seconds this process says so and exits."""
+    done = threading.Event()
+
+    def teardown():
         dist.barrier()
         dist.destroy_process_group()
+        done.set()
+
+    threading.Thread(target=teardown, daemon=True).start()
+    if not done.wait(timeout):
+        print(f"rank {run.rank}: the process group did not shut down within {timeout} s; exiting (the files are written)",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
