@@ -56,20 +56,7 @@ func ModulateWith(x, gamma, beta *Tensor, o ModulateOpts) *Tensor {
 	if f == nil || !ok || p.Per != backend.PerElement || !sameShape(beta.shape, x.shape) || (o.GammaBias == nil) != (o.BetaBias == nil) {
 		return composedModulateWith(x, gamma, beta, o)
 	}
-	p.Offset, p.Bias = o.Offset, o.GammaBias != nil
-	if p.Bias && (o.GammaBias.Numel() != p.C || o.BetaBias.Numel() != p.C) {
-		panic(fmt.Sprintf("nn: ModulateWith: x %v with biases %s", x.shape, shapesString(o.GammaBias, o.BetaBias)))
-	}
-	a := backend.ModAct{Norm: o.Mean != nil, Eps: o.Eps, Act: o.Act.Kind, Slope: o.Act.Slope}
-	a.Check("nn: ModulateWith", p, false)
-	buf := func(t *Tensor) backend.Buffer {
-		if t == nil {
-			return nil
-		}
-		return t.buf()
-	}
-	y := d.alloc(x.shape)
-	f.ModulateAct(y.buf(), x.buf(), buf(o.Mean), buf(o.Var), gamma.buf(), beta.buf(), buf(o.GammaBias), buf(o.BetaBias), p, a)
+	y, p, a := fusedModulateAct("nn: ModulateWith", f, x, gamma, beta, p, o, false)
 	parents := []*Tensor{x, gamma, beta}
 	if p.Bias {
 		parents = append(parents, o.GammaBias, o.BetaBias)
@@ -82,7 +69,7 @@ func ModulateWith(x, gamma, beta *Tensor, o ModulateOpts) *Tensor {
 			xn, ga.Norm = BatchNorm(x, o.Mean, o.Var, false, 0, o.Eps), false
 		}
 		dx, dg, db := d.alloc(x.shape), d.alloc(gamma.shape), d.alloc(beta.shape)
-		f.ModulateActGrad(dx.buf(), dg.buf(), db.buf(), g.buf(), y.buf(), xn.buf(), gamma.buf(), buf(o.GammaBias), p, ga)
+		f.ModulateActGrad(dx.buf(), dg.buf(), db.buf(), g.buf(), y.buf(), xn.buf(), gamma.buf(), bufOrNil(o.GammaBias), p, ga)
 		if a.Norm {
 			dx = Mul(dx, Reshape(Rsqrt(AddScalar(o.Var, o.Eps)), channelShape(x)...))
 		}
@@ -134,19 +121,30 @@ func ModulateJoint(x, gb *Tensor, o ModulateOpts) *Tensor {
 		return ModulateWith(x, h[0], h[1], o)
 	}
 	p, _ := modLayout(x, x) // per element
+	y, _, _ := fusedModulateAct("nn: ModulateJoint", f, x, gb, nil, p, o, true)
+	return y
+}
+
+// fusedModulateAct is the one backend call of ModulateWith and
+// ModulateJoint: o's offset, biases, statistics and activation on layout
+// p, checked (op names the caller), run into a new tensor; beta is nil
+// under joint, where gamma holds both halves.
+func fusedModulateAct(op string, f backend.ActivatedModulation, x, gamma, beta *Tensor, p backend.Modulation, o ModulateOpts, joint bool) (*Tensor, backend.Modulation, backend.ModAct) {
 	p.Offset, p.Bias = o.Offset, o.GammaBias != nil
 	if p.Bias && (o.GammaBias.Numel() != p.C || o.BetaBias.Numel() != p.C) {
-		panic(fmt.Sprintf("nn: ModulateJoint: x %v with biases %s", x.shape, shapesString(o.GammaBias, o.BetaBias)))
+		panic(fmt.Sprintf("%s: x %v with biases %s", op, x.shape, shapesString(o.GammaBias, o.BetaBias)))
 	}
-	a := backend.ModAct{Norm: o.Mean != nil, Eps: o.Eps, Act: o.Act.Kind, Slope: o.Act.Slope, Joint: true}
-	a.Check("nn: ModulateJoint", p, false)
-	buf := func(t *Tensor) backend.Buffer {
-		if t == nil {
-			return nil
-		}
-		return t.buf()
+	a := backend.ModAct{Norm: o.Mean != nil, Eps: o.Eps, Act: o.Act.Kind, Slope: o.Act.Slope, Joint: joint}
+	a.Check(op, p, false)
+	y := x.dev.alloc(x.shape)
+	f.ModulateAct(y.buf(), x.buf(), bufOrNil(o.Mean), bufOrNil(o.Var), gamma.buf(), bufOrNil(beta), bufOrNil(o.GammaBias), bufOrNil(o.BetaBias), p, a)
+	return y, p, a
+}
+
+// bufOrNil is t's buffer, nil for no tensor (an optional operand).
+func bufOrNil(t *Tensor) backend.Buffer {
+	if t == nil {
+		return nil
 	}
-	y := d.alloc(x.shape)
-	f.ModulateAct(y.buf(), x.buf(), buf(o.Mean), buf(o.Var), gb.buf(), nil, buf(o.GammaBias), buf(o.BetaBias), p, a)
-	return y
+	return t.buf()
 }

@@ -31,28 +31,8 @@ type SPADE struct {
 	ps              *Params
 
 	// joint is the eval-mode weight [2C, hidden, k, k]: mlp_gamma.weight
-	// then mlp_beta.weight along the output channels, unscoped and owned
-	// here (released with the registry, or by Release); key says what it
-	// was built from.
-	joint *Tensor
-	key   jointKey
-}
-
-// jointKey is what the joint weight depends on: the contents (Versions) of
-// the gamma and beta weights and of the joint weight itself, and the two
-// weights' shapes.
-type jointKey struct {
-	gamma, beta, w uint64
-	gshape, bshape []int
-}
-
-func (s *SPADE) currentKey() jointKey {
-	return jointKey{gamma: s.Gamma.W.Version(), beta: s.Beta.W.Version(), w: s.joint.Version(),
-		gshape: s.Gamma.W.shape, bshape: s.Beta.W.shape}
-}
-
-func (k jointKey) equal(o jointKey) bool {
-	return k.gamma == o.gamma && k.beta == o.beta && k.w == o.w && sameShape(k.gshape, o.gshape) && sameShape(k.bshape, o.bshape)
+	// then mlp_beta.weight along the output channels (see jointWeight).
+	joint derivedCache
 }
 
 // SPADEConfig sizes a SPADE layer.
@@ -148,43 +128,18 @@ func (s *SPADE) jointWeight() *Tensor {
 	if d.GradEnabled() && (g.W.RequiresGrad() || b.W.RequiresGrad()) {
 		return nil
 	}
-	g.W.buf() // panics on a released tensor, as the separate path does
-	b.W.buf()
-	if s.joint == nil || !s.key.equal(s.currentKey()) {
-		s.rebuildJoint()
+	if !sameShape(g.W.shape[1:], b.W.shape[1:]) {
+		panic(fmt.Sprintf("nn: SPADE: gamma weight %v and beta weight %v", g.W.shape, b.W.shape))
 	}
-	return d.view(s.joint, s.joint.shape)
-}
-
-// rebuildJoint concatenates the gamma and beta weights into the cache (two
-// copies).
-func (s *SPADE) rebuildJoint() {
-	gw, bw := s.Gamma.W, s.Beta.W
-	d := gw.dev
-	shape := append([]int{gw.shape[0] + bw.shape[0]}, gw.shape[1:]...)
-	if !sameShape(gw.shape[1:], bw.shape[1:]) {
-		panic(fmt.Sprintf("nn: SPADE: gamma weight %v and beta weight %v", gw.shape, bw.shape))
-	}
-	if j := s.joint; j != nil && (j.st.refs > 1 || j.dev != d || !sameShape(j.shape, shape)) {
-		// a view handed out earlier is alive (leave its values alone), or
-		// the cache no longer fits the weights
-		s.Release()
-	}
-	if s.joint == nil {
-		s.joint = d.allocUnscoped(shape)
-	}
-	inner := numel(gw.shape[1:])
-	copyBlock(s.joint, gw, 1, gw.shape[0], inner, shape[0], 0, false)
-	copyBlock(s.joint, bw, 1, bw.shape[0], inner, shape[0], gw.shape[0], false)
-	s.key = s.currentKey()
+	shape := append([]int{g.W.shape[0] + b.W.shape[0]}, g.W.shape[1:]...)
+	return s.joint.get(shape, []*Tensor{g.W, b.W}, func(dst *Tensor) {
+		inner := numel(g.W.shape[1:])
+		copyBlock(dst, g.W, 1, g.W.shape[0], inner, shape[0], 0, false)
+		copyBlock(dst, b.W, 1, b.W.shape[0], inner, shape[0], g.W.shape[0], false)
+	})
 }
 
 // Release frees the cached joint weight (views of it handed out stay valid
 // until released). The registry's Release calls it; a later eval forward
 // builds the cache again.
-func (s *SPADE) Release() {
-	if s.joint != nil {
-		s.joint.Release()
-		s.joint = nil
-	}
-}
+func (s *SPADE) Release() { s.joint.release() }

@@ -76,7 +76,7 @@ func TestSPADEJointEqualsSeparate(t *testing.T) {
 			defer x.Release()
 			defer seg.Release()
 			joint := n.evalOut(t, x, seg, false)
-			if n.s.joint == nil {
+			if n.s.joint.t == nil {
 				t.Fatal("the eval forward without gradients did not take the joint path")
 			}
 			sep := n.evalOut(t, x, seg, true)
@@ -199,7 +199,7 @@ func TestSPADEJointCacheInvalidation(t *testing.T) {
 			s := dev.Scope()
 			n.s.Forward(x, seg)
 			s.Close()
-			if n.s.joint != nil {
+			if n.s.joint.t != nil {
 				t.Error("training mode kept the joint weight")
 			}
 			upload(r, n.s.Gamma.W)
@@ -255,10 +255,10 @@ func TestSPADEJointWeightBuiltOnce(t *testing.T) {
 	forward := func() (copies int, version uint64) {
 		c0 := cc.copies
 		n.evalOut(t, x, seg, false)
-		if n.s.joint == nil {
+		if n.s.joint.t == nil {
 			t.Fatal("no joint weight after an eval forward")
 		}
-		return cc.copies - c0, n.s.joint.Version()
+		return cc.copies - c0, n.s.joint.t.Version()
 	}
 	first, v1 := forward()
 	second, v2 := forward()
@@ -275,7 +275,7 @@ func TestSPADEJointWeightBuiltOnce(t *testing.T) {
 	x.Release()
 	seg.Release()
 	n.ps.Release()
-	if n.s.joint != nil {
+	if n.s.joint.t != nil {
 		t.Error("the registry's Release left the joint weight")
 	}
 	if live := dev.LiveBuffers(); live != 0 {

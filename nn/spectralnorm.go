@@ -21,28 +21,10 @@ type SpectralNorm struct {
 	Eps        float32 // normalization floor, PyTorch's 1e-12
 	ps         *Params
 
-	// cache is the eval-mode weight Orig / Sigma, unscoped and owned here
-	// (released with the registry, or by Release); key says what it was
-	// computed from.
-	cache *Tensor
-	key   snKey
-}
-
-// snKey is what the cached weight depends on: the contents (Versions) of
-// weight_orig, u, v and of the cache itself, and weight_orig's shape (Eps
-// only enters the power iteration, whose writes to u and v are versioned).
-type snKey struct {
-	orig, u, v, w uint64
-	shape         []int
-}
-
-func (sn *SpectralNorm) currentKey() snKey {
-	return snKey{orig: sn.Orig.Version(), u: sn.U.Version(), v: sn.V.Version(), w: sn.cache.Version(),
-		shape: sn.Orig.shape}
-}
-
-func (k snKey) equal(o snKey) bool {
-	return k.orig == o.orig && k.u == o.u && k.v == o.v && k.w == o.w && sameShape(k.shape, o.shape)
+	// cache is the eval-mode weight Orig / Sigma, recomputed when
+	// weight_orig, u or v change (Eps only enters the power iteration,
+	// whose writes to u and v are versioned).
+	cache derivedCache
 }
 
 // NewSpectralNorm registers weight_orig of shape (initialized by init) and
@@ -128,40 +110,16 @@ func (sn *SpectralNorm) Weight() *Tensor {
 	if d.GradEnabled() && (sn.Orig.RequiresGrad() || sn.U.RequiresGrad() || sn.V.RequiresGrad()) {
 		return Div(sn.Orig, sn.Sigma())
 	}
-	for _, t := range []*Tensor{sn.Orig, sn.U, sn.V} {
-		t.buf() // panics on a released tensor, as the uncached path does
-	}
-	if sn.cache == nil || !sn.key.equal(sn.currentKey()) {
-		sn.refresh()
-	}
-	return d.view(sn.cache, sn.cache.shape)
-}
-
-// refresh computes the cached eval weight Orig / Sigma.
-func (sn *SpectralNorm) refresh() {
-	d := sn.Orig.dev
-	if c := sn.cache; c != nil && (c.st.refs > 1 || c.dev != d || !sameShape(c.shape, sn.Orig.shape)) {
-		// a view handed out earlier is alive (leave its values alone), or
-		// the cache no longer fits weight_orig
-		sn.Release()
-	}
-	if sn.cache == nil {
-		sn.cache = d.allocUnscoped(sn.Orig.shape)
-	}
-	d.NoGrad(func() {
-		s := d.Scope()
-		binaryInto(sn.cache, divOp, sn.Orig, sn.Sigma())
-		s.Close()
+	return sn.cache.get(sn.Orig.shape, []*Tensor{sn.Orig, sn.U, sn.V}, func(dst *Tensor) {
+		d.NoGrad(func() {
+			s := d.Scope()
+			binaryInto(dst, divOp, sn.Orig, sn.Sigma())
+			s.Close()
+		})
 	})
-	sn.key = sn.currentKey()
 }
 
 // Release frees the cached eval weight (views of it handed out stay valid
 // until released). The registry's Release calls it; a later eval Weight
 // computes the cache again.
-func (sn *SpectralNorm) Release() {
-	if sn.cache != nil {
-		sn.cache.Release()
-		sn.cache = nil
-	}
-}
+func (sn *SpectralNorm) Release() { sn.cache.release() }
