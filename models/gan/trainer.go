@@ -224,14 +224,14 @@ func (it iteration) run(b models.Batch) (models.Losses, error) {
 		}
 		var lossG *nn.Tensor
 		if it.modeSeek > 0 && gc.ZDim > 0 {
-			// Every map twice, with two noise draws: the adversarial loss on
-			// all 2B images plus the mode-seeking term between the pairs.
+			// Every map twice, with two noise draws, in one forward of G and
+			// D: the adversarial loss of each half averaged (the mean over
+			// all 2B images) plus the mode-seeking term between the pairs.
 			x := input()
 			z1, z2 := noise(), noise()
 			fake := it.G.Forward(nn.Concat([]*nn.Tensor{x, x}, 0), nn.Concat([]*nn.Tensor{z1, z2}, 0))
-			labels2 := append(append(make([]int32, 0, 2*len(b.Labels)), b.Labels...), b.Labels...)
-			wt2 := nn.Concat([]*nn.Tensor{wt, wt}, 0)
-			adv := it.realLoss(nn.Concat([]*nn.Tensor{y, y}, 0), labels2, wt2)(it.D.Forward(fake))
+			logits := it.D.Forward(fake)
+			adv := nn.MulScalar(nn.Add(realLoss(nn.Narrow(logits, 0, 0, n)), realLoss(nn.Narrow(logits, 0, n, n))), 0.5)
 			ms := nn.MulScalar(ModeSeekLoss(nn.Narrow(fake, 0, 0, n), nn.Narrow(fake, 0, n, n), z1, z2), it.modeSeek)
 			lossG = nn.Add(adv, ms)
 			if v, err := models.Finite(ms, "mode seeking"); err == nil {
@@ -285,17 +285,11 @@ func (it iteration) run(b models.Batch) (models.Losses, error) {
 //
 // small when the images differ as much as their noise does, so a generator
 // that ignores its noise (the same image for every seed) pays for it. The
-// noise distance is a constant: no gradient reaches z.
+// noise distance (floored at 1e-8) is detached: no gradient reaches z, and
+// nothing is read back to the host mid-step.
 func ModeSeekLoss(x1, x2, z1, z2 *nn.Tensor) *nn.Tensor {
-	var dz float32
-	x1.Device().NoGrad(func() {
-		v, err := nn.L1(z1, z2).Data()
-		if err == nil && len(v) == 1 {
-			dz = v[0]
-		}
-	})
-	ratio := nn.DivScalar(nn.L1(x1, x2), max(dz, 1e-8))
-	return nn.Recip(nn.AddScalar(ratio, 1e-5))
+	dz := nn.MaxScalar(nn.L1(z1, z2), 1e-8).Detach()
+	return nn.Recip(nn.AddScalar(nn.Div(nn.L1(x1, x2), dz), 1e-5))
 }
 
 // realLoss returns the discriminator loss of "these pixels are real and of
