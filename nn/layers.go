@@ -15,8 +15,9 @@ type Conv2dConfig struct {
 	KH, KW       int
 	Opts         ConvOpts
 	Bias         bool
-	SpectralNorm bool // weight_orig/weight_u/weight_v instead of weight
-	Init         Init // weight init; nil = PyTorch default
+	SpectralNorm bool    // weight_orig/weight_u/weight_v instead of weight
+	Init         Init    // weight init; nil = PyTorch default
+	PadMode      PadMode // how Opts' padding is filled; "" = zeros
 }
 
 // Conv2d is a 2D convolution layer: x (N, In, H, W) -> (N, Out, OH, OW).
@@ -24,6 +25,7 @@ type Conv2d struct {
 	W, B *Tensor       // W is nil when SN is set
 	SN   *SpectralNorm // spectral-norm parametrization, or nil
 	Opts ConvOpts
+	Pad  PadMode // PadZeros (or empty): Conv2D pads; else PadInput does
 }
 
 // NewConv2d registers a square-kernel convolution under ps ("weight", "bias").
@@ -50,7 +52,10 @@ func NewConv2dConfig(ps *Params, c Conv2dConfig) *Conv2d {
 		init = torchDefaultWeight
 	}
 	shape := []int{c.Out, c.In / g, c.KH, c.KW}
-	l := &Conv2d{Opts: c.Opts}
+	if _, err := ParsePadMode(string(c.PadMode)); err != nil {
+		panic(fmt.Sprintf("nn: NewConv2d %q: %v", ps.Prefix(), err))
+	}
+	l := &Conv2d{Opts: c.Opts, Pad: c.PadMode}
 	if c.SpectralNorm {
 		l.SN = NewSpectralNorm(ps, init, shape...)
 	} else {
@@ -71,13 +76,38 @@ func (l *Conv2d) Weight() *Tensor {
 	return l.W
 }
 
+// PadInput returns x with the layer's border already filled when its
+// padding mode is not zeros, and the options to convolve it with (Opts
+// without padding then); for zero padding x and Opts unchanged.
+func (l *Conv2d) PadInput(x *Tensor) (*Tensor, ConvOpts) {
+	if l.Pad == "" || l.Pad == PadZeros {
+		return x, l.Opts
+	}
+	o := l.Opts
+	ph, pw := pick(o.PadH, o.Pad), pick(o.PadW, o.Pad)
+	o.Pad, o.PadH, o.PadW = 0, 0, 0
+	return PadEdges(x, l.Pad, ph, pw), o
+}
+
+// pick is specific when set, else general.
+func pick(specific, general int) int {
+	if specific != 0 {
+		return specific
+	}
+	return general
+}
+
 // Forward applies the convolution.
-func (l *Conv2d) Forward(x *Tensor) *Tensor { return Conv2D(x, l.Weight(), l.B, l.Opts) }
+func (l *Conv2d) Forward(x *Tensor) *Tensor {
+	x, o := l.PadInput(x)
+	return Conv2D(x, l.Weight(), l.B, o)
+}
 
 // ForwardAct applies the convolution, its bias and act as one op where the
 // backend fuses them (see ConvEpilogue).
 func (l *Conv2d) ForwardAct(x *Tensor, act Activation) *Tensor {
-	return ConvEpilogue(x, l.Weight(), nil, l.B, l.Opts, act)
+	x, o := l.PadInput(x)
+	return ConvEpilogue(x, l.Weight(), nil, l.B, o, act)
 }
 
 // LinearLayer is a fully connected layer: x (..., In) -> (..., Out), weight

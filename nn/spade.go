@@ -37,11 +37,12 @@ type SPADE struct {
 
 // SPADEConfig sizes a SPADE layer.
 type SPADEConfig struct {
-	NormNC  int  // C, the channels normalised
-	LabelNC int  // L, the channels of the conditioning map
-	Hidden  int  // width of the shared conv (SPADE form)
-	Kernel  int  // kernel of the SPADE form's convs
-	CLADE   bool // the 1x1 form without a hidden map
+	NormNC  int     // C, the channels normalised
+	LabelNC int     // L, the channels of the conditioning map
+	Hidden  int     // width of the shared conv (SPADE form)
+	Kernel  int     // kernel of the SPADE form's convs
+	CLADE   bool    // the 1x1 form without a hidden map
+	PadMode PadMode // the SPADE form's k x k convs' padding ("" = zeros)
 }
 
 // NewSPADE registers a SPADE (or CLADE) layer under ps.
@@ -53,10 +54,13 @@ func NewSPADE(ps *Params, c SPADEConfig) *SPADE {
 		s.Beta = NewConv2d(ps.Sub("mlp_beta"), c.LabelNC, c.NormNC, 1, 1, 0, true)
 		return s
 	}
-	k := c.Kernel
-	s.Shared = NewConv2d(ps.Sub("mlp_shared.0"), c.LabelNC, c.Hidden, k, 1, k/2, true)
-	s.Gamma = NewConv2d(ps.Sub("mlp_gamma"), c.Hidden, c.NormNC, k, 1, k/2, true)
-	s.Beta = NewConv2d(ps.Sub("mlp_beta"), c.Hidden, c.NormNC, k, 1, k/2, true)
+	conv := func(name string, in, out int) *Conv2d {
+		return NewConv2dConfig(ps.Sub(name), Conv2dConfig{In: in, Out: out, KH: c.Kernel,
+			Opts: ConvOpts{Pad: c.Kernel / 2}, Bias: true, PadMode: c.PadMode})
+	}
+	s.Shared = conv("mlp_shared.0", c.LabelNC, c.Hidden)
+	s.Gamma = conv("mlp_gamma", c.Hidden, c.NormNC)
+	s.Beta = conv("mlp_beta", c.Hidden, c.NormNC)
 	return s
 }
 
@@ -92,11 +96,14 @@ func (s *SPADE) ForwardAct(x, seg *Tensor, act Activation) *Tensor {
 	if s.Shared != nil {
 		a = s.Shared.ForwardAct(seg, ActReLU) // the ReLU rides in the conv epilogue
 	}
+	// gamma and beta share their input and options, so one border fill
+	// serves both.
+	a, co := s.Gamma.PadInput(a)
 	if w := s.jointWeight(); w != nil {
-		return ModulateJoint(x, Conv2D(a, w, nil, s.Gamma.Opts), o)
+		return ModulateJoint(x, Conv2D(a, w, nil, co), o)
 	}
-	gamma := Conv2D(a, s.Gamma.Weight(), nil, s.Gamma.Opts)
-	beta := Conv2D(a, s.Beta.Weight(), nil, s.Beta.Opts)
+	gamma := Conv2D(a, s.Gamma.Weight(), nil, co)
+	beta := Conv2D(a, s.Beta.Weight(), nil, co)
 	return ModulateWith(x, gamma, beta, o)
 }
 
@@ -121,7 +128,7 @@ func (s *SPADE) jointWeight() *Tensor {
 		return nil
 	}
 	g, b := s.Gamma, s.Beta
-	if g.SN != nil || b.SN != nil || g.Opts != b.Opts || g.Opts.Groups > 1 {
+	if g.SN != nil || b.SN != nil || g.Opts != b.Opts || g.Pad != b.Pad || g.Opts.Groups > 1 {
 		return nil
 	}
 	d := g.W.dev

@@ -55,10 +55,14 @@ func TestTorchTrainer(t *testing.T) {
 		extra    []string
 		tol      float64 // Go image vs torch image, max abs
 		optional bool    // skipped when the launcher is missing
+		short    bool    // the first parity check only (no resume, transfer or affinity)
 	}{
 		{name: "one-process", launch: nil, tol: 1e-4},
 		// two processes, bf16 autocast, an f16 model file
 		{name: "torchrun-2-bf16-f16", launch: torchrun, extra: []string{"--amp", "bf16", "--f16"}, tol: 5e-3, optional: true},
+		// reflect padding in every 3x3 conv, SPADE's included: torch's
+		// padding_mode and nn.PadEdges must fill the border alike
+		{name: "reflect-spade", extra: []string{"--padding", "reflect", "--norm", "spade"}, tol: 1e-4, short: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +99,7 @@ func TestTorchTrainer(t *testing.T) {
 			}
 			checkTorchModel(t, out, check, 2, tc.tol)
 			checkTorchState(t, transfer.StatePath(out), check, 2)
-			if tc.optional {
+			if tc.optional || tc.short {
 				return
 			}
 			if res := train(3, "--resume"); !strings.Contains(res, "resuming") || !strings.Contains(res, "step 3/3") {

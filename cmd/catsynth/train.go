@@ -88,6 +88,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 	steps := fs.Int("steps", 10000, "total training steps")
 	batch := fs.Int("batch", 4, "batch size")
 	backendName := fs.String("backend", "", "cpu, gpu or auto (default: $CATSYNTH_BACKEND, else auto)")
+	padding := fs.String("padding", "", "how the generator's 3x3 convolutions fill their border: zeros (default, OASIS), reflect or replicate (no border for the network to read position from)")
 	seed := fs.Uint64("seed", 1, "seed of weights, noise and data order")
 	lrG := fs.Float64("lr-g", 1e-4, "generator learning rate")
 	lrD := fs.Float64("lr-d", 4e-4, "discriminator learning rate")
@@ -190,7 +191,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		gc.Noise = *noise
+		gc.Noise, gc.Padding = *noise, *padding
 		if initModel != nil {
 			var mc gan.GeneratorConfig
 			if err := json.Unmarshal(initModel.Config, &mc); err != nil {
@@ -208,6 +209,9 @@ func runTrainGAN(ctx context.Context, args []string) error {
 			mc.H, mc.W, mc.ClassNames = h, w, classes
 			if *noise != "" {
 				mc.Noise = *noise
+			}
+			if *padding != "" {
+				mc.Padding = *padding
 			}
 			gc = mc
 		}

@@ -285,9 +285,9 @@ func (t *Trainer) WarmStartGenerator(ck *nn.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	arch := func(c GeneratorConfig) string { // the noise mode changes the input, not the weights
+	arch := func(c GeneratorConfig) string { // noise and padding change what the weights read, not the weights
 		c = c.withDefaults()
-		c.H, c.W, c.ClassNames, c.Noise = 0, 0, nil, ""
+		c.H, c.W, c.ClassNames, c.Noise, c.Padding = 0, 0, nil, "", ""
 		return fmt.Sprintf("%+v", c)
 	}
 	if a, b := arch(cfg), arch(t.G.Config); a != b {

@@ -16,6 +16,8 @@ package gan
 
 import (
 	"fmt"
+
+	"catsynth/nn"
 )
 
 // Norm names for GeneratorConfig.Norm.
@@ -90,6 +92,13 @@ type GeneratorConfig struct {
 	// than the borders (docs/GAN.md, "Stripes"), or NoiseMixed the sum of
 	// the two.
 	Noise string `json:"noise,omitempty"`
+	// Padding is how the generator's 3x3 convolutions fill their border:
+	// "zeros" (default when empty; OASIS), "reflect" or "replicate". With
+	// zeros a constant input (a flat label map under one z per image)
+	// grows position-locked texture from the borders; with the other two
+	// it stays constant, so texture must come from the labels or the noise
+	// (docs/GAN.md, "Stripes").
+	Padding string `json:"padding,omitempty"`
 	// ClassNames optionally names the S source classes (for messages).
 	ClassNames []string `json:"class_names,omitempty"`
 }
@@ -135,6 +144,8 @@ func (c GeneratorConfig) Validate() error {
 		return fmt.Errorf("gan: unknown norm %q (want %q or %q)", c.Norm, NormSPADE, NormCLADE)
 	case c.Noise != "" && c.Noise != NoiseImage && c.Noise != NoisePixel && c.Noise != NoiseMixed:
 		return fmt.Errorf("gan: unknown noise %q (want %q, %q or %q)", c.Noise, NoiseImage, NoisePixel, NoiseMixed)
+	case c.Padding != "" && c.padMode() == "":
+		return fmt.Errorf("gan: unknown padding %q (want %q, %q or %q)", c.Padding, nn.PadZeros, nn.PadReflect, nn.PadReplicate)
 	case c.ClassNames != nil && len(c.ClassNames) != c.LabelNC:
 		return fmt.Errorf("gan: %d class names for %d label channels", len(c.ClassNames), c.LabelNC)
 	}
@@ -219,4 +230,13 @@ func (c DiscriminatorConfig) widths() []int {
 		out[i] = baseChannelsD[i] * c.Channels
 	}
 	return out
+}
+
+// padMode is Padding as an nn.PadMode ("" when unknown).
+func (c GeneratorConfig) padMode() nn.PadMode {
+	m, err := nn.ParsePadMode(c.Padding)
+	if err != nil {
+		return ""
+	}
+	return m
 }

@@ -11,7 +11,14 @@ import (
 func newSPADE(ps *nn.Params, cfg GeneratorConfig, normNC, labelNC int) *nn.SPADE {
 	cfg = cfg.withDefaults()
 	return nn.NewSPADE(ps, nn.SPADEConfig{NormNC: normNC, LabelNC: labelNC, Hidden: cfg.SPADEHidden,
-		Kernel: cfg.SPADEKernel, CLADE: cfg.Norm == NormCLADE})
+		Kernel: cfg.SPADEKernel, CLADE: cfg.Norm == NormCLADE, PadMode: cfg.padMode()})
+}
+
+// conv3x3 registers one of the generator's 3x3 convolutions (padding 1
+// filled as cfg.Padding says), spectrally normalised when sn.
+func conv3x3(ps *nn.Params, cfg GeneratorConfig, in, out int, sn bool) *nn.Conv2d {
+	return nn.NewConv2dConfig(ps, nn.Conv2dConfig{In: in, Out: out, KH: 3, Opts: nn.ConvOpts{Pad: 1},
+		Bias: true, SpectralNorm: sn, PadMode: cfg.padMode()})
 }
 
 // ResBlock is OASIS's ResnetBlock_with_SPADE(fin, fout):
@@ -31,8 +38,8 @@ type ResBlock struct {
 func NewResBlock(ps *nn.Params, cfg GeneratorConfig, fin, fout, labelNC int) *ResBlock {
 	mid := min(fin, fout)
 	b := &ResBlock{
-		Conv0: nn.NewSNConv2d(ps.Sub("conv_0"), fin, mid, 3, 1, 1, true),
-		Conv1: nn.NewSNConv2d(ps.Sub("conv_1"), mid, fout, 3, 1, 1, true),
+		Conv0: conv3x3(ps.Sub("conv_0"), cfg, fin, mid, true),
+		Conv1: conv3x3(ps.Sub("conv_1"), cfg, mid, fout, true),
 	}
 	if fin != fout {
 		b.ConvS = nn.NewSNConv2d(ps.Sub("conv_s"), fin, fout, 1, 1, 0, false)
@@ -84,11 +91,11 @@ func NewGenerator(dev *nn.Device, cfg GeneratorConfig, seed uint64) (*Generator,
 	err := nn.Catch(func() {
 		ws := cfg.widths()
 		labelNC := cfg.LabelNC + cfg.ZDim
-		g.FC = nn.NewConv2d(ps.Sub("fc"), labelNC, ws[0], 3, 1, 1, true)
+		g.FC = conv3x3(ps.Sub("fc"), cfg, labelNC, ws[0], false)
 		for i := range cfg.NumBlocks {
 			g.Body = append(g.Body, NewResBlock(ps.Sub(fmt.Sprintf("body.%d", i)), cfg, ws[i], ws[i+1], labelNC))
 		}
-		g.ConvImg = nn.NewConv2d(ps.Sub("conv_img"), ws[len(ws)-1], 3, 3, 1, 1, true)
+		g.ConvImg = conv3x3(ps.Sub("conv_img"), cfg, ws[len(ws)-1], 3, false)
 	})
 	if err != nil {
 		ps.Release()

@@ -231,3 +231,46 @@ func TestPixelNoise(t *testing.T) {
 		t.Errorf("noise %q: %v", bad.Noise, err)
 	}
 }
+
+// TestPaddingFlatMap is the stripes mechanism in its smallest form: under
+// one z per image a flat label map is a constant input, and an untrained
+// generator turns it into a textured image with zero padding (the borders
+// are its only spatial signal) but into an exactly flat one with reflect
+// or replicate padding, for both normalisations.
+func TestPaddingFlatMap(t *testing.T) {
+	dev := testscenes.CPU()
+	for _, norm := range []string{NormSPADE, NormCLADE} {
+		for _, pad := range []string{"", "zeros", "reflect", "replicate"} {
+			cfg := tinyG(3)
+			cfg.Norm, cfg.Padding = norm, pad
+			g, err := NewGenerator(dev, cfg, 11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.Params().SetTraining(false)
+			src, _ := models.OneHotLabels(dev, make([]int32, 32*32), 1, 32, 32, 3)
+			img, err := g.Forward(src, g.Noise([]uint64{3}, 32, 32)).Data()
+			g.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spread := 0.0
+			for i, v := range img {
+				spread = math.Max(spread, math.Abs(float64(v-img[i/(32*32)*32*32])))
+			}
+			t.Logf("%s, padding %q: largest pixel difference within a channel %.3g", norm, pad, spread)
+			zeros := pad == "" || pad == "zeros"
+			if zeros && spread < 1e-3 {
+				t.Errorf("%s, zero padding: a flat map gave a flat image (spread %.3g); the test no longer shows the mechanism", norm, spread)
+			}
+			if !zeros && spread > 1e-5 {
+				t.Errorf("%s, %s padding: a flat map gave pixel differences up to %.3g", norm, pad, spread)
+			}
+		}
+	}
+	bad := tinyG(3)
+	bad.Padding = "circular"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "unknown padding") {
+		t.Errorf("padding %q: %v", bad.Padding, err)
+	}
+}

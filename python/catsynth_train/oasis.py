@@ -28,14 +28,27 @@ PRESETS = {
 
 
 def generator_config(semantic_nc, z_dim, channels_G, num_res_blocks, height, width, spade_hidden=128,
-                     spade_ks=3, norm="spade", noise="image", class_names=None):
-    """GeneratorConfig JSON in the field order Go writes it (withDefaults applied)."""
+                     spade_ks=3, norm="spade", noise="image", padding="zeros", class_names=None):
+    """GeneratorConfig JSON in the field order Go writes it (withDefaults applied;
+    padding only when it is not zeros, as Go omits it)."""
     c = dict(semantic_nc=semantic_nc, z_dim=z_dim, channels_G=channels_G, num_res_blocks=num_res_blocks,
              height=height, width=width, spade_hidden=spade_hidden or 128, spade_ks=spade_ks or 3,
              norm=norm or "spade", noise=noise or "image")
+    if padding and padding != "zeros":
+        c["padding"] = padding
     if class_names:
         c["class_names"] = list(class_names)
     return c
+
+
+# The generator's border fills; the names are both torch's padding_mode and
+# catsynth's GeneratorConfig.Padding.
+PADDINGS = ("zeros", "reflect", "replicate")
+
+
+def conv3(fin, fout, ks, c):
+    """A k x k generator conv with padding k//2 filled as the config says."""
+    return nn.Conv2d(fin, fout, ks, padding=ks // 2, padding_mode=c.get("padding", "zeros"))
 
 
 def check_generator_config(c):
@@ -47,6 +60,8 @@ def check_generator_config(c):
         problems.append(f"unknown norm {c['norm']!r} (want 'spade' or 'clade')")
     if c["noise"] not in ("image", "pixel"):
         problems.append(f"unknown noise {c['noise']!r} (want 'image' or 'pixel')")
+    if c.get("padding", "zeros") not in PADDINGS:
+        problems.append(f"unknown padding {c['padding']!r} (want one of {', '.join(PADDINGS)})")
     if c["spade_ks"] % 2 == 0:
         problems.append(f"SPADE kernel {c['spade_ks']} is even")
     if c["height"] % f or c["width"] % f or c["height"] < f or c["width"] < f:
@@ -62,7 +77,7 @@ class SPADE(nn.Module):
     shift predicted from the label map by a conv MLP; CLADE (not in OASIS)
     predicts them with one 1x1 conv instead."""
 
-    def __init__(self, norm_nc, label_nc, hidden, ks, clade):
+    def __init__(self, norm_nc, label_nc, hidden, ks, clade, c):
         super().__init__()
         self.first_norm = nn.BatchNorm2d(norm_nc, affine=False)
         self.clade = clade
@@ -70,10 +85,9 @@ class SPADE(nn.Module):
             self.mlp_gamma = nn.Conv2d(label_nc, norm_nc, 1)
             self.mlp_beta = nn.Conv2d(label_nc, norm_nc, 1)
         else:
-            p = ks // 2
-            self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, hidden, ks, padding=p), nn.ReLU())
-            self.mlp_gamma = nn.Conv2d(hidden, norm_nc, ks, padding=p)
-            self.mlp_beta = nn.Conv2d(hidden, norm_nc, ks, padding=p)
+            self.mlp_shared = nn.Sequential(conv3(label_nc, hidden, ks, c), nn.ReLU())
+            self.mlp_gamma = conv3(hidden, norm_nc, ks, c)
+            self.mlp_beta = conv3(hidden, norm_nc, ks, c)
 
     def forward(self, x, seg):
         a = seg if self.clade else self.mlp_shared(seg)
@@ -87,9 +101,9 @@ class ResBlockG(nn.Module):
         super().__init__()
         mid = min(fin, fout)
         sn = nn.utils.spectral_norm
-        args = (label_nc, c["spade_hidden"], c["spade_ks"], c["norm"] == "clade")
-        self.conv_0 = sn(nn.Conv2d(fin, mid, 3, padding=1))
-        self.conv_1 = sn(nn.Conv2d(mid, fout, 3, padding=1))
+        args = (label_nc, c["spade_hidden"], c["spade_ks"], c["norm"] == "clade", c)
+        self.conv_0 = sn(conv3(fin, mid, 3, c))
+        self.conv_1 = sn(conv3(mid, fout, 3, c))
         self.norm_0 = SPADE(fin, *args)
         self.norm_1 = SPADE(mid, *args)
         self.learned_shortcut = fin != fout
@@ -115,9 +129,9 @@ class Generator(nn.Module):
         ws = [m * c["channels_G"] for m in G_WIDTHS[len(G_WIDTHS) - nb - 1:]]
         cond = c["semantic_nc"] + c["z_dim"]
         self.factor = 2 ** (nb - 1)
-        self.fc = nn.Conv2d(cond, ws[0], 3, padding=1)
+        self.fc = conv3(cond, ws[0], 3, c)
         self.body = nn.ModuleList(ResBlockG(ws[i], ws[i + 1], cond, c) for i in range(nb))
-        self.conv_img = nn.Conv2d(ws[-1], 3, 3, padding=1)
+        self.conv_img = conv3(ws[-1], 3, 3, c)
 
     def noise(self, b, h, w, generator=None, device=None):
         """Training noise: one N(0, 1) vector per image (B, Z), or per pixel (B, Z, H, W)."""

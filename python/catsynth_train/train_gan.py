@@ -51,6 +51,8 @@ def parse_args(argv):
     ap.add_argument("--size", type=int, default=0, help="square training size in pixels (0: the preset's)")
     ap.add_argument("--norm", default="spade", choices=["spade", "clade"])
     ap.add_argument("--noise", default="image", choices=["image", "pixel"])
+    ap.add_argument("--padding", default="zeros", choices=list(oasis.PADDINGS),
+                    help="how the generator's convolutions fill their border (reflect/replicate: no border to read position from)")
     ap.add_argument("--steps", type=int, required=True, help="total steps (a resumed run continues up to it)")
     ap.add_argument("--batch", type=int, default=4, help="images per process and step")
     ap.add_argument("--lr-g", type=float, default=1e-4)
@@ -202,6 +204,7 @@ class Trainer:
             if args.size:
                 pg["height"] = pg["width"] = args.size
             self.gc = oasis.generator_config(semantic_nc=len(names), norm=args.norm, noise=args.noise,
+                                             padding=args.padding,
                                              class_names=names, **pg)
             self.dc = dict(semantic_nc=len(names), **pd)
             self.tc = None

@@ -1,0 +1,85 @@
+package nn
+
+import "fmt"
+
+// PadMode is how a convolution fills the border it reads beyond its input.
+type PadMode string
+
+// Padding modes (the names are PyTorch's padding_mode values).
+const (
+	// PadZeros reads zeros beyond the border (the default when empty). The
+	// border is then visible to the network everywhere its receptive field
+	// reaches one, which lets a generator lock texture to positions
+	// (docs/GAN.md, "Stripes").
+	PadZeros PadMode = "zeros"
+	// PadReflect mirrors the input about its edge pixel (x[1], x[0] | x[0],
+	// x[1], ...), so a constant input stays constant up to the border.
+	PadReflect PadMode = "reflect"
+	// PadReplicate repeats the edge pixel.
+	PadReplicate PadMode = "replicate"
+)
+
+// ParsePadMode checks a padding mode name ("" means PadZeros).
+func ParsePadMode(s string) (PadMode, error) {
+	switch m := PadMode(s); m {
+	case "", PadZeros:
+		return PadZeros, nil
+	case PadReflect, PadReplicate:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown padding %q (want %q, %q or %q)", s, PadZeros, PadReflect, PadReplicate)
+}
+
+// PadEdges pads the last two axes of x (N, C, H, W) by ph rows and pw
+// columns on each side with mode's border values (PadReflect or
+// PadReplicate; zero padding belongs to Conv2D itself). It is composed of
+// Narrow and Concat, so every backend runs it and its gradient folds the
+// border's gradient back onto the edge pixels it was copied from.
+func PadEdges(x *Tensor, mode PadMode, ph, pw int) *Tensor {
+	if x.Rank() != 4 || ph < 0 || pw < 0 {
+		panic(fmt.Sprintf("nn: PadEdges %v by (%d, %d)", x.shape, ph, pw))
+	}
+	return padAxis(padAxis(x, mode, 3, pw), mode, 2, ph)
+}
+
+// padAxis pads axis ax of x by p on each side.
+func padAxis(x *Tensor, mode PadMode, ax, p int) *Tensor {
+	if p == 0 {
+		return x
+	}
+	n := x.shape[ax]
+	switch mode {
+	case PadReflect:
+		if p >= n {
+			panic(fmt.Sprintf("nn: reflect padding %d needs more than %d pixels on axis %d of %v", p, p, ax, x.shape))
+		}
+	case PadReplicate:
+		if n < 1 {
+			panic(fmt.Sprintf("nn: replicate padding of an empty axis %d of %v", ax, x.shape))
+		}
+	default:
+		panic(fmt.Sprintf("nn: PadEdges mode %q", mode))
+	}
+	// source index of the padded position i (i < 0 left, i >= n right)
+	src := func(i int) int {
+		switch {
+		case mode == PadReflect && i < 0:
+			return -i
+		case mode == PadReflect:
+			return 2*(n-1) - i
+		case i < 0:
+			return 0
+		default:
+			return n - 1
+		}
+	}
+	parts := make([]*Tensor, 0, 2*p+1)
+	for i := -p; i < 0; i++ {
+		parts = append(parts, Narrow(x, ax, src(i), 1))
+	}
+	parts = append(parts, x)
+	for i := n; i < n+p; i++ {
+		parts = append(parts, Narrow(x, ax, src(i), 1))
+	}
+	return Concat(parts, ax)
+}
