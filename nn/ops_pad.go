@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"catsynth/nn/backend"
+)
 
 // PadMode is how a convolution fills the border it reads beyond its input.
 type PadMode string
@@ -32,14 +36,54 @@ func ParsePadMode(s string) (PadMode, error) {
 
 // PadEdges pads the last two axes of x (N, C, H, W) by ph rows and pw
 // columns on each side with mode's border values (PadReflect or
-// PadReplicate; zero padding belongs to Conv2D itself). It is composed of
-// Narrow and Concat, so every backend runs it and its gradient folds the
-// border's gradient back onto the edge pixels it was copied from.
+// PadReplicate; zero padding belongs to Conv2D itself). On a backend with
+// backend.EdgePad it is one dispatch forward and one backward; otherwise
+// (and under the device's composeFused, for tests) it is composed of
+// Narrow and Concat, whose gradient folds the border's gradient back onto
+// the edge pixels it was copied from, the same function.
 func PadEdges(x *Tensor, mode PadMode, ph, pw int) *Tensor {
 	if x.Rank() != 4 || ph < 0 || pw < 0 {
 		panic(fmt.Sprintf("nn: PadEdges %v by (%d, %d)", x.shape, ph, pw))
 	}
-	return padAxis(padAxis(x, mode, 3, pw), mode, 2, ph)
+	checkPadAxis(x, mode, 2, ph)
+	checkPadAxis(x, mode, 3, pw)
+	if ph == 0 && pw == 0 {
+		return x
+	}
+	d := x.dev
+	f, ok := d.be.(backend.EdgePad)
+	if !ok || d.composeFused {
+		return padAxis(padAxis(x, mode, 3, pw), mode, 2, ph)
+	}
+	bm := backend.PadReflect
+	if mode == PadReplicate {
+		bm = backend.PadReplicate
+	}
+	p := backend.Pad{Planes: x.shape[0] * x.shape[1], H: x.shape[2], W: x.shape[3], PadH: ph, PadW: pw, Mode: bm}
+	y := d.alloc(withHW(x.shape, p.OH(), p.OW()))
+	f.PadEdges(y.buf(), x.buf(), p)
+	return record(y, "pad_edges", []*Tensor{x}, func(g *Tensor) []*Tensor {
+		gx := d.alloc(x.shape)
+		f.PadEdgesGrad(gx.buf(), g.buf(), p)
+		return []*Tensor{gx}
+	})
+}
+
+// checkPadAxis panics unless axis ax of x can be padded by p in mode.
+func checkPadAxis(x *Tensor, mode PadMode, ax, p int) {
+	n := x.shape[ax]
+	switch mode {
+	case PadReflect:
+		if p >= n && p > 0 {
+			panic(fmt.Sprintf("nn: reflect padding %d needs more than %d pixels on axis %d of %v", p, p, ax, x.shape))
+		}
+	case PadReplicate:
+		if n < 1 && p > 0 {
+			panic(fmt.Sprintf("nn: replicate padding of an empty axis %d of %v", ax, x.shape))
+		}
+	default:
+		panic(fmt.Sprintf("nn: PadEdges mode %q", mode))
+	}
 }
 
 // padAxis pads axis ax of x by p on each side.
@@ -48,18 +92,6 @@ func padAxis(x *Tensor, mode PadMode, ax, p int) *Tensor {
 		return x
 	}
 	n := x.shape[ax]
-	switch mode {
-	case PadReflect:
-		if p >= n {
-			panic(fmt.Sprintf("nn: reflect padding %d needs more than %d pixels on axis %d of %v", p, p, ax, x.shape))
-		}
-	case PadReplicate:
-		if n < 1 {
-			panic(fmt.Sprintf("nn: replicate padding of an empty axis %d of %v", ax, x.shape))
-		}
-	default:
-		panic(fmt.Sprintf("nn: PadEdges mode %q", mode))
-	}
 	// source index of the padded position i (i < 0 left, i >= n right)
 	src := func(i int) int {
 		switch {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,20 @@ func TestPadEdges(t *testing.T) {
 		assertClose(t, name, mustData(t, y), want, 0, 0)
 		gradcheck(t, name, r, func(xs []*Tensor) *Tensor { return PadEdges(xs[0], tc.mode, tc.ph, tc.pw) },
 			randInput(r, -1, 1, n, c, h, w))
+		// The composition from Narrow and Concat (a backend without the
+		// kernel) is the same function with the same gradient.
+		dy := randVals(r, n*c*oh*ow, -1, 1)
+		grads := map[bool][]float32{}
+		for _, compose := range []bool{false, true} {
+			dev.composeFused = compose
+			xt := dev.FromData(x, n, c, h, w).SetRequiresGrad(true)
+			yt := PadEdges(xt, tc.mode, tc.ph, tc.pw)
+			assertClose(t, fmt.Sprintf("%s composed=%v", name, compose), mustData(t, yt), want, 0, 0)
+			SumAll(Mul(yt, dev.FromData(dy, n, c, oh, ow))).Backward()
+			grads[compose] = mustData(t, xt.Grad())
+		}
+		dev.composeFused = false
+		assertClose(t, name+" gradient, kernel vs composed", grads[false], to64(grads[true]), 1e-6, 1e-6)
 	}
 }
 

@@ -55,44 +55,56 @@ func benchClasses() []string {
 }
 
 // BenchmarkGenerate measures generator inference (eval mode, batch 1,
-// random one-hot maps) at 64, 128 and 256 px with SPADE and CLADE; the
-// 64 px model is preset source64, the others preset source128.
+// random one-hot maps) at 64, 128 and 256 px with SPADE and CLADE, and at
+// 64 and 128 px with reflect padding too (".../reflect"); the 64 px model
+// is preset source64, the others preset source128.
 func BenchmarkGenerate(b *testing.B) {
 	for _, size := range []int{64, 128, 256} {
 		for _, norm := range []string{NormSPADE, NormCLADE} {
-			b.Run(fmt.Sprintf("%dpx/%s", size, norm), func(b *testing.B) {
-				p := Presets["source128"]
-				if size == 64 {
-					p = Presets["source64"]
+			pads := []string{""}
+			if size <= 128 {
+				pads = append(pads, "reflect")
+			}
+			for _, pad := range pads {
+				name := fmt.Sprintf("%dpx/%s", size, norm)
+				if pad != "" {
+					name += "/" + pad
 				}
-				gc, _, err := p.Configs(benchClasses(), size, size, norm)
-				if err != nil {
-					b.Fatal(err)
-				}
-				dev := benchDevice(b)
-				g, err := NewGenerator(dev, gc, 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer g.Release()
-				g.Params().SetTraining(false)
-				lab := make([]int32, size*size)
-				for i := range lab {
-					lab[i] = int32((i / 7) % 23)
-				}
-				if _, err := g.GenerateLabels(lab, size, size, []uint64{0}); err != nil { // pipelines, autotune
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				counted := countDispatches(b, dev)
-				for i := 0; i < b.N; i++ {
-					if _, err := g.GenerateLabels(lab, size, size, []uint64{uint64(i)}); err != nil {
+				b.Run(name, func(b *testing.B) {
+					p := Presets["source128"]
+					if size == 64 {
+						p = Presets["source64"]
+					}
+					gc, _, err := p.Configs(benchClasses(), size, size, norm)
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
-				counted()
-			})
+					gc.Padding = pad
+					dev := benchDevice(b)
+					g, err := NewGenerator(dev, gc, 1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer g.Release()
+					g.Params().SetTraining(false)
+					lab := make([]int32, size*size)
+					for i := range lab {
+						lab[i] = int32((i / 7) % 23)
+					}
+					if _, err := g.GenerateLabels(lab, size, size, []uint64{0}); err != nil { // pipelines, autotune
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					counted := countDispatches(b, dev)
+					for i := 0; i < b.N; i++ {
+						if _, err := g.GenerateLabels(lab, size, size, []uint64{uint64(i)}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+					counted()
+				})
+			}
 		}
 	}
 }

@@ -107,6 +107,8 @@ func TestAllKernelsCompile(t *testing.T) {
 		{"reduce.wgsl", "reduce", 1, 1, []map[string]float64{{"OP": 0, "KRANK": 6, "RRANK": 6}, {"OP": 1}}},
 		{"resize.wgsl", "resize", 1, 1, []map[string]float64{nil}},
 		{"resize.wgsl", "resize_grad", 1, 1, []map[string]float64{nil}},
+		{"pad.wgsl", "pad", 1, 1, []map[string]float64{{"MODE": 1}, {"MODE": 2}}},
+		{"pad.wgsl", "pad_grad", 1, 1, []map[string]float64{{"MODE": 1}, {"MODE": 2}}},
 		{"pool.wgsl", "pool", 1, 1, pools},
 		{"pool.wgsl", "pool_grad", 3, 1, pools},
 		{"onehot.wgsl", "onehot", 1, 1, []map[string]float64{nil}},

@@ -42,13 +42,14 @@ func TestCPUSelf(t *testing.T) {
 }
 
 // faulty wraps the CPU backend and breaks one primitive; the fused
-// primitives, the conv epilogue and the activated modulation pass straight
+// primitives, the conv epilogue, the activated modulation and the padding pass straight
 // through (set by the test from the same backend).
 type faulty struct {
 	backend.Backend
 	backend.Fused
 	backend.ConvEpilogue
 	backend.ActivatedModulation
+	backend.EdgePad
 	matmul func(f *faulty, c, a, b backend.Buffer, p backend.MatMul)
 	unary  func(f *faulty, op backend.UnaryOp, dst, x backend.Buffer, n int, a backend.Args)
 	reduce func(f *faulty, op backend.ReduceOp, dst, x backend.Buffer, p backend.Reduction)
@@ -160,7 +161,7 @@ func TestDetectsFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			be := cpu.New()
-			tt.f.Backend, tt.f.Fused, tt.f.ConvEpilogue, tt.f.ActivatedModulation = be, be, be, be
+			tt.f.Backend, tt.f.Fused, tt.f.ConvEpilogue, tt.f.ActivatedModulation, tt.f.EdgePad = be, be, be, be, be
 			rep := Run(tt.f, cpu.New(), Cases(), seed(t))
 			if rep.Pass {
 				t.Fatal("report passes with a broken backend")

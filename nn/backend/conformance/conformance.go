@@ -58,6 +58,7 @@ func Cases() []Case {
 	cs = append(cs, fusedCases()...)
 	cs = append(cs, epilogueCases()...)
 	cs = append(cs, modActCases()...)
+	cs = append(cs, padCases()...)
 	return cs
 }
 
