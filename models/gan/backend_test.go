@@ -64,8 +64,10 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 		lab := blobLabels(r, b, 32, 32, n)
 		batches = append(batches, models.Batch{N: b, H: 32, W: 32, Labels: lab, Images: labelImages(lab, b, 32, 32, n)})
 	}
-	run := func(dev *nn.Device) []models.Losses {
-		tr, err := NewTrainer(dev, tinyG(n), tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
+	run := func(dev *nn.Device, padding string) []models.Losses {
+		gc := tinyG(n)
+		gc.Padding = padding
+		tr, err := NewTrainer(dev, gc, tinyD(n), TrainConfig{BatchSize: b, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,5 +82,8 @@ func TestTrainStepsGPUMatchCPU(t *testing.T) {
 		}
 		return out
 	}
-	testscenes.SameLosses(t, "cpu / gpu", run(testscenes.CPU()), run(gpuDev))
+	// zero padding, and reflect padding (the pad kernel forward and backward)
+	for _, padding := range []string{"", "reflect"} {
+		testscenes.SameLosses(t, "cpu / gpu, padding "+padding, run(testscenes.CPU(), padding), run(gpuDev, padding))
+	}
 }
