@@ -161,7 +161,7 @@ func TestBadInputCatalogue(t *testing.T) {
 			a[extra[i]] = extra[i+1]
 		}
 		args := []string{"train", "gan"}
-		for _, k := range []string{"--data", "--preset", "--size", "--steps", "--batch", "--out", "--lr-g", "--backend"} {
+		for _, k := range []string{"--data", "--preset", "--size", "--steps", "--batch", "--out", "--lr-g", "--backend", "--noise", "--padding"} {
 			if v, ok := a[k]; ok && v != "" {
 				args = append(args, k, v)
 			}
@@ -210,6 +210,9 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"train onto a model without --resume", train("--out", "m.safetensors.zst"), []string{"m.safetensors.zst", "--force replaces it"}},
 		{"--resume with another --size", train("--out", "m.safetensors.zst", "--size", "64", "--steps", "3", "--resume"), []string{"m.state.safetensors.zst", "--size 64"}},
 		{"--resume with another --preset", train("--out", "m.safetensors.zst", "--preset", "source64", "--size", "", "--steps", "3", "--resume"), []string{"m.state.safetensors.zst", "--preset source64"}},
+		{"--resume with another --padding", train("--out", "m.safetensors.zst", "--padding", "reflect", "--steps", "3", "--resume"), []string{"m.state.safetensors.zst", "--padding reflect", "has padding zeros"}},
+		{"--resume with another --noise", train("--out", "m.safetensors.zst", "--noise", "mixed", "--steps", "3", "--resume"), []string{"m.state.safetensors.zst", "--noise mixed", "has noise image"}},
+		{"train unknown --padding", train("--padding", "circular"), []string{`unknown padding "circular"`}},
 		{"folder with images but no labels", train("--data", "nolabels"), []string{"nolabels"}},
 		{"image and label sizes differ", train("--data", "mismatch"), []string{"a.png", "16x32"}},
 		{"classes.txt empty", train("--data", "emptyclasses"), []string{"classes.txt", "no classes"}},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,7 +172,7 @@ func runTrainGAN(ctx context.Context, args []string) error {
 			tr.Release()
 			return fmt.Errorf("dataset %s has %d classes but the model being resumed has %d", ds.Name(), len(classes), tr.G.Config.LabelNC)
 		}
-		if err := checkResumeFlags(fs, tr.G.Config, *preset, *size, statePath(*out)); err != nil {
+		if err := checkResumeFlags(fs, tr.G.Config, *preset, *size, *noise, *padding, statePath(*out)); err != nil {
 			tr.Release()
 			return err
 		}
@@ -378,9 +379,19 @@ func sampleLabels(sample models.Batch, classes []dataset.Class) func(i int) imag
 // checkResumeFlags refuses a --preset or --size given with --resume that
 // differs from the run being resumed: the state fixes the architecture and
 // size, and silently ignoring the flags would train something else than asked.
-func checkResumeFlags(fs *flag.FlagSet, c gan.GeneratorConfig, preset, size, state string) error {
+func checkResumeFlags(fs *flag.FlagSet, c gan.GeneratorConfig, preset, size, noise, padding, state string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// The generator's input modes are part of the run: a flag that differs
+	// would be ignored, so it is refused instead.
+	for _, m := range []struct{ flag, want, have, def string }{
+		{"noise", noise, c.Noise, gan.NoiseImage}, {"padding", padding, c.Padding, "zeros"}} {
+		have := cmp.Or(m.have, m.def)
+		if set[m.flag] && cmp.Or(m.want, m.def) != have {
+			return fmt.Errorf("%w: --%s %s, but the run in %s has %s %s; --resume keeps it (drop --%s, or start a new run from its weights with --init %s)",
+				errUsage, m.flag, m.want, state, m.flag, have, m.flag, state)
+		}
+	}
 	if set["size"] {
 		h, w, err := parseSize(size)
 		if err != nil {
