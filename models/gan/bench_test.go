@@ -25,6 +25,19 @@ func benchDevice(b *testing.B) *nn.Device {
 	return dev
 }
 
+// evalGenerator builds a generator of gc in eval mode on the benchmark
+// device, released when the benchmark ends.
+func evalGenerator(b *testing.B, gc GeneratorConfig) (*nn.Device, *Generator) {
+	dev := benchDevice(b)
+	g, err := NewGenerator(dev, gc, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(g.Release)
+	g.Params().SetTraining(false)
+	return dev, g
+}
+
 // dispatchCounter is what the GPU backend offers for counting its
 // compute dispatches and queue submissions.
 type dispatchCounter interface {
@@ -80,13 +93,7 @@ func BenchmarkGenerate(b *testing.B) {
 						b.Fatal(err)
 					}
 					gc.Padding = pad
-					dev := benchDevice(b)
-					g, err := NewGenerator(dev, gc, 1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer g.Release()
-					g.Params().SetTraining(false)
+					dev, g := evalGenerator(b, gc)
 					lab := make([]int32, size*size)
 					for i := range lab {
 						lab[i] = int32((i / 7) % 23)
@@ -161,13 +168,7 @@ func BenchmarkGenerateOASIS(b *testing.B) {
 		b.Skip("the official generator takes seconds per image on a CPU: set CATSYNTH_BACKEND=gpu or CATSYNTH_BENCH_LARGE=1")
 	}
 	gc := OfficialADE20K()
-	dev := benchDevice(b)
-	g, err := NewGenerator(dev, gc, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Release()
-	g.Params().SetTraining(false)
+	_, g := evalGenerator(b, gc)
 	lab := make([]int32, gc.H*gc.W)
 	for i := range lab {
 		lab[i] = int32((i / 11) % gc.LabelNC)
