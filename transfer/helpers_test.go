@@ -24,9 +24,15 @@ var (
 // path and the loaded Source.
 func tinySource(t testing.TB, dir, norm string, seed uint64) (string, models.Source) {
 	t.Helper()
+	return tinySourcePadded(t, dir, norm, "", seed)
+}
+
+// tinySourcePadded is tinySource with the generator's padding mode.
+func tinySourcePadded(t testing.TB, dir, norm, padding string, seed uint64) (string, models.Source) {
+	t.Helper()
 	dev := testscenes.CPU()
 	gc := gan.GeneratorConfig{LabelNC: len(srcNames), ZDim: 4, Channels: 4, NumBlocks: 2, H: 16, W: 16,
-		SPADEHidden: 8, Norm: norm, ClassNames: srcNames}
+		SPADEHidden: 8, Norm: norm, Padding: padding, ClassNames: srcNames}
 	dc := gan.DiscriminatorConfig{NumClasses: len(srcNames), Channels: 4, NumBlocks: 2}
 	tr, err := gan.NewTrainer(dev, gc, dc, gan.TrainConfig{BatchSize: 2, Seed: seed})
 	if err != nil {

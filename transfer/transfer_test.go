@@ -30,15 +30,17 @@ func imgDiff(a, b []*image.RGBA) int {
 
 // TestFoldIsExact: the exported T-class generator (A folded into the
 // layers that read labels) makes the same images as the source network
-// behind the affinity layer, for SPADE and CLADE, CAT and finetune; and a
+// behind the affinity layer, for SPADE and CLADE, CAT and finetune, with
+// zero and reflect padding (which the exported config keeps); and a
 // different A gives different images (the check can fail).
 func TestFoldIsExact(t *testing.T) {
-	for _, tc := range []struct{ norm, init string }{
-		{gan.NormSPADE, InitCAT}, {gan.NormCLADE, InitCAT}, {gan.NormCLADE, InitFinetune}, {gan.NormSPADE, InitScratch},
+	for _, tc := range []struct{ norm, init, padding string }{
+		{gan.NormSPADE, InitCAT, ""}, {gan.NormCLADE, InitCAT, ""}, {gan.NormCLADE, InitFinetune, ""}, {gan.NormSPADE, InitScratch, ""},
+		{gan.NormSPADE, InitCAT, "reflect"}, {gan.NormCLADE, InitCAT, "reflect"},
 	} {
-		t.Run(tc.norm+"-"+tc.init, func(t *testing.T) {
+		t.Run(tc.norm+"-"+tc.init+"-"+tc.padding, func(t *testing.T) {
 			r, seed := testscenes.RNG(t)
-			_, src := tinySource(t, t.TempDir(), tc.norm, seed)
+			_, src := tinySourcePadded(t, t.TempDir(), tc.norm, tc.padding, seed)
 			dev := testscenes.CPU()
 			A := randomA(r, tgtNames, srcNames)
 			m, err := New(dev, src, tgtNames, A, Options{Init: tc.init, A: softmaxIfCAT(tc.init), Config: models.TrainConfig{Seed: seed}})
@@ -58,6 +60,9 @@ func TestFoldIsExact(t *testing.T) {
 			defer g.Release()
 			if len(g.Classes()) != len(tgtNames) {
 				t.Fatalf("exported network has %d label channels", len(g.Classes()))
+			}
+			if gg, ok := g.(*gan.Generator); !ok || gg.Config.Padding != tc.padding {
+				t.Fatalf("exported network %T does not keep the padding %q", g, tc.padding)
 			}
 			lab := blobLabels(r, 3, 16, 16, len(tgtNames))
 			seeds := models.SeedRange(7, 3)
