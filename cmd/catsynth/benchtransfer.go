@@ -19,10 +19,13 @@ import (
 	"catsynth/dataset"
 	"catsynth/eval"
 	"catsynth/eval/seg"
+	"catsynth/internal/atomicfile"
+	"catsynth/modelref"
 	"catsynth/models/diffusion"
 	"catsynth/nn"
 	"catsynth/transfer"
 	"catsynth/weights/backbones"
+	"catsynth/weights/ganmodels"
 )
 
 // tbRow is one row of the transfer benchmark: how the model is built.
@@ -188,13 +191,26 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := transfer.LoadSource(c.source)
+	// modelref opens model files and embedded:NAME alike, as `transfer` does.
+	src, err := modelref.Source(c.source)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return nil, err
 	}
 	if c.prototypes == "" {
 		c.prototypes = besidePrototypes(c.source)
-		if _, err := os.Stat(c.prototypes); err != nil {
+		if name, ok := modelref.EmbeddedName(c.source); ok && strings.HasPrefix(c.source, modelref.EmbeddedPrefix) {
+			// the embedded model's stored prototypes, written once beside the results
+			c.prototypes = ""
+			if data, err := ganmodels.Prototypes(name); err == nil {
+				c.prototypes = filepath.Join(c.out, name+".prototypes.safetensors")
+				if err := atomicfile.Write(c.prototypes, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+					return nil, err
+				}
+			}
+		} else if _, err := os.Stat(c.prototypes); err != nil {
 			c.prototypes = ""
 		}
 	}
@@ -210,9 +226,6 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 		}
 		c.featName = net.Spec.Name
 		c.features = func(imgs []*image.RGBA) (eval.Features, error) { return embedImages(net, imgs) }
-	}
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return nil, err
 	}
 	rep := &tbReport{Source: c.source, Steps: c.steps, Batch: c.batch, Seeds: c.seeds, Heldout: c.heldout,
 		Features: c.featName, Hardware: hardware(dev), Started: start}

@@ -295,3 +295,32 @@ func colourMoments(imgs []*image.RGBA) (eval.Features, error) {
 	}
 	return out, nil
 }
+
+// TestBenchTransferEmbeddedSource: `bench transfer --source embedded:NAME`
+// opens the shipped model with its shipped discriminator and prototypes
+// (as `transfer` does), so the vision estimator is scored too. One row,
+// one step; the pipeline, not quality.
+func TestBenchTransferEmbeddedSource(t *testing.T) {
+	dir := t.TempDir()
+	rep, err := benchTransfer(context.Background(), tbConfig{
+		source: "embedded:source64", out: filepath.Join(dir, "bench"), backend: "cpu", domains: []string{"coast"}, shots: []int{2},
+		seeds: []uint64{1}, only: []string{"CAT-vision"}, steps: 1, batch: 2, heldout: 4, segSteps: 1, gridN: 2,
+		features: colourMoments, featName: "colour moments (test stand-in)", stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Row != "CAT-vision" || rep.Results[0].Skipped != "" {
+		t.Fatalf("results %+v, want one CAT-vision row that ran", rep.Results)
+	}
+	vision := false
+	for _, e := range rep.Estimates {
+		vision = vision || e.Method == "vision" && e.Note == ""
+	}
+	if !vision {
+		t.Errorf("the vision estimator was not scored (the embedded prototypes were not found): %+v", rep.Estimates)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bench", "source64.prototypes.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
