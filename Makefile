@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := mesa-vulkan-drivers libvulkan1 chromium \
 	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev xvfb imagemagick
 
-.PHONY: run desktop test build deps wasm bench bench-peers bench-transfer bench-transfer-diffusion vet clean loadtest fuzz kill-test
+.PHONY: run desktop test build deps wasm bench bench-peers bench-transfer bench-transfer-128 bench-transfer-diffusion vet clean loadtest fuzz kill-test
 
 ## run: the web app on the embedded default model, on http://127.0.0.1:8080 (the URL is
 ## printed); the page is built into the binary
@@ -80,6 +80,14 @@ $(TRANSFER_SOURCE):
 bench-transfer: $(TRANSFER_SOURCE)
 	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
 	    --shots 25,100 --steps 400 --seeds 1,2 --heldout 50 --seg-steps 800 --out bench-out/transfer
+
+## bench-transfer-128: the benchmark on the shipped 128 px source, three domains, three seeds,
+## 100 held-out maps (docs/TRANSFER.md); CPU-days on 2 cores: start it again until it is done
+## (it keeps the finished rows), or add BENCH_FLAGS=--backend=gpu
+bench-transfer-128:
+	$(GO) run ./cmd/catsynth bench transfer --source embedded:source128 --domains coast,street,alpine \
+	    --shots 25,100 --steps 400 --seeds 1,2,3 --heldout 100 --seg-steps 800 --out bench-out/transfer128 \
+	    --resume $(BENCH_FLAGS)
 
 ## bench-transfer-diffusion: the same benchmark on a diffusion source (docs/TRANSFER.md); about
 ## 1 h on 2 CPU cores once the source exists (its training: hours; or copy a training run's model
