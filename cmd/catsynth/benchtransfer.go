@@ -431,7 +431,10 @@ func loadHeldOut(ctx context.Context, dev *nn.Device, c tbConfig, dom string, h,
 			counts[i] += v
 		}
 	}
-	if _, err := seg.Train(ctx, ho.seg, ld, seg.TrainOptions{Steps: max(c.segSteps, 1), Weights: seg.ClassWeights(counts, 0.5)}); err != nil {
+	segSteps := max(c.segSteps, 1)
+	progress := countProgress(c.stderr, dom+": evaluation segmenter", 50)
+	if _, err := seg.Train(ctx, ho.seg, ld, seg.TrainOptions{Steps: segSteps, Weights: seg.ClassWeights(counts, 0.5),
+		Progress: func(step int, _ float32) { progress(step, segSteps) }}); err != nil {
 		return nil, err
 	}
 	cm := seg.NewConfusion(cfg.Classes)
