@@ -84,17 +84,9 @@ func (l *Conv2d) PadInput(x *Tensor) (*Tensor, ConvOpts) {
 		return x, l.Opts
 	}
 	o := l.Opts
-	ph, pw := pick(o.PadH, o.Pad), pick(o.PadW, o.Pad)
+	ph, pw := o.padding()
 	o.Pad, o.PadH, o.PadW = 0, 0, 0
 	return PadEdges(x, l.Pad, ph, pw), o
-}
-
-// pick is specific when set, else general.
-func pick(specific, general int) int {
-	if specific != 0 {
-		return specific
-	}
-	return general
 }
 
 // Forward applies the convolution.

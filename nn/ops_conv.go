@@ -16,6 +16,19 @@ type ConvOpts struct {
 	Groups           int
 }
 
+// padding is the rows and columns of padding: PadH and PadW where set,
+// else Pad.
+func (o ConvOpts) padding() (h, w int) {
+	h, w = o.PadH, o.PadW
+	if h == 0 {
+		h = o.Pad
+	}
+	if w == 0 {
+		w = o.Pad
+	}
+	return h, w
+}
+
 func (o ConvOpts) params(x, w *Tensor) backend.Conv {
 	pick := func(specific, general, def int) int {
 		if specific != 0 {
@@ -26,9 +39,10 @@ func (o ConvOpts) params(x, w *Tensor) backend.Conv {
 		}
 		return def
 	}
+	ph, pw := o.padding()
 	p := backend.Conv{
 		StrideH: pick(o.StrideH, o.Stride, 1), StrideW: pick(o.StrideW, o.Stride, 1),
-		PadH: pick(o.PadH, o.Pad, 0), PadW: pick(o.PadW, o.Pad, 0),
+		PadH: ph, PadW: pw,
 		Groups: max(o.Groups, 1),
 	}
 	if x.Rank() != 4 || w.Rank() != 4 {

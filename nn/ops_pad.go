@@ -50,16 +50,16 @@ func PadEdges(x *Tensor, mode PadMode, ph, pw int) *Tensor {
 	if ph == 0 && pw == 0 {
 		return x
 	}
-	d := x.dev
-	f, ok := d.be.(backend.EdgePad)
-	if !ok || d.composeFused {
-		return padAxis(padAxis(x, mode, 3, pw), mode, 2, ph)
-	}
 	bm := backend.PadReflect
 	if mode == PadReplicate {
 		bm = backend.PadReplicate
 	}
 	p := backend.Pad{Planes: x.shape[0] * x.shape[1], H: x.shape[2], W: x.shape[3], PadH: ph, PadW: pw, Mode: bm}
+	d := x.dev
+	f, ok := d.be.(backend.EdgePad)
+	if !ok || d.composeFused {
+		return padAxis(padAxis(x, p, 3, pw), p, 2, ph)
+	}
 	y := d.alloc(withHW(x.shape, p.OH(), p.OW()))
 	f.PadEdges(y.buf(), x.buf(), p)
 	return record(y, "pad_edges", []*Tensor{x}, func(g *Tensor) []*Tensor {
@@ -86,32 +86,20 @@ func checkPadAxis(x *Tensor, mode PadMode, ax, p int) {
 	}
 }
 
-// padAxis pads axis ax of x by p on each side.
-func padAxis(x *Tensor, mode PadMode, ax, p int) *Tensor {
-	if p == 0 {
+// padAxis pads axis ax of x by pad on each side, each border pixel a
+// Narrow of the one p.Source says it shows.
+func padAxis(x *Tensor, p backend.Pad, ax, pad int) *Tensor {
+	if pad == 0 {
 		return x
 	}
 	n := x.shape[ax]
-	// source index of the padded position i (i < 0 left, i >= n right)
-	src := func(i int) int {
-		switch {
-		case mode == PadReflect && i < 0:
-			return -i
-		case mode == PadReflect:
-			return 2*(n-1) - i
-		case i < 0:
-			return 0
-		default:
-			return n - 1
-		}
-	}
-	parts := make([]*Tensor, 0, 2*p+1)
-	for i := -p; i < 0; i++ {
-		parts = append(parts, Narrow(x, ax, src(i), 1))
+	parts := make([]*Tensor, 0, 2*pad+1)
+	for o := range pad {
+		parts = append(parts, Narrow(x, ax, p.Source(o, n, pad), 1))
 	}
 	parts = append(parts, x)
-	for i := n; i < n+p; i++ {
-		parts = append(parts, Narrow(x, ax, src(i), 1))
+	for o := n + pad; o < n+2*pad; o++ {
+		parts = append(parts, Narrow(x, ax, p.Source(o, n, pad), 1))
 	}
 	return Concat(parts, ax)
 }

@@ -19,13 +19,11 @@ import (
 	"catsynth/dataset"
 	"catsynth/eval"
 	"catsynth/eval/seg"
-	"catsynth/internal/atomicfile"
 	"catsynth/modelref"
 	"catsynth/models/diffusion"
 	"catsynth/nn"
 	"catsynth/transfer"
 	"catsynth/weights/backbones"
-	"catsynth/weights/ganmodels"
 )
 
 // tbRow is one row of the transfer benchmark: how the model is built.
@@ -196,24 +194,8 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return nil, err
-	}
-	if c.prototypes == "" {
-		c.prototypes = besidePrototypes(c.source)
-		if name, ok := modelref.EmbeddedName(c.source); ok && strings.HasPrefix(c.source, modelref.EmbeddedPrefix) {
-			// the embedded model's stored prototypes, written once beside the results
-			c.prototypes = ""
-			if data, err := ganmodels.Prototypes(name); err == nil {
-				c.prototypes = filepath.Join(c.out, name+".prototypes.safetensors")
-				if err := atomicfile.Write(c.prototypes, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
-					return nil, err
-				}
-			}
-		} else if _, err := os.Stat(c.prototypes); err != nil {
-			c.prototypes = ""
-		}
-	}
+	// With no --prototypes the vision estimator looks beside the source
+	// (or in the embedded model) itself (visionEstimate).
 	if c.features == nil {
 		var net *backbone.Net
 		if c.backbone == "" { // the default: the embedded MobileNetV2, as the vision estimator's
@@ -226,6 +208,9 @@ func benchTransfer(ctx context.Context, c tbConfig) (*tbReport, error) {
 		}
 		c.featName = net.Spec.Name
 		c.features = func(imgs []*image.RGBA) (eval.Features, error) { return embedImages(net, imgs) }
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return nil, err
 	}
 	rep := &tbReport{Source: c.source, Steps: c.steps, Batch: c.batch, Seeds: c.seeds, Heldout: c.heldout,
 		Features: c.featName, Hardware: hardware(dev), Started: start}

@@ -385,7 +385,7 @@ func checkResumeFlags(fs *flag.FlagSet, c gan.GeneratorConfig, preset, size, noi
 	// The generator's input modes are part of the run: a flag that differs
 	// would be ignored, so it is refused instead.
 	for _, m := range []struct{ flag, want, have, def string }{
-		{"noise", noise, c.Noise, gan.NoiseImage}, {"padding", padding, c.Padding, "zeros"}} {
+		{"noise", noise, c.Noise, gan.NoiseImage}, {"padding", padding, c.Padding, string(nn.PadZeros)}} {
 		have := cmp.Or(m.have, m.def)
 		if set[m.flag] && cmp.Or(m.want, m.def) != have {
 			return fmt.Errorf("%w: --%s %s, but the run in %s has %s %s; --resume keeps it (drop --%s, or start a new run from its weights with --init %s)",
