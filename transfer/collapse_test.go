@@ -176,7 +176,8 @@ func imagesLabelR2(imgs []*image.RGBA, b models.Batch, T int) float64 {
 // Over 13 seeds (2-vCPU Xeon, load 2-4): default R² 0.40-0.60, row norm
 // 0.59-0.75, class distance 0.62-0.77; fixed soft A R² 0.06-0.18; fixed
 // one-hot 0.22-0.41; per seed the default was at least 2.7x and the
-// one-hot control 2.2x the fixed soft A. About 12 s.
+// one-hot control 2.2x the fixed soft A. Each arm is the mean of two
+// training seeds (see run). About 20 s.
 func TestCATSoftFixedACollapse(t *testing.T) {
 	_, seed := testscenes.RNG(t)
 	const size, steps, domain = 32, 60, "street"
@@ -194,22 +195,30 @@ func TestCATSoftFixedACollapse(t *testing.T) {
 	aNorm, aDist := rowSignal(soft.Flat(), len(target))
 	t.Logf("soft A: row norm %.3f, class distance %.3f", aNorm, aDist)
 	type result struct{ norm, dist, r2 float64 }
+	// run trains one arm with two training seeds and averages its measures:
+	// a single 60-step run of the default fell below the R² bound for about
+	// one seed in ten (0.07-0.23 against 0.35-0.66), the spread of one run,
+	// not of the mechanism.
 	run := func(name string, A *affinity.Matrix, o transfer.Options) result {
-		o.Config = models.TrainConfig{BatchSize: 4, Seed: seed}
-		m, err := transfer.New(dev, src, target, A, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Release()
-		for k := range steps {
-			if _, err := m.Step(train[k%len(train)]); err != nil {
-				t.Fatalf("%s step %d: %v", name, k, err)
+		var mean result
+		for _, s := range []uint64{seed, seed + 1} {
+			o.Config = models.TrainConfig{BatchSize: 4, Seed: s}
+			m, err := transfer.New(dev, src, target, A, o)
+			if err != nil {
+				t.Fatal(err)
 			}
+			for k := range steps {
+				if _, err := m.Step(train[k%len(train)]); err != nil {
+					t.Fatalf("%s step %d: %v", name, k, err)
+				}
+			}
+			n, d := labelSignal(t, dev, m)
+			r := result{n, d, labelR2(t, m, held[0], s)}
+			m.Release()
+			t.Logf("%s, training seed %d, after %d steps: row norm %.3f, class distance %.3f, label R² %.3f", name, s, steps, r.norm, r.dist, r.r2)
+			mean.norm, mean.dist, mean.r2 = mean.norm+r.norm/2, mean.dist+r.dist/2, mean.r2+r.r2/2
 		}
-		n, d := labelSignal(t, dev, m)
-		r := result{n, d, labelR2(t, m, held[0], seed)}
-		t.Logf("%s after %d steps: row norm %.3f, class distance %.3f, label R² %.3f", name, steps, r.norm, r.dist, r.r2)
-		return r
+		return mean
 	}
 	def := run("default (free A)", soft, transfer.Options{})
 	fixed := run("soft A fixed", soft, transfer.Options{A: transfer.AFrozen})
