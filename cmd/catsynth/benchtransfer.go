@@ -27,11 +27,15 @@ import (
 )
 
 // tbRow is one row of the transfer benchmark: how the model is built.
+// Every row runs every seed of --seeds.
 type tbRow struct {
 	Name     string           `json:"name"`
 	Affinity string           `json:"affinity,omitempty"` // estimator of A: text, seg, vision, combined, onehot
 	Options  transfer.Options `json:"options"`
-	Seeds    bool             `json:"all_seeds"` // run every seed (else the first)
+	// Page rows train as the web page's light mode does (app.Session's
+	// Finetune: A only, the L1 loss against the target images, G frozen,
+	// no discriminator) instead of package transfer's GAN losses.
+	Page bool `json:"page,omitempty"`
 }
 
 // tbRows are the benchmark's rows (docs/TRANSFER.md). Each CAT row names
@@ -40,16 +44,17 @@ type tbRow struct {
 // default when the benchmark's results were first taken).
 var tbRows = []tbRow{
 	{Name: "scratch", Options: transfer.Options{Init: transfer.InitScratch}},
-	{Name: "finetune", Options: transfer.Options{Init: transfer.InitFinetune}, Seeds: true},
+	{Name: "finetune", Options: transfer.Options{Init: transfer.InitFinetune}},
 	{Name: "onehot", Affinity: "onehot", Options: transfer.Options{A: transfer.AFrozen}},
 	{Name: "CAT-seg", Affinity: "seg", Options: transfer.Options{A: transfer.AFrozen}},
 	{Name: "CAT-text", Affinity: "text", Options: transfer.Options{A: transfer.AFrozen}},
 	{Name: "CAT-vision", Affinity: "vision", Options: transfer.Options{A: transfer.AFrozen}},
-	{Name: "CAT-combined", Affinity: "combined", Options: transfer.Options{A: transfer.AFrozen}, Seeds: true},
-	{Name: "CAT-combined-trainedA", Affinity: "combined", Options: transfer.Options{A: transfer.ASoftmax}, Seeds: true},
+	{Name: "CAT-combined", Affinity: "combined", Options: transfer.Options{A: transfer.AFrozen}},
+	{Name: "CAT-combined-trainedA", Affinity: "combined", Options: transfer.Options{A: transfer.ASoftmax}},
 	{Name: "CAT-combined-freeA", Affinity: "combined", Options: transfer.Options{A: transfer.AFree}},
 	{Name: "CAT-combined-reinit", Affinity: "combined", Options: transfer.Options{A: transfer.AFrozen, Head: transfer.HeadReinit}},
 	{Name: "affinity-only", Affinity: "combined", Options: transfer.Options{Train: transfer.TrainAffinity, A: transfer.ASoftmax}},
+	{Name: "page-light", Affinity: "combined", Page: true},
 }
 
 // tbConfig configures the benchmark.
@@ -128,7 +133,7 @@ func runBenchTransfer(ctx context.Context, args []string) error {
 	fs.StringVar(&c.out, "out", "bench-transfer", "folder for results.json, results.md and the grids")
 	domains := fs.String("domains", "coast,street", "synthetic target domains")
 	shots := fs.String("shots", "25,100", "target training images per setting")
-	seeds := fs.String("seeds", "1,2", "seeds (rows marked multi-seed run all, others the first)")
+	seeds := fs.String("seeds", "1,2", "seeds (every row runs each)")
 	only := fs.String("rows", "", "run only these rows (comma-separated names; default all)")
 	fs.IntVar(&c.steps, "steps", 2000, "finetuning steps per row")
 	fs.IntVar(&c.batch, "batch", 4, "batch size")
@@ -329,11 +334,7 @@ func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Sou
 		}
 		grid := [][]*image.RGBA{}
 		for _, r := range rep.Rows {
-			seeds := c.seeds[:1]
-			if r.Seeds {
-				seeds = c.seeds
-			}
-			for si, seed := range seeds {
+			for si, seed := range c.seeds {
 				strip := filepath.Join(c.out, "rows", fmt.Sprintf("%s-%d-%s.png", dom, shots, r.Name))
 				if res, ok := done[tbKey{dom, shots, r.Name, seed}]; ok {
 					rep.Results = append(rep.Results, res)

@@ -27,14 +27,14 @@ func TestBenchTransferDiffusion(t *testing.T) {
 	t.Logf("seed %d", seed)
 	dir := t.TempDir()
 	src := testsources.Diffusion(t, dir, synth.SourceClasses, seed)
-	rows := []string{"scratch", "finetune", "CAT-combined", "CAT-combined-trainedA"}
+	rows := []string{"scratch", "finetune", "CAT-combined", "CAT-combined-trainedA", "page-light"}
 	cfg := tbConfig{
 		source: src, out: filepath.Join(dir, "bench"), backend: "cpu", domains: []string{"coast"}, shots: []int{4},
 		seeds: []uint64{seed}, only: rows[:2], steps: 2, batch: 2, heldout: 6, segSteps: 2, gridN: 3,
 		sampling: models.Sampling{Method: diffusion.MethodDDIM, Steps: 3, Guidance: 1.5},
 		features: colourMoments, featName: "colour moments (test stand-in)", stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{},
 	}
-	// A first run of two rows, then a resumed one with all four: the
+	// A first run of two rows, then a resumed one with all five: the
 	// first two are kept, not trained again.
 	first, err := benchTransfer(context.Background(), cfg)
 	if err != nil {
@@ -65,6 +65,9 @@ func TestBenchTransferDiffusion(t *testing.T) {
 		if r.Skipped != "" {
 			t.Errorf("%s skipped: %s", r.Row, r.Skipped)
 			continue
+		}
+		if r.Sampling == nil || r.Sampling.Steps != 3 {
+			t.Errorf("%s: held-out maps sampled with %+v, want the benchmark's 3 DDIM steps", r.Row, r.Sampling)
 		}
 		if r.MIoU < 0 || r.MIoU > 1 || r.StepMS <= 0 || r.KID.Subsets == 0 || math.IsNaN(r.KID.Mean) || math.IsInf(r.KID.Mean, 0) || math.IsInf(r.FID, 0) {
 			t.Errorf("%s: implausible result %+v", r.Row, r)

@@ -16,8 +16,10 @@ import (
 	"catsynth/models"
 
 	"catsynth/affinity"
+	"catsynth/dataset"
 	"catsynth/dataset/synth"
 	"catsynth/eval"
+	"catsynth/modelref"
 	"catsynth/models/gan"
 	"catsynth/nn"
 	"catsynth/nn/cpu"
@@ -248,12 +250,23 @@ func TestBenchTransferSmall(t *testing.T) {
 		}
 	}
 	for _, row := range tbRows {
-		want := 1
-		if row.Seeds {
-			want = 2
+		if runs[row.Name] != 2 {
+			t.Errorf("row %s ran %d times, want once per seed (2)", row.Name, runs[row.Name])
 		}
-		if runs[row.Name] != want {
-			t.Errorf("row %s ran %d times, want %d", row.Name, runs[row.Name], want)
+	}
+	coast, err := dataset.Open("synth:coast:n=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := modelref.Source(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := len(coast.Classes()) * len(source.Classes())
+	for _, r := range rep.Results {
+		// The page's light mode trains A's T x S logits and nothing else.
+		if r.Row == "page-light" && (r.TrainG != logits || r.TrainD != 0 || r.Seconds <= 0) {
+			t.Errorf("page-light: trained params %d / %d in %.2f s, want the coast A's logits only", r.TrainG, r.TrainD, r.Seconds)
 		}
 	}
 	var methods []string
@@ -270,7 +283,7 @@ func TestBenchTransferSmall(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(stdout.String(), "CAT-combined-trainedA") {
+	if !strings.Contains(stdout.String(), "CAT-combined-trainedA") || !strings.Contains(stdout.String(), "### Targets") {
 		t.Errorf("table lacks rows:\n%s", stdout.String())
 	}
 }
@@ -319,5 +332,38 @@ func TestBenchTransferEmbeddedSource(t *testing.T) {
 	}
 	if !vision {
 		t.Errorf("the vision estimator was not scored (the embedded prototypes were not found): %+v", rep.Estimates)
+	}
+}
+
+// TestBenchTransferTargets: the targets table picks the CAT row with the
+// lowest mean KID and marks each of issue 14's targets met or missed.
+func TestBenchTransferTargets(t *testing.T) {
+	res := func(row string, shots int, kid, miou float64) tbResult {
+		return tbResult{Domain: "coast", Shots: shots, Row: row, KID: eval.KIDResult{Mean: kid / 1000}, MIoU: miou, Ceiling: 0.5}
+	}
+	cases := []struct {
+		name    string
+		results []tbResult
+		want    []string
+	}{
+		{"all met", []tbResult{res("finetune", 100, 80, 0.30), res("CAT-text", 100, 70, 0.45), res("CAT-vision", 100, 50, 0.41)},
+			[]string{"| coast | 100 | CAT-vision | 50.00 vs 80.00: -38% (met) | 0.410 vs 0.300: +0.110 (met) | 82% (met) |"}},
+		{"all missed, 25 images have no ceiling target", []tbResult{res("finetune", 25, 80, 0.30), res("CAT-text", 25, 70, 0.32), res("scratch", 25, 10, 0.1)},
+			[]string{"| coast | 25 | CAT-text | 70.00 vs 80.00: -12% (missed) | 0.320 vs 0.300: +0.020 (missed) | — |"}},
+		{"seeds are averaged", []tbResult{res("finetune", 100, 80, 0.30), res("CAT-text", 100, 40, 0.30), res("CAT-text", 100, 80, 0.30)},
+			[]string{"60.00 vs 80.00: -25% (met)", "+0.000 (missed)", "60% (missed)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &tbReport{Rows: tbRows, Results: tc.results}
+			keys, groups := groupResults(tc.results)
+			var b strings.Builder
+			writeTBTargets(&b, rep, keys, groups)
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("table lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
 	}
 }
