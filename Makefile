@@ -71,15 +71,16 @@ bench:
 bench-peers:
 	scripts/bench-peers.sh $(PEERS_ARGS)
 
-## bench-transfer: the class-affinity-transfer benchmark of docs/TRANSFER.md; about 1 h on 2 CPU cores
+## bench-transfer: the class-affinity-transfer benchmark of docs/TRANSFER.md at 32 px, issue 14's
+## protocol (three domains, three seeds, 100 held-out maps); about 1 h on 2 CPU cores, resumable
 TRANSFER_SOURCE ?= bench-out/tiny32.safetensors.zst
 $(TRANSFER_SOURCE):
 	$(GO) run ./cmd/catsynth train gan --data synth:source:n=1000,size=32 --preset tiny --norm clade \
 	    --size 32 --batch 4 --steps 3000 --seed 1 --out $@
 	$(GO) run ./cmd/catsynth affinity prototypes --model $@ --data synth:source:n=64,seed=3,size=32 --n 64
 bench-transfer: $(TRANSFER_SOURCE)
-	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street \
-	    --shots 25,100 --steps 400 --seeds 1,2 --heldout 50 --seg-steps 800 --out bench-out/transfer
+	$(GO) run ./cmd/catsynth bench transfer --source $(TRANSFER_SOURCE) --domains coast,street,alpine \
+	    --shots 25,100 --steps 400 --seeds 1,2,3 --heldout 100 --seg-steps 800 --out bench-out/transfer --resume
 
 ## bench-transfer-128: the benchmark on the shipped 128 px source, three domains, three seeds,
 ## 100 held-out maps (docs/TRANSFER.md); CPU-days on 2 cores: start it again until it is done

@@ -28,6 +28,9 @@ func (s *Session) SaveAdapted() ([]byte, error) {
 	if s.aff == nil || s.target == nil {
 		return nil, fmt.Errorf("nothing to save yet: estimate or finetune an affinity matrix first")
 	}
+	if err := s.useNormStats(true); err != nil { // the file holds the adapted view
+		return nil, err
+	}
 	var tensors []safetensors.Tensor
 	for _, p := range s.net.Params().All() {
 		data, err := p.T.Data()

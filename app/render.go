@@ -57,6 +57,9 @@ func (s *Session) RenderImage(ctx context.Context, r Render, progress func(Step)
 			progress(st)
 		}
 	}
+	if err := s.useNormStats(s.adapted && s.layer != nil); err != nil {
+		return nil, 0, err
+	}
 	start := time.Now()
 	var imgs []*image.RGBA
 	if r.Styles == nil || len(r.RegionSeeds) == 0 {

@@ -80,6 +80,7 @@ type Session struct {
 	layer   *affinity.Layer
 	layerPs *nn.Params
 	adapted bool
+	norm    normStats // batch-norm statistics of the source and the adapted view
 	stop    atomic.Bool
 	est     estimators
 }
@@ -149,6 +150,7 @@ func (s *Session) LoadModel(data []byte, name string) (ModelInfo, error) {
 func (s *Session) install(net models.Model, name string) {
 	s.releaseModel()
 	s.target, s.aff, s.adapted = nil, nil, false
+	s.norm = normStats{}
 	s.net, s.name = net, name
 	s.h, s.w = net.Size()
 	s.source = SourceClasses(net.Classes())

@@ -78,6 +78,9 @@ func (s *Session) setMatrix(m *affinity.Matrix, warnings []string) (MatrixInfo, 
 	if err != nil {
 		return MatrixInfo{}, err
 	}
+	if err := s.forgetAdaptedStats(); err != nil {
+		return MatrixInfo{}, err
+	}
 	s.dropLayer()
 	s.aff = m
 	if s.adapted {
@@ -218,7 +221,10 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 
 	dev := s.Dev
 	var res FinetuneResult
-	var err error
+	err := s.forgetAdaptedStats() // train and measure "before" on the source statistics
+	if err != nil {
+		return res, err
+	}
 	if res.LossBefore, err = s.evalLoss(cfg.Seed); err != nil {
 		return res, err
 	}
@@ -272,6 +278,9 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 		if progress != nil {
 			progress(p)
 		}
+	}
+	if err := s.recalibrateNorm(cfg.Batch, cfg.Seed); err != nil {
+		return res, fmt.Errorf("recalibrating the batch-norm statistics: %w", err)
 	}
 	if res.LossAfter, err = s.evalLoss(cfg.Seed); err != nil {
 		return res, err

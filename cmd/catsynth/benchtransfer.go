@@ -124,6 +124,7 @@ type tbReport struct {
 	Results   []tbResult   `json:"results"`
 	Estimates []tbEstimate `json:"estimates"`
 	Grids     []string     `json:"grids"`
+	Charts    []string     `json:"charts,omitempty"` // chart-DOMAIN-N.png: KID and mIoU per row
 }
 
 func runBenchTransfer(ctx context.Context, args []string) error {

@@ -278,10 +278,16 @@ func TestBenchTransferSmall(t *testing.T) {
 	if got := strings.Join(methods, ","); got != "text,seg,combined,onehot" {
 		t.Errorf("scored estimators %s (vision has no prototypes here)", got)
 	}
-	for _, f := range []string{"results.json", "results.md", "grid-coast-4.png"} {
+	for _, f := range []string{"results.json", "results.md", "grid-coast-4.png", "chart-coast-4.png"} {
 		if _, err := os.Stat(filepath.Join(dir, "bench", f)); err != nil {
 			t.Error(err)
 		}
+	}
+	if got := strings.Join(rep.Charts, ","); got != "chart-coast-4.png" {
+		t.Errorf("charts %q, want the setting's one chart", got)
+	}
+	if cfg, err := png.DecodeConfig(mustOpen(t, filepath.Join(dir, "bench", "chart-coast-4.png"))); err != nil || cfg.Height < 20*len(rep.Rows) {
+		t.Errorf("chart: %v, %+v: want a readable PNG with a bar per row (%d rows)", err, cfg, len(rep.Rows))
 	}
 	if !strings.Contains(stdout.String(), "CAT-combined-trainedA") || !strings.Contains(stdout.String(), "### Targets") {
 		t.Errorf("table lacks rows:\n%s", stdout.String())
@@ -366,4 +372,15 @@ func TestBenchTransferTargets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustOpen opens path for reading, closed when the test ends.
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

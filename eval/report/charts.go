@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"math"
 	"os"
 
 	"golang.org/x/image/font"
@@ -145,4 +146,121 @@ func WritePNG(path string, img image.Image) error {
 		return err
 	}
 	return f.Close()
+}
+
+// ScoreBar is one row of a ScoreChart: a mean over seeds and its spread.
+type ScoreBar struct {
+	Label  string
+	Mean   float64
+	Spread float64 // standard deviation over seeds; 0 draws no whisker
+	// Reference marks the row the others are judged against (drawn in
+	// another colour), e.g. plain finetuning in the transfer benchmark.
+	Reference bool
+}
+
+var (
+	colReference = color.RGBA{230, 85, 13, 255}
+	colWhisker   = color.RGBA{0, 0, 0, 255}
+	colLimit     = color.RGBA{120, 120, 120, 255}
+)
+
+// ScoreChart draws a horizontal bar chart of scores on [0, top]: one bar per
+// row with a whisker of ± Spread and the mean written beside it. limit > 0
+// draws a vertical line at that score named limitName (the segmenter's
+// ceiling on mIoU, say). top <= 0 picks a round number above every bar,
+// whisker and the limit, so the panels of one setting can share or not
+// share a scale as the caller chooses.
+func ScoreChart(title, axis string, bars []ScoreBar, top, limit float64, limitName string) *image.RGBA {
+	if top <= 0 {
+		top = niceTop(bars, limit)
+	}
+	nameLen := 0
+	for _, b := range bars {
+		nameLen = max(nameLen, len(b.Label))
+	}
+	const pad, plotW, rowH = 12, 300, 20
+	left := pad + nameLen*charW + pad
+	plotTop := pad + 2*charH + pad
+	W := max(left+plotW+12*charW+pad, pad+len(title)*2*charW+pad)
+	H := plotTop + len(bars)*rowH + 2*charH + pad
+	img := image.NewRGBA(image.Rect(0, 0, W, H))
+	fill(img, img.Bounds(), color.White)
+	drawText(img, title, pad, pad, 2, color.Black)
+	bottom := plotTop + len(bars)*rowH
+	xOf := func(v float64) int { return left + int(max(0, min(v, top))/top*plotW+0.5) }
+	for i := 0; i <= 4; i++ {
+		v := top * float64(i) / 4
+		x := xOf(v)
+		fill(img, image.Rect(x, plotTop, x+1, bottom), colGrid)
+		lbl := fmt.Sprintf("%.3g", v)
+		drawText(img, lbl, x-len(lbl)*charW/2, bottom+4, 1, colAxis)
+	}
+	drawText(img, axis, left+plotW/2-len(axis)*charW/2, bottom+4+charH, 1, colAxis)
+	for i, b := range bars {
+		y := plotTop + i*rowH
+		drawText(img, b.Label, left-pad-len(b.Label)*charW, y+(rowH-charH)/2, 1, color.Black)
+		col := colBar
+		if b.Reference {
+			col = colReference
+		}
+		end := xOf(b.Mean)
+		fill(img, image.Rect(left, y+4, end, y+rowH-4), col)
+		txtX := end + 4
+		if b.Spread > 0 {
+			lo, hi := xOf(b.Mean-b.Spread), xOf(b.Mean+b.Spread)
+			mid := y + rowH/2
+			fill(img, image.Rect(lo, mid, hi+1, mid+1), colWhisker)
+			fill(img, image.Rect(lo, mid-3, lo+1, mid+4), colWhisker)
+			fill(img, image.Rect(hi, mid-3, hi+1, mid+4), colWhisker)
+			txtX = hi + 4
+		}
+		drawText(img, fmt.Sprintf("%.3g", b.Mean), txtX, y+(rowH-charH)/2, 1, color.Black)
+	}
+	if limit > 0 {
+		x := xOf(limit)
+		for yy := plotTop; yy < bottom; yy += 6 {
+			fill(img, image.Rect(x, yy, x+2, min(yy+4, bottom)), colLimit)
+		}
+		drawText(img, limitName, x-len(limitName)*charW/2, plotTop-charH-2, 1, colLimit)
+	}
+	fill(img, image.Rect(left, plotTop, left+1, bottom), colAxis)
+	fill(img, image.Rect(left, bottom, left+plotW+1, bottom+1), colAxis)
+	return img
+}
+
+// niceTop is the smallest of 1, 2, 2.5 or 5 times a power of ten at or
+// above every bar's mean + spread and the limit.
+func niceTop(bars []ScoreBar, limit float64) float64 {
+	hi := limit
+	for _, b := range bars {
+		hi = max(hi, b.Mean+b.Spread)
+	}
+	if hi <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(hi)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= hi {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// SideBySide places images left to right on white, top-aligned.
+func SideBySide(imgs ...image.Image) *image.RGBA {
+	W, H := 0, 0
+	for _, im := range imgs {
+		W += im.Bounds().Dx()
+		H = max(H, im.Bounds().Dy())
+	}
+	out := image.NewRGBA(image.Rect(0, 0, W, H))
+	fill(out, out.Bounds(), color.White)
+	x := 0
+	for _, im := range imgs {
+		b := im.Bounds()
+		draw.Draw(out, image.Rect(x, 0, x+b.Dx(), b.Dy()), im, b.Min, draw.Src)
+		x += b.Dx()
+	}
+	return out
 }
