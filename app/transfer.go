@@ -161,7 +161,11 @@ type FinetuneResult struct {
 	Losses []float64 `json:"losses"`
 	// LossBefore and LossAfter are the loss over the first EvalPairs
 	// pairs (no gradient), before the first and after the last step: the
-	// fair comparison when batches are random subsets.
+	// fair comparison when batches are random subsets. Both use the
+	// source's batch-norm statistics, so they compare the steps alone; the
+	// re-estimate of the statistics that follows (normstats.go) is judged
+	// by KID instead (docs/TRANSFER.md, page-light): the L1 loss favours
+	// washed-out images and can rise with it.
 	LossBefore float64    `json:"lossBefore"`
 	LossAfter  float64    `json:"lossAfter"`
 	Stopped    bool       `json:"stopped"`
@@ -279,11 +283,11 @@ func (s *Session) Finetune(ctx context.Context, cfg FinetuneConfig, progress fun
 			progress(p)
 		}
 	}
-	if err := s.recalibrateNorm(cfg.Batch, cfg.Seed); err != nil {
-		return res, fmt.Errorf("recalibrating the batch-norm statistics: %w", err)
-	}
 	if res.LossAfter, err = s.evalLoss(cfg.Seed); err != nil {
 		return res, err
+	}
+	if err := s.recalibrateNorm(cfg.Batch, cfg.Seed); err != nil {
+		return res, fmt.Errorf("recalibrating the batch-norm statistics: %w", err)
 	}
 	m, err := s.layer.Matrix()
 	if err != nil {
