@@ -67,12 +67,9 @@ func (s *Session) useNormStats(adapted bool) error {
 	if adapted == s.norm.adaptedOn {
 		return nil
 	}
-	set := s.norm.source
+	set := s.norm.source // set whenever adapted statistics were ever installed
 	if adapted {
 		set = s.norm.adapted
-	}
-	if set == nil { // never recalibrated: the network holds the source set
-		return nil
 	}
 	if err := s.uploadStats(set); err != nil {
 		return err

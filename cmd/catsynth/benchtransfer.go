@@ -372,6 +372,15 @@ func benchDomain(ctx context.Context, dev *nn.Device, c tbConfig, src models.Sou
 			return err
 		}
 		rep.Grids = append(rep.Grids, name)
+		_, groups := groupResults(rep.Results)
+		k := tbSetting{dom, shots}
+		chart, err := writeTBChart(c, rep.Rows, k, groups[k])
+		if err != nil {
+			return err
+		}
+		if chart != "" {
+			rep.Charts = append(rep.Charts, chart)
+		}
 	}
 	return nil
 }

@@ -405,10 +405,6 @@ func writeTBReport(c tbConfig, rep *tbReport) error {
 // setting, rows averaged over their seeds; estimator accuracy), each
 // atomically, and returns the markdown.
 func writeTBFiles(c tbConfig, rep *tbReport) (string, error) {
-	keys, groups := groupResults(rep.Results)
-	if err := writeTBCharts(c, rep, keys, groups); err != nil {
-		return "", err
-	}
 	if err := writeJSONFile(filepath.Join(c.out, "results.json"), rep); err != nil {
 		return "", err
 	}
@@ -421,6 +417,7 @@ func writeTBFiles(c tbConfig, rep *tbReport) (string, error) {
 			break
 		}
 	}
+	keys, groups := groupResults(rep.Results)
 	for _, k := range keys {
 		fmt.Fprintf(&b, "### %s, %d target images\n\n", k.dom, k.shots)
 		b.WriteString("| row | seeds | FID | KID x1000 (std over subsets) | mIoU (ceiling) | ms/step | train s | render s/image | trained params G / D | peak heap MB |\n|---|---|---|---|---|---|---|---|---|---|\n")
@@ -474,46 +471,40 @@ func writeTBFiles(c tbConfig, rep *tbReport) (string, error) {
 	return md, atomicfile.Write(filepath.Join(c.out, "results.md"), 0o644, func(w io.Writer) error { _, err := io.WriteString(w, md); return err })
 }
 
-// writeTBCharts draws one picture per setting, chart-DOMAIN-N.png: KID
+// writeTBChart draws the picture of one setting, chart-DOMAIN-N.png: KID
 // x1000 (lower is better) and mIoU (higher is better, the segmenter's
 // ceiling dashed) of every row that ran, mean over seeds with the seed
 // standard deviation as a whisker, finetune (the row CAT is judged
-// against) in its own colour. It sets rep.Charts.
-func writeTBCharts(c tbConfig, rep *tbReport, keys []tbSetting, groups map[tbSetting]map[string][]tbResult) error {
-	rep.Charts = nil
-	for _, k := range keys {
-		var kid, miou []report.ScoreBar
-		ceiling := 0.0
-		for _, row := range rep.Rows {
-			rs := groups[k][row.Name]
-			if len(rs) == 0 || rs[0].Skipped != "" {
-				continue
-			}
-			var ks, ms []float64
-			for _, r := range rs {
-				ks, ms = append(ks, 1000*r.KID.Mean), append(ms, r.MIoU)
-			}
-			ref := row.Name == "finetune"
-			km, kstd := meanStd(ks)
-			mm, mstd := meanStd(ms)
-			kid = append(kid, report.ScoreBar{Label: row.Name, Mean: km, Spread: kstd, Reference: ref})
-			miou = append(miou, report.ScoreBar{Label: row.Name, Mean: mm, Spread: mstd, Reference: ref})
-			ceiling = rs[0].Ceiling
-		}
-		if len(kid) == 0 {
+// against) in its own colour. It returns the file's name, "" when no row
+// ran.
+func writeTBChart(c tbConfig, rows []tbRow, k tbSetting, results map[string][]tbResult) (string, error) {
+	var kid, miou []report.ScoreBar
+	ceiling := 0.0
+	for _, row := range rows {
+		rs := results[row.Name]
+		if len(rs) == 0 || rs[0].Skipped != "" {
 			continue
 		}
-		title := fmt.Sprintf("%s, %d images", k.dom, k.shots)
-		img := report.SideBySide(
-			report.ScoreChart(title+": KID", "KID x1000 (lower is better)", kid, 0, 0, ""),
-			report.ScoreChart("mIoU", "mIoU (higher is better)", miou, 0, ceiling, "ceiling"))
-		name := fmt.Sprintf("chart-%s-%d.png", k.dom, k.shots)
-		if err := atomicfile.Write(filepath.Join(c.out, name), 0o644, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
-			return err
+		var ks, ms []float64
+		for _, r := range rs {
+			ks, ms = append(ks, 1000*r.KID.Mean), append(ms, r.MIoU)
 		}
-		rep.Charts = append(rep.Charts, name)
+		ref := row.Name == "finetune"
+		km, kstd := meanStd(ks)
+		mm, mstd := meanStd(ms)
+		kid = append(kid, report.ScoreBar{Label: row.Name, Mean: km, Spread: kstd, Reference: ref})
+		miou = append(miou, report.ScoreBar{Label: row.Name, Mean: mm, Spread: mstd, Reference: ref})
+		ceiling = rs[0].Ceiling
 	}
-	return nil
+	if len(kid) == 0 {
+		return "", nil
+	}
+	title := fmt.Sprintf("%s, %d images", k.dom, k.shots)
+	img := report.SideBySide(
+		report.ScoreChart(title+": KID", "KID x1000 (lower is better)", kid, 0, 0, ""),
+		report.ScoreChart("mIoU", "mIoU (higher is better)", miou, 0, ceiling, "ceiling"))
+	name := fmt.Sprintf("chart-%s-%d.png", k.dom, k.shots)
+	return name, atomicfile.Write(filepath.Join(c.out, name), 0o644, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // tbSetting is one table of the benchmark: a domain and a number of
